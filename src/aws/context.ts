@@ -1,0 +1,131 @@
+// One environment's view of AWS: credentials from the SDK's own providers (static keys, SSO,
+// assume-role, MFA, credential_process, instance role), the region, and the clients. The SDK keeps
+// honouring AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, AWS_CONFIG_FILE and
+// AWS_SHARED_CREDENTIALS_FILE: we pass nothing that would override them.
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { TunnelError } from '../errors.js';
+import { partitionOf } from './arn.js';
+import { describeAwsError } from './errors.js';
+
+type CredentialProvider = ReturnType<typeof fromNodeProviderChain>;
+export type AwsCredentials = Awaited<ReturnType<CredentialProvider>>;
+
+export interface AwsOptions {
+  profile: string | undefined;
+  region: string | undefined;
+  /** Asked for an MFA code when a profile has mfa_serial. */
+  mfaCode: (serial: string) => Promise<string>;
+  debug: (message: string) => void;
+  warn: (message: string) => void;
+}
+
+export interface AwsContext {
+  readonly profile: string | undefined;
+  readonly region: string;
+  readonly partition: string;
+  readonly ec2: EC2Client;
+  readonly ssm: SSMClient;
+  credentials(): Promise<AwsCredentials>;
+  /** True once an MFA code was typed: the plugin cannot prompt, so it gets resolved keys. */
+  readonly mfaUsed: boolean;
+  /** The SSM endpoint the SDK really sent StartSession to, for the plugin (AWS-FACTS.md §7). */
+  readonly ssmEndpoint: string | undefined;
+}
+
+export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
+  let mfaUsed = false;
+  let ssmEndpoint: string | undefined;
+  const logger = {
+    debug: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
+    info: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
+    warn: (...a: unknown[]) => opts.warn(String(a[0]).split('\n').map((l) => l.trim()).filter(Boolean).slice(1, 3).join(' ')),
+    error: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
+  };
+  // One provider for every client, so an assume-role or MFA profile resolves once per run.
+  const credentials: CredentialProvider = fromNodeProviderChain({
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    mfaCodeProvider: async (serial: string) => {
+      mfaUsed = true;
+      return opts.mfaCode(serial);
+    },
+    logger,
+    ...(opts.region ? { clientConfig: { region: opts.region } } : {}),
+  });
+  const common = {
+    ...(opts.region ? { region: opts.region } : {}),
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    credentials,
+    retryMode: 'standard',
+    maxAttempts: 3,
+  };
+  const ssm = new SSMClient(common);
+  let region: string;
+  try {
+    region = await ssm.config.region();
+  } catch (e) {
+    throw noRegion(opts.profile, e);
+  }
+  if (!region) throw noRegion(opts.profile, undefined);
+  const ec2 = new EC2Client({ ...common, region });
+
+  ssm.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { protocol?: string; hostname?: string; port?: number; path?: string };
+      if (req.hostname) {
+        const path = (req.path ?? '/').replace(/\/+$/, '');
+        ssmEndpoint = `${req.protocol ?? 'https:'}//${req.hostname}${req.port ? `:${req.port}` : ''}${path}`;
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'dbtunnelRecordSsmEndpoint' },
+  );
+  const timing = (service: string) =>
+    ({
+      // Timings only: inputs and outputs are never printed (StartSession's answer holds the token).
+      middleware:
+        (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: unknown) => {
+          const started = Date.now();
+          try {
+            return await next(args);
+          } finally {
+            opts.debug(`aws ${service} ${context.commandName ?? '?'} ${Date.now() - started} ms`);
+          }
+        },
+      options: { step: 'initialize' as const, name: 'dbtunnelDebugTiming' },
+    });
+  const ec2Timing = timing('ec2');
+  const ssmTiming = timing('ssm');
+  ec2.middlewareStack.add(ec2Timing.middleware as never, ec2Timing.options);
+  ssm.middlewareStack.add(ssmTiming.middleware as never, ssmTiming.options);
+
+  return {
+    profile: opts.profile,
+    region,
+    partition: partitionOf(region),
+    ec2,
+    ssm,
+    get mfaUsed() {
+      return mfaUsed;
+    },
+    get ssmEndpoint() {
+      return ssmEndpoint;
+    },
+    async credentials() {
+      try {
+        return await credentials();
+      } catch (e) {
+        throw describeAwsError(e, { action: 'load credentials', profile: opts.profile });
+      }
+    },
+  };
+}
+
+function noRegion(profile: string | undefined, cause: unknown): TunnelError {
+  return new TunnelError('config', 'No AWS region is set for this environment.', {
+    hint: `Add \`region:\` to the environment in the config, pass --region, set AWS_REGION, or set region in ${profile ? `profile ${profile}` : 'your AWS profile'}.`,
+    cause,
+  });
+}

@@ -1,0 +1,41 @@
+// Session Manager sessions: the StartSession request the AWS CLI would send, and TerminateSession.
+import { StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
+import type { StartSessionRequest, StartSessionResponse } from '../plugin/argv.js';
+import type { AwsContext } from './context.js';
+import { describeAwsError } from './errors.js';
+
+export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
+
+/** Every parameter value is a list of strings (the document's contract). Pure. */
+export function portForwardingRequest(target: string, host: string, port: number, localPort: number): StartSessionRequest {
+  return {
+    Target: target,
+    DocumentName: PORT_FORWARDING_DOCUMENT,
+    Parameters: { host: [host], portNumber: [String(port)], localPortNumber: [String(localPort)] },
+  };
+}
+
+export async function startSession(aws: AwsContext, request: StartSessionRequest): Promise<StartSessionResponse> {
+  try {
+    const out = await aws.ssm.send(new StartSessionCommand(request));
+    if (!out.SessionId || !out.TokenValue || !out.StreamUrl) {
+      throw new Error('StartSession answered without SessionId, TokenValue or StreamUrl');
+    }
+    return { SessionId: out.SessionId, TokenValue: out.TokenValue, StreamUrl: out.StreamUrl };
+  } catch (e) {
+    throw describeAwsError(e, {
+      action: `start a port-forwarding session on ${request.Target}`,
+      profile: aws.profile,
+      region: aws.region,
+      target: request.Target,
+    });
+  }
+}
+
+export async function terminateSession(aws: AwsContext, sessionId: string): Promise<void> {
+  try {
+    await aws.ssm.send(new TerminateSessionCommand({ SessionId: sessionId }));
+  } catch (e) {
+    throw describeAwsError(e, { action: `terminate session ${sessionId}`, profile: aws.profile, region: aws.region });
+  }
+}

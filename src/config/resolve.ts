@@ -1,0 +1,85 @@
+// From a validated config and what the user typed to the plan of one run: which AWS profile and
+// region, which bastion, which databases. Pure: no I/O, so every rule here is a table test.
+import { TunnelError } from '../errors.js';
+import { closest } from '../suggest.js';
+import type { BastionRef, Config } from './schema.js';
+
+export type BastionQuery =
+  | { kind: 'name'; name: string }
+  | { kind: 'tags'; tags: Record<string, string> }
+  | { kind: 'instance'; instanceId: string; from: 'config' | '--instance' };
+
+export interface TunnelSpec {
+  env: string;
+  db: string;
+  /** The database as the bastion reaches it. */
+  host: string;
+  port: number;
+  /** What the config asks for; undefined means "the database's port if free, else one the OS picks". */
+  localPort: number | undefined;
+}
+
+export interface EnvironmentPlan {
+  env: string;
+  /** undefined: the SDK's default chain (env credentials, AWS_PROFILE, SSO, instance role). */
+  profile: string | undefined;
+  /** undefined: the SDK's chain (AWS_REGION, the profile's region). */
+  region: string | undefined;
+  bastion: BastionQuery;
+  tunnels: TunnelSpec[];
+}
+
+export interface Selection {
+  env: string;
+  dbs: string[];
+  profile?: string | undefined;
+  region?: string | undefined;
+  instance?: string | undefined;
+}
+
+export function bastionQuery(ref: BastionRef): BastionQuery {
+  if (typeof ref === 'string') return { kind: 'name', name: ref };
+  if ('instanceId' in ref) return { kind: 'instance', instanceId: ref.instanceId, from: 'config' };
+  return { kind: 'tags', tags: ref.tags };
+}
+
+export function resolvePlan(config: Config, sel: Selection, configName: string): EnvironmentPlan {
+  const envNames = Object.keys(config.environments);
+  const env = config.environments[sel.env];
+  if (!env) {
+    const guess = closest(sel.env, envNames);
+    throw new TunnelError('unknownTarget', `There is no environment "${sel.env}" in ${configName}.`, {
+      details: [`Environments: ${envNames.join(', ')}`],
+      hint: guess ? `Did you mean "${guess}"?` : 'Use one of the environments above, or add it to the config.',
+    });
+  }
+  const dbNames = Object.keys(env.databases);
+  let wanted = [...new Set(sel.dbs)];
+  if (wanted.length === 0) {
+    if (dbNames.length !== 1) {
+      throw new TunnelError('usage', `Which database of "${sel.env}"?`, {
+        details: [`Databases: ${dbNames.join(', ')}`],
+        hint: `Run: dbtunnel ${sel.env} ${dbNames[0]}`,
+      });
+    }
+    wanted = dbNames;
+  }
+  const tunnels = wanted.map((db): TunnelSpec => {
+    const d = env.databases[db];
+    if (!d) {
+      const guess = closest(db, dbNames);
+      throw new TunnelError('unknownTarget', `There is no database "${db}" in environment "${sel.env}" of ${configName}.`, {
+        details: [`Databases of ${sel.env}: ${dbNames.join(', ')}`],
+        hint: guess ? `Did you mean "${guess}"?` : 'Use one of the databases above, or add it to the config.',
+      });
+    }
+    return { env: sel.env, db, host: d.host, port: d.port, localPort: d.localPort };
+  });
+  return {
+    env: sel.env,
+    profile: sel.profile ?? env.profile,
+    region: sel.region ?? env.region,
+    bastion: sel.instance ? { kind: 'instance', instanceId: sel.instance, from: '--instance' } : bastionQuery(env.bastion),
+    tunnels,
+  };
+}

@@ -1,0 +1,82 @@
+// The config file's schema: the user-facing contract (README "Configuration", config.example.yaml).
+// Messages here are what a user reads next to a file, line and key path, so they say what is allowed.
+import { z } from 'zod';
+
+/** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (AWS-FACTS.md §2). */
+export const DOCUMENT_HOST_PATTERN = /^[^,$^&()!;'"<>`{}[\]|#=]{3,}$/;
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" and "-" (it becomes a command argument)');
+
+const port = z
+  .number({ error: 'must be a port number from 1 to 65535' })
+  .int('must be a whole number from 1 to 65535')
+  .min(1, 'must be a port number from 1 to 65535')
+  .max(65535, 'must be a port number from 1 to 65535');
+
+const localPort = z
+  .number({ error: 'must be a port number from 1 to 65535, or 0 to let the system pick one' })
+  .int('must be a whole number from 0 to 65535')
+  .min(0, 'must be a port number from 1 to 65535, or 0 to let the system pick one')
+  .max(65535, 'must be a port number from 1 to 65535, or 0 to let the system pick one');
+
+const host = z
+  .string({ error: 'must be the database host name or IP address, as the bastion sees it' })
+  .regex(
+    DOCUMENT_HOST_PATTERN,
+    'must be at least 3 characters with none of , $ ^ & ( ) ! ; \' " < > ` { } [ ] | # = (Session Manager rejects them)',
+  );
+
+const region = z
+  .string()
+  .regex(/^[a-z]{2,}(-[a-z]+)+-\d+$/, 'must be an AWS region code such as ap-northeast-1');
+
+const instanceId = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'must be an instance id such as i-0abc1234def567890');
+
+const bastion = z.union(
+  [
+    z.string().min(1, 'must be the bastion\'s Name tag'),
+    z.strictObject({ instanceId }),
+    z.strictObject({
+      tags: z
+        .record(z.string().min(1), z.string())
+        .refine((t) => Object.keys(t).length > 0, 'needs at least one tag, e.g. {Role: bastion}'),
+    }),
+  ],
+  { error: 'must be a Name tag (a string), {instanceId: i-…} or {tags: {Key: value, …}}' },
+);
+
+export const databaseSchema = z.strictObject({
+  host,
+  port,
+  localPort: localPort.optional(),
+});
+
+export const environmentSchema = z.strictObject({
+  profile: z.string().min(1, 'must be the name of an AWS profile').optional(),
+  region: region.optional(),
+  bastion,
+  databases: z
+    .record(name, databaseSchema, { error: 'must be a map of database names to {host, port}' })
+    .refine((d) => Object.keys(d).length > 0, 'needs at least one database'),
+});
+
+export const configSchema = z.strictObject({
+  environments: z
+    .record(name, environmentSchema, { error: 'must be a map of environment names to their settings' })
+    .refine((e) => Object.keys(e).length > 0, 'needs at least one environment'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type Environment = z.infer<typeof environmentSchema>;
+export type Database = z.infer<typeof databaseSchema>;
+export type BastionRef = Environment['bastion'];
+
+/** Every key the schema knows, for "did you mean …" on a typo. */
+export const KNOWN_KEYS = {
+  top: ['environments'],
+  environment: Object.keys(environmentSchema.shape),
+  database: Object.keys(databaseSchema.shape),
+  bastion: ['instanceId', 'tags'],
+} as const;

@@ -1,0 +1,84 @@
+// Running session-manager-plugin: its own process group (the terminal's Ctrl-C, Ctrl-Z and Ctrl-\
+// reach dbtunnel, never the plugin, which treats them all as "terminate"), output read as it
+// comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
+import { execa, type ResultPromise } from 'execa';
+import { PluginOutputReader, type PluginEvent } from './output.js';
+import type { PluginInvocation } from './argv.js';
+
+export interface PluginExit {
+  code: number | undefined;
+  signal: string | undefined;
+}
+
+export interface RunningPlugin {
+  readonly pid: number;
+  /** Resolves when the process has exited, with everything it printed already read. */
+  readonly exited: Promise<PluginExit>;
+  /** The last text it printed (stdout and stderr), for error messages. */
+  lastOutput(): string;
+  /** SIGINT, wait up to `graceMs`, then SIGKILL. Resolves once it is gone. */
+  stop(graceMs?: number): Promise<PluginExit & { forced: boolean }>;
+}
+
+export const STOP_GRACE_MS = 3000;
+
+/** The plugin's environment: ours, with the invocation's additions and removals. Pure. */
+export function pluginEnvironment(base: NodeJS.ProcessEnv, add: PluginInvocation['env']): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(add)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export function spawnPlugin(
+  file: string,
+  invocation: PluginInvocation,
+  baseEnv: NodeJS.ProcessEnv,
+  onEvent: (e: PluginEvent) => void,
+): RunningPlugin {
+  const child: ResultPromise = execa(file, invocation.argv, {
+    env: pluginEnvironment(baseEnv, invocation.env),
+    extendEnv: false,
+    detached: true, // own process group: terminal signals go to dbtunnel alone
+    cleanup: false, // execa would send SIGTERM on our exit; we stop it ourselves, with SIGINT
+    forceKillAfterDelay: false,
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    windowsHide: true,
+  });
+  const reader = new PluginOutputReader();
+  let stderrTail = '';
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => reader.feed(chunk).forEach(onEvent));
+  child.stderr?.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-2000);
+  });
+  const stdoutDone = child.stdout ? new Promise<void>((r) => child.stdout!.once('close', () => r())) : Promise.resolve();
+  const exited = (async (): Promise<PluginExit> => {
+    const result = await child;
+    await stdoutDone;
+    reader.end().forEach(onEvent);
+    return { code: result.exitCode, signal: result.signal };
+  })();
+  let gone = false;
+  void exited.then(() => (gone = true));
+
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    lastOutput: () => [reader.lastOutput, stderrTail.trim()].filter(Boolean).join('\n'),
+    async stop(graceMs = STOP_GRACE_MS) {
+      if (gone) return { ...(await exited), forced: false };
+      child.kill('SIGINT');
+      const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), graceMs).unref());
+      if ((await Promise.race([exited, timer])) !== 'late') return { ...(await exited), forced: false };
+      child.kill('SIGKILL');
+      return { ...(await exited), forced: true };
+    },
+  };
+}

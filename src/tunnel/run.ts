@@ -1,0 +1,281 @@
+// One run of `dbtunnel <env> <db…>`, top to bottom: preflight (plugin, local ports, bastion, all at
+// once), a session and a plugin per database, hold, and close — with every session terminated and
+// every plugin stopped on every path out of here.
+import type { Bastion } from '../aws/bastion.js';
+import type { AwsContext } from '../aws/context.js';
+import { portForwardingRequest } from '../aws/session.js';
+import type { EnvironmentPlan, TunnelSpec } from '../config/resolve.js';
+import { TunnelError } from '../errors.js';
+import { buildPluginInvocation, redactArgv, RESPONSE_ENV } from '../plugin/argv.js';
+import type { PluginEvent } from '../plugin/output.js';
+import type { PluginVerdict } from '../plugin/version.js';
+import { boundAddress, chooseLocalPort, portInUseError, type LocalPortChoice, type Loopback } from './port.js';
+
+export interface OpenTunnel {
+  env: string;
+  db: string;
+  host: string;
+  port: number;
+  localPort: number;
+  /** The loopback address the plugin bound, found without connecting. */
+  address: Loopback | undefined;
+  sessionId: string;
+  target: string;
+}
+
+export type TunnelEvent =
+  | { type: 'warning'; message: string }
+  | { type: 'debug'; message: string }
+  | { type: 'progress'; message: string }
+  | { type: 'bastion'; bastion: Bastion; region: string; profile: string | undefined }
+  | { type: 'ready'; tunnel: OpenTunnel }
+  | { type: 'destination-failed'; tunnel: OpenTunnel }
+  | { type: 'failed'; spec: TunnelSpec; error: TunnelError }
+  | { type: 'ended'; tunnel: OpenTunnel; text: string }
+  | { type: 'closing'; reason: string };
+
+/** Why the hold ended. */
+export type StopReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'crash';
+
+export type RunOutcome = { kind: 'stopped'; reason: StopReason } | { kind: 'ended'; tunnels: OpenTunnel[] };
+
+export interface PluginSetup {
+  file: string;
+  verdict: PluginVerdict;
+}
+
+/** The edges a run talks to; the CLI gives the real ones, nothing here touches the terminal. */
+export interface RunDeps {
+  preparePlugin(): Promise<PluginSetup>;
+  connectAws(): Promise<AwsContext>;
+  findBastion(aws: AwsContext): Promise<Bastion>;
+  startSession: typeof import('../aws/session.js').startSession;
+  terminateSession: typeof import('../aws/session.js').terminateSession;
+  spawnPlugin: typeof import('../plugin/process.js').spawnPlugin;
+}
+
+export interface RunOptions {
+  plan: EnvironmentPlan;
+  /** Spawn to "Port N opened". */
+  startTimeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  /** Aborted with a StopReason when the user (or a signal) asks to stop. */
+  signal: AbortSignal;
+  onEvent: (e: TunnelEvent) => void;
+}
+
+interface Live {
+  spec: TunnelSpec;
+  sessionId: string;
+  plugin?: import('../plugin/process.js').RunningPlugin;
+  tunnel?: OpenTunnel;
+  /** The plugin exited without being asked to: it may not have told the agent. */
+  exitedOnItsOwn?: boolean;
+  terminated?: boolean;
+  /** What the plugin said when the session ended. */
+  endText?: string;
+}
+
+export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOutcome> {
+  const { plan, signal, onEvent } = opts;
+  const live: Live[] = [];
+  let aws: AwsContext | undefined;
+  try {
+    // 1. Preflight, concurrently; nothing exists on AWS's side yet.
+    onEvent({ type: 'progress', message: `Finding the bastion for ${plan.env}` });
+    const awsReady = deps.connectAws();
+    const [pluginR, portsR, bastionR] = await Promise.allSettled([
+      deps.preparePlugin(),
+      reserveLocalPorts(plan.tunnels),
+      awsReady.then(async (a) => ({ aws: a, bastion: await deps.findBastion(a) })),
+    ]);
+    // Report the cheapest fix first: a missing plugin, then a busy port, then AWS.
+    for (const r of [pluginR, portsR, bastionR]) if (r.status === 'rejected') throw r.reason;
+    const plugin = (pluginR as PromiseFulfilledResult<PluginSetup>).value;
+    const ports = (portsR as PromiseFulfilledResult<LocalPortChoice[]>).value;
+    const found = (bastionR as PromiseFulfilledResult<{ aws: AwsContext; bastion: Bastion }>).value;
+    aws = found.aws;
+    if (plugin.verdict.warning) onEvent({ type: 'warning', message: plugin.verdict.warning });
+    onEvent({ type: 'bastion', bastion: found.bastion, region: aws.region, profile: aws.profile });
+    if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
+
+    // 2. A session and a plugin per database, all at once.
+    const results = await Promise.allSettled(
+      plan.tunnels.map((spec, i) => openOne(spec, ports[i]!.port, found.bastion.instanceId, plugin, aws!, live, opts, deps)),
+    );
+    if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : []));
+    if (failures.length === results.length) throw failures[0]!.error;
+    for (const f of failures) {
+      onEvent({ type: 'failed', spec: f.spec, error: f.error instanceof TunnelError ? f.error : internal(f.error) });
+    }
+
+    // 3. Hold until asked to stop, or until every plugin has ended.
+    const open = live.filter((l) => l.tunnel && l.plugin);
+    const allEnded = Promise.all(
+      open.map(async (l) => {
+        await l.plugin!.exited;
+        if (signal.aborted) return;
+        l.exitedOnItsOwn = true;
+        onEvent({ type: 'ended', tunnel: l.tunnel!, text: endText(l) });
+        await closeOne(l, aws!, deps, onEvent);
+      }),
+    );
+    const stopped = new Promise<StopReason>((resolve) => {
+      if (signal.aborted) resolve(signal.reason as StopReason);
+      signal.addEventListener('abort', () => resolve(signal.reason as StopReason), { once: true });
+    });
+    const first = await Promise.race([allEnded.then(() => 'ended' as const), stopped]);
+    if (first === 'ended') return { kind: 'ended', tunnels: open.map((l) => l.tunnel!) };
+    return { kind: 'stopped', reason: first };
+  } finally {
+    if (live.some((l) => !l.terminated)) {
+      onEvent({ type: 'closing', reason: signal.aborted ? String(signal.reason) : 'done' });
+      await Promise.all(live.map((l) => closeOne(l, aws!, deps, onEvent)));
+    }
+  }
+}
+
+function internal(e: unknown): TunnelError {
+  return new TunnelError('internal', e instanceof Error ? e.message : String(e), { cause: e });
+}
+
+function endText(l: Live): string {
+  return l.endText ?? 'session-manager-plugin exited';
+}
+
+/** Local ports for every tunnel of the run, decided before anything starts. */
+async function reserveLocalPorts(specs: TunnelSpec[]): Promise<LocalPortChoice[]> {
+  const reserved = new Set<number>();
+  const out: LocalPortChoice[] = [];
+  // Explicit ports first, so a default never takes a port another database asked for.
+  for (const s of specs) if (s.localPort) reserved.add(s.localPort);
+  for (const s of specs) {
+    const choice = await chooseLocalPort(s, new Set([...reserved].filter((p) => p !== s.localPort)));
+    reserved.add(choice.port);
+    out.push(choice);
+  }
+  return out;
+}
+
+async function openOne(
+  spec: TunnelSpec,
+  localPort: number,
+  target: string,
+  plugin: PluginSetup,
+  aws: AwsContext,
+  live: Live[],
+  opts: RunOptions,
+  deps: RunDeps,
+): Promise<void> {
+  const { onEvent, signal } = opts;
+  const request = portForwardingRequest(target, spec.host, spec.port, localPort);
+  onEvent({ type: 'progress', message: `Starting a session for ${spec.db} on ${target}` });
+  const response = await deps.startSession(aws, request);
+  const entry: Live = { spec, sessionId: response.SessionId };
+  live.push(entry);
+  if (signal.aborted) return;
+
+  const invocation = buildPluginInvocation({
+    response,
+    region: aws.region,
+    profile: aws.profile,
+    request,
+    ssmEndpoint: aws.ssmEndpoint ?? `https://ssm.${aws.region}.amazonaws.com`,
+    form: plugin.verdict.form,
+    credentials: aws.mfaUsed ? await aws.credentials() : undefined,
+  });
+  onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...redactArgv(invocation.argv)])}` });
+  onEvent({
+    type: 'debug',
+    message: `plugin env: + ${Object.keys(invocation.env).filter((k) => invocation.env[k] !== undefined).join(', ') || '(nothing)'}${
+      Object.keys(invocation.env).some((k) => invocation.env[k] === undefined)
+        ? `, - ${Object.keys(invocation.env).filter((k) => invocation.env[k] === undefined).join(', ')}`
+        : ''
+    } (values not shown)`,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: TunnelError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = () => settle();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      settle(
+        new TunnelError('startFailed', `session-manager-plugin did not open local port ${localPort} for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`, {
+          details: entry.plugin?.lastOutput() ? [`It printed: ${entry.plugin.lastOutput().replace(/\s*\n\s*/g, ' | ')}`] : [],
+          hint:
+            'The plugin could not open its data channel: check that this network reaches ssmmessages.<region>.amazonaws.com (VPN, proxy),\n' +
+            'or raise --timeout on a slow network.',
+        }),
+      );
+    }, opts.startTimeoutMs);
+
+    const onPluginEvent = (e: PluginEvent) => {
+      onEvent({ type: 'debug', message: `plugin ${spec.db}: ${JSON.stringify(e)}` });
+      if (e.type === 'ready') {
+        void boundAddress(e.port).then((address) => {
+          entry.tunnel = { env: spec.env, db: spec.db, host: spec.host, port: spec.port, localPort: e.port, address, sessionId: response.SessionId, target };
+          onEvent({ type: 'ready', tunnel: entry.tunnel });
+          settle();
+        });
+      } else if (e.type === 'failed') {
+        settle(
+          /address already in use/.test(e.message)
+            ? portInUseError(localPort, [/\[::1\]|::1/.test(e.message) ? '::1' : '127.0.0.1'], spec.db)
+            : new TunnelError('startFailed', `session-manager-plugin could not start the tunnel for ${spec.db}: ${e.message}`, {
+                hint: 'Run again with --debug to see the plugin\'s output.',
+              }),
+        );
+      } else if (e.type === 'destination-failed' && entry.tunnel) {
+        onEvent({ type: 'destination-failed', tunnel: entry.tunnel });
+      } else if (e.type === 'ended') {
+        entry.endText = e.text;
+      }
+    };
+    entry.plugin = deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent);
+    onEvent({ type: 'debug', message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only` });
+    void entry.plugin.exited.then((exit) => {
+      settle(
+        new TunnelError('startFailed', `session-manager-plugin exited (${exit.signal ?? `code ${exit.code}`}) before the tunnel for ${spec.db} was ready.`, {
+          details: entry.plugin!.lastOutput() ? [`It printed: ${entry.plugin!.lastOutput().replace(/\s*\n\s*/g, ' | ')}`] : [],
+          hint: 'Run again with --debug to see the plugin\'s output.',
+        }),
+      );
+    });
+  });
+}
+
+/** Stop the plugin (SIGINT first, so it tells the agent), then TerminateSession. Idempotent. */
+async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOptions['onEvent']): Promise<void> {
+  if (l.terminated) return;
+  l.terminated = true;
+  let toldAgent = false;
+  if (l.plugin) {
+    const exit = await l.plugin.stop();
+    toldAgent = !exit.forced && !l.exitedOnItsOwn;
+    if (exit.forced) onEvent({ type: 'warning', message: `session-manager-plugin for ${l.spec.db} did not stop on SIGINT and was killed.` });
+  }
+  try {
+    await deps.terminateSession(aws, l.sessionId);
+    onEvent({ type: 'debug', message: `TerminateSession ${l.sessionId}: done` });
+  } catch (e) {
+    const err = e instanceof TunnelError ? e : internal(e);
+    if (toldAgent) {
+      // The plugin already ended the session over its data channel; this call was the belt.
+      onEvent({ type: 'debug', message: `TerminateSession ${l.sessionId} failed (the plugin had already ended it): ${err.message}` });
+    } else {
+      onEvent({
+        type: 'warning',
+        message: `Could not terminate session ${l.sessionId} (${err.message}); it may stay open on the bastion until Session Manager's idle timeout.`,
+      });
+    }
+  }
+}
