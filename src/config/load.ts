@@ -144,7 +144,7 @@ async function readConfigFile(file: string, via: ConfigLocation['via']): Promise
     });
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   const first = doc.errors[0];
   if (first) {
     const line = first.linePos?.[0]?.line;
