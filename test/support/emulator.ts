@@ -110,6 +110,8 @@ export class Emulator {
   /** Every token this emulator has handed out, for leak searches. */
   readonly tokens: string[] = [];
   scenario: Scenario;
+  /** The data channel accepts and never answers: the plugin hangs after "Starting session…". */
+  hangDataChannel = false;
   url = '';
   private server: http.Server;
   private principals = new Map<string, EmuPrincipal>();
@@ -362,6 +364,10 @@ export class Emulator {
       for (const c of s.channels) c.end();
       s.channels.clear();
       res.writeHead(200).end('{}');
+      return;
+    }
+    if (this.hangDataChannel) {
+      s.channels.add(res);
       return;
     }
     if (s.status !== 'Connected') {

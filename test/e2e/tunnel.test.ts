@@ -1,0 +1,170 @@
+// dbtunnel as a user runs it: bin/dbtunnel spawned against the emulator and the fake plugin.
+import { readFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { roundTrip } from '../support/echo-server.js';
+import { alive, eventually, startDbtunnel } from '../support/cli.js';
+import { BASTION_ID, createWorld, DB_HOST, type World } from '../support/world.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function openTunnel(args: string[] = ['stg', 'mydb'], extraEnv: Record<string, string> = {}) {
+  const run = startDbtunnel(['--config', world!.configFile, ...args], { ...world!.env, ...extraEnv });
+  const m = await run.waitFor(/mydb → (?:127\.0\.0\.1|\[::1\]):(\d+)/);
+  const [record] = await world!.pluginRecords();
+  return { run, port: Number(m[1]), plugin: record! };
+}
+
+describe('dbtunnel <env> <db>', () => {
+  it('opens a port that carries bytes to the database, and Ctrl-C closes everything', async () => {
+    world = await createWorld();
+    const { run, port, plugin } = await openTunnel();
+    expect(run.stderr()).toContain(`✔ bastion ${BASTION_ID} (bastion-db-maintenance, ap-northeast-1, profile stg)`);
+    expect(run.stdout()).toMatch(new RegExp(`✔ mydb → 127\\.0\\.0\\.1:${port}   \\(mysql -h 127\\.0\\.0\\.1 -P ${port}\\)`));
+    expect(await roundTrip(port, 'SELECT 1;')).toBe('SELECT 1;');
+
+    // What AWS was asked: one lookup, one StartSession with the document's exact parameters.
+    const start = world.emu.callsOf('StartSession');
+    expect(start).toHaveLength(1);
+    expect(start[0]!.input).toEqual({
+      Target: BASTION_ID,
+      DocumentName: 'AWS-StartPortForwardingSessionToRemoteHost',
+      Parameters: { host: [DB_HOST], portNumber: ['3306'], localPortNumber: [String(port)] },
+    });
+    expect(world.emu.callsOf('DescribeInstances')).toHaveLength(1);
+    expect(world.emu.callsOf('DescribeInstanceInformation')).toHaveLength(0);
+
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(run.stderr()).toContain('Closed.');
+    // The plugin got SIGINT (it told the agent), then dbtunnel called TerminateSession too.
+    const [session] = world.emu.sessions.values();
+    expect(session!.endedBy).toBe('plugin');
+    expect(world.emu.callsOf('TerminateSession').map((c) => c.input.SessionId)).toEqual([session!.id]);
+    expect(alive(plugin.pid)).toBe(false);
+    await expect(roundTrip(port, 'x', '127.0.0.1', 500)).rejects.toThrow();
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s stops the plugin with SIGINT, terminates the session, exits %i', async (signal, exitCode) => {
+    world = await createWorld();
+    const { run, plugin } = await openTunnel();
+    run.child.kill(signal);
+    const { code } = await run.exited;
+    expect(code).toBe(exitCode);
+    expect([...world.emu.sessions.values()][0]!.endedBy).toBe('plugin');
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    expect(alive(plugin.pid)).toBe(false);
+  });
+
+  it('keeps the session token out of the plugin\'s argv and out of dbtunnel\'s own environment', async () => {
+    world = await createWorld();
+    const { run, plugin } = await openTunnel(['stg', 'mydb', '--debug']);
+    const token = world.emu.tokens[0]!;
+    expect(plugin.argv.join(' ')).not.toContain(token);
+    expect(plugin.argv[0]).toBe('AWS_SSM_START_SESSION_RESPONSE');
+    expect(JSON.parse(plugin.env.AWS_SSM_START_SESSION_RESPONSE!).TokenValue).toBe(token);
+    // dbtunnel's own environment, as the kernel holds it.
+    const environ = await readFile(`/proc/${run.child.pid}/environ`, 'utf8');
+    expect(environ).not.toContain(token);
+    expect(environ).not.toContain('AWS_SSM_START_SESSION_RESPONSE');
+    // The plugin runs in its own process group, so the terminal's Ctrl-C never reaches it.
+    const stat = await readFile(`/proc/${plugin.pid}/stat`, 'utf8');
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    expect(pgid).toBe(plugin.pid);
+    run.child.kill('SIGINT');
+    await run.exited;
+    expect(run.stdout() + run.stderr()).not.toContain(token);
+    expect(run.stderr()).toContain('debug: plugin argv:');
+  });
+
+  it('hands the plugin the SSM endpoint the SDK really used, the region and the profile', async () => {
+    world = await createWorld();
+    const { run, plugin } = await openTunnel();
+    expect(plugin.argv.slice(1, 4)).toEqual(['ap-northeast-1', 'StartSession', 'stg']);
+    expect(plugin.argv[5]).toBe(world.emu.url);
+    expect(JSON.parse(plugin.argv[4]!)).toEqual(world.emu.callsOf('StartSession')[0]!.input);
+    run.child.kill('SIGINT');
+    await run.exited;
+  });
+
+  it('reports [::1] when the plugin binds the IPv6 loopback only', async () => {
+    world = await createWorld();
+    const { run, port } = await openTunnel(['stg', 'mydb'], { FAKE_PLUGIN_BIND: '::1' });
+    expect(run.stdout()).toContain(`mydb → [::1]:${port}`);
+    expect(await roundTrip(port, 'v6', '::1')).toBe('v6');
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('works with an agent that only speaks basic mode (≤ 3.0.196.0)', async () => {
+    world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: '3.0.161.0' }] } });
+    const { run, port } = await openTunnel();
+    expect(await roundTrip(port, 'basic')).toBe('basic');
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('warns, naming host and port, when the bastion cannot reach the database', async () => {
+    world = await createWorld();
+    const { run, port } = await openTunnel();
+    await world.db.close();
+    await roundTrip(port, 'x', '127.0.0.1', 1000).catch(() => {});
+    await run.waitFor(new RegExp(`could not connect to ${DB_HOST.replace(/\./g, '\\.')}:3306 for mydb`));
+    expect(run.stderr()).toMatch(/security group/);
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('when AWS ends the session: says so, terminates it, exits 26', async () => {
+    world = await createWorld();
+    const { run } = await openTunnel();
+    const [session] = world.emu.sessions.values();
+    world.emu.endSession(session!.id, 'Your session timed out due to inactivity and has been terminated.');
+    const { code } = await run.exited;
+    expect(code).toBe(26);
+    expect(run.stderr()).toContain('The session for mydb ended: Your session timed out due to inactivity');
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+  });
+
+  it('kills a plugin that ignores SIGINT after a grace period, and still terminates the session', async () => {
+    world = await createWorld();
+    const { run, plugin } = await openTunnel(['stg', 'mydb'], { FAKE_PLUGIN_IGNORE_SIGINT: '1' });
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(run.stderr()).toMatch(/did not stop on SIGINT and was killed/);
+    expect(alive(plugin.pid)).toBe(false);
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+
+  it('a plugin that crashes: the session is terminated and dbtunnel says so', async () => {
+    world = await createWorld();
+    const { run } = await openTunnel(['stg', 'mydb'], { FAKE_PLUGIN_CRASH_AFTER_MS: '300' });
+    const { code } = await run.exited;
+    expect(code).toBe(26);
+    expect(run.stderr()).toMatch(/The session for mydb ended/);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+
+  it('a plugin that never opens the port: error after --timeout, plugin stopped, session ended', async () => {
+    world = await createWorld({ scenario: { failures: {} } });
+    world.emu.hangDataChannel = true;
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--timeout', '1'], world.env);
+    const { code } = await run.exited;
+    expect(code).toBe(25);
+    expect(run.stderr()).toMatch(/did not open local port \d+ for mydb within 1 s/);
+    expect(run.stderr()).toMatch(/It printed: Starting session with SessionId/);
+    const [record] = await world.pluginRecords();
+    await eventually(() => !alive(record!.pid));
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+});
