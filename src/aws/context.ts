@@ -61,13 +61,12 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     maxAttempts: 3,
   };
   const ssm = new SSMClient(common);
-  let region: string;
-  try {
-    region = await ssm.config.region();
-  } catch (e) {
-    throw noRegion(opts.profile, e);
-  }
-  if (!region) throw noRegion(opts.profile, undefined);
+  // Credentials are resolved here, once, so that a failure (an expired SSO login, a wrong MFA code,
+  // a role we may not assume) is reported as a credentials problem, not as a failed lookup.
+  const [regionR, credsR] = await Promise.allSettled([ssm.config.region(), credentials()]);
+  if (regionR.status === 'rejected' || !regionR.value) throw noRegion(opts.profile, regionR.status === 'rejected' ? regionR.reason : undefined);
+  if (credsR.status === 'rejected') throw credentialsError(credsR.reason, opts.profile);
+  const region = regionR.value;
   const ec2 = new EC2Client({ ...common, region });
 
   ssm.middlewareStack.add(
@@ -117,10 +116,24 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
       try {
         return await credentials();
       } catch (e) {
-        throw describeAwsError(e, { action: 'load credentials', profile: opts.profile });
+        throw credentialsError(e, opts.profile);
       }
     },
   };
+}
+
+function credentialsError(e: unknown, profile: string | undefined): TunnelError {
+  const described = describeAwsError(e, { action: 'get credentials', profile });
+  if (described.kind === 'credentials') return described;
+  // STS said no while resolving the profile (AssumeRole denied, a wrong MFA code).
+  const text = (e as Error)?.message ?? String(e);
+  return new TunnelError('credentials', `Could not get AWS credentials${profile ? ` for profile ${profile}` : ''}.`, {
+    details: [`AWS said: ${text}`],
+    hint: /MultiFactorAuthentication|MFA/i.test(text)
+      ? 'The MFA code was not accepted: run again with the current code from your MFA device.'
+      : `Check role_arn and source_profile of ${profile ? `profile ${profile}` : 'your profile'}: the source identity must be allowed sts:AssumeRole on that role.`,
+    cause: e,
+  });
 }
 
 function noRegion(profile: string | undefined, cause: unknown): TunnelError {

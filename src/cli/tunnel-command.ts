@@ -2,17 +2,12 @@
 // and port edges into src/tunnel/run.ts, renders its events, maps the outcome to an exit code.
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import { findBastion } from '../aws/bastion.js';
-import { createAwsContext } from '../aws/context.js';
-import { startSession, terminateSession } from '../aws/session.js';
 import { displayPath, findConfig, loadConfig } from '../config/load.js';
 import { resolvePlan } from '../config/resolve.js';
 import { EXIT, TunnelError } from '../errors.js';
-import { findPlugin, pluginVersion } from '../plugin/locate.js';
-import { spawnPlugin } from '../plugin/process.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
-import { runTunnels, type StopReason, type TunnelEvent } from '../tunnel/run.js';
+import type { StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientCommand } from './client-hint.js';
 import type { Terminal } from './terminal.js';
 
@@ -37,7 +32,6 @@ const EXIT_FOR_STOP: Record<StopReason, number> = {
 };
 
 export async function tunnelCommand(args: TunnelArgs, term: Terminal, stop: AbortController): Promise<number> {
-  warnAboutOldNode(term);
   const location = await findConfig({ flag: args.config, env: process.env, cwd: process.cwd(), home: os.homedir() });
   term.debug(`config: ${location.file} (via ${location.via})`);
   const loaded = await loadConfig(location);
@@ -48,6 +42,17 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, stop: Abor
     displayPath(loaded.file),
   );
 
+  warnAboutOldNode(term);
+  // The AWS SDK and the process edges load only now, once the config has been found valid.
+  const [{ findBastion }, { createAwsContext }, { startSession, terminateSession }, { findPlugin, pluginVersion }, { spawnPlugin }, { runTunnels }] =
+    await Promise.all([
+      import('../aws/bastion.js'),
+      import('../aws/context.js'),
+      import('../aws/session.js'),
+      import('../plugin/locate.js'),
+      import('../plugin/process.js'),
+      import('../tunnel/run.js'),
+    ]);
   const outcome = await runTunnels(
     {
       plan,

@@ -1,0 +1,102 @@
+// Credentials beyond static keys: an assume-role profile and an MFA profile, through the SDK's own
+// providers against the emulator's STS.
+import { afterEach, describe, expect, it } from 'vitest';
+import { runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { roundTrip } from '../support/echo-server.js';
+import { createWorld, defaultConfig, type World } from '../support/world.js';
+
+const ROLE = 'arn:aws:iam::123456789012:role/db-tunnel';
+const MFA_ROLE = 'arn:aws:iam::123456789012:role/db-tunnel-mfa';
+const MFA_SERIAL = 'arn:aws:iam::123456789012:mfa/dev';
+
+const awsConfig = `[profile stg-role]
+role_arn = ${ROLE}
+source_profile = stg
+role_session_name = alice@corp
+region = ap-northeast-1
+
+[profile stg-mfa]
+role_arn = ${MFA_ROLE}
+source_profile = stg
+mfa_serial = ${MFA_SERIAL}
+region = ap-northeast-1
+`;
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function makeWorld() {
+  const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
+  delete config.environments.stg.profile;
+  world = await createWorld({ config, awsConfig, scenario: { roles: [{ arn: ROLE }, { arn: MFA_ROLE, mfaSerial: MFA_SERIAL, mfaCode: '123456' }] } });
+  return world;
+}
+
+describe('credentials', () => {
+  it('an assume-role profile: AssumeRole first, the session is the role\'s, the plugin gets the profile', async () => {
+    const w = await makeWorld();
+    const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-role'], w.env);
+    const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    expect(await roundTrip(Number(m[1]), 'role')).toBe('role');
+    expect(w.emu.calls[0]!.action).toBe('AssumeRole');
+    expect(w.emu.callsOf('AssumeRole')).toHaveLength(1);
+    expect(w.emu.callsOf('StartSession')[0]!.principal).toBe('arn:aws:sts::123456789012:assumed-role/db-tunnel/alice@corp');
+    const [session] = w.emu.sessions.values();
+    expect(session!.id).toMatch(/^alice@corp-[0-9a-f]{17}$/);
+    const [rec] = await w.pluginRecords();
+    expect(rec!.argv[3]).toBe('stg-role');
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('an MFA profile: the code is asked once, and the plugin gets resolved keys and no profile', async () => {
+    const w = await makeWorld();
+    const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '123456\n' });
+    const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    expect(t.stderr()).toContain(`MFA code for ${MFA_SERIAL}: `);
+    const assume = w.emu.callsOf('AssumeRole');
+    expect(assume).toHaveLength(1);
+    expect(assume[0]!.input).toMatchObject({ SerialNumber: MFA_SERIAL, TokenCode: '123456' });
+    const [rec] = await w.pluginRecords();
+    expect(rec!.argv[3]).toBe('');
+    expect(rec!.env.AWS_ACCESS_KEY_ID).toMatch(/^ASIA/);
+    expect(rec!.env.AWS_SESSION_TOKEN).toMatch(/^EMUSTS/);
+    expect(rec!.env.AWS_PROFILE).toBeUndefined();
+    expect(await roundTrip(Number(m[1]), 'mfa')).toBe('mfa');
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('a wrong MFA code: a credentials error, exit 20, nothing started', async () => {
+    const w = await makeWorld();
+    const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '654321\n' });
+    expect(r.code).toBe(20);
+    expect(r.stderr).toMatch(/MultiFactorAuthentication failed/);
+    expect(w.emu.callsOf('StartSession')).toHaveLength(0);
+  });
+
+  it('no MFA code on standard input: says so, exit 20', async () => {
+    const w = await makeWorld();
+    const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
+    expect(r.code).toBe(20);
+    expect(r.stderr).toMatch(/No MFA code was entered/);
+  });
+
+  it('the SDK default chain (exported keys, no profile) works too, and the plugin gets "" as profile', async () => {
+    const w = await makeWorld();
+    const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb'], {
+      ...w.env,
+      AWS_ACCESS_KEY_ID: 'AKIAEMULATORDEV00001',
+      AWS_SECRET_ACCESS_KEY: 'emulator-dev-secret',
+      AWS_SHARED_CREDENTIALS_FILE: `${w.dir}/none`,
+    });
+    await t.waitFor(/mydb → /);
+    const [rec] = await w.pluginRecords();
+    expect(rec!.argv[3]).toBe('');
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+});

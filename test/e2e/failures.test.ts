@@ -1,0 +1,253 @@
+// Bad input and refusals: each a clear message, a documented exit code, and nothing half-started.
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { roundTrip } from '../support/echo-server.js';
+import { BASTION_ID, createWorld, defaultConfig, FAKE_PLUGIN_DIR, type World } from '../support/world.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runDbtunnel(['--config', world!.configFile, ...args], { ...world!.env, ...env });
+
+function holdPort(host: string, port = 0): Promise<net.Server> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen({ host, port }, () => resolve(s));
+  });
+}
+
+describe('nothing starts when the preflight fails', () => {
+  it('no session-manager-plugin: install steps, exit 12, no session', async () => {
+    world = await createWorld();
+    const pathWithout = world.env.PATH!.split(path.delimiter).filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR)).join(path.delimiter);
+    const r = await run(['stg', 'mydb'], { PATH: pathWithout });
+    expect(r.code).toBe(12);
+    expect(r.stderr).toMatch(/session-manager-plugin is not installed/);
+    expect(r.stderr).toMatch(/Install it: https:\/\/docs\.aws\.amazon\.com/);
+    expect(world.emu.callsOf('StartSession')).toHaveLength(0);
+  });
+
+  it('a plugin too old for the token outside argv: refused with an upgrade hint, exit 13', async () => {
+    world = await createWorld();
+    const r = await run(['stg', 'mydb'], { FAKE_PLUGIN_VERSION: '1.2.497.0' });
+    expect(r.code).toBe(13);
+    expect(r.stderr).toMatch(/session-manager-plugin 1\.2\.497\.0 is too old/);
+    expect(r.stderr).toMatch(/--legacy-plugin/);
+    expect(world.emu.callsOf('StartSession')).toHaveLength(0);
+  });
+
+  it('--legacy-plugin opts into the old argv form, with a warning', async () => {
+    world = await createWorld();
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--legacy-plugin'], { ...world.env, FAKE_PLUGIN_VERSION: '1.2.0.0' });
+    const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    expect(t.stderr()).toMatch(/--legacy-plugin: session-manager-plugin 1\.2\.0\.0 gets the session token on its command line/);
+    const [rec] = await world.pluginRecords();
+    expect(JSON.parse(rec!.argv[0]!).TokenValue).toBe(world.emu.tokens[0]);
+    expect(await roundTrip(Number(m[1]), 'old')).toBe('old');
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('a plugin below 1.2.835.0: one warning line, and the tunnel opens', async () => {
+    world = await createWorld();
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_VERSION: '1.2.707.0' });
+    await t.waitFor(/mydb → /);
+    expect(t.stderr().split('\n').filter((l) => l.includes('1.2.707.0'))).toHaveLength(1);
+    t.child.kill('SIGINT');
+    await t.exited;
+  });
+
+  it.each(['127.0.0.1', '::1'])('a configured local port in use on %s: names it, exit 14, no session', async (host) => {
+    const held = await holdPort(host);
+    const port = (held.address() as net.AddressInfo).port;
+    const config = defaultConfig() as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    config.environments.stg.databases.mydb.localPort = port;
+    world = await createWorld({ config });
+    const r = await run(['stg', 'mydb']);
+    held.close();
+    expect(r.code).toBe(14);
+    expect(r.stderr).toContain(`Local port ${port} for mydb is already in use (${host.includes(':') ? `[${host}]` : host}:${port})`);
+    expect(r.stderr).toMatch(/lsof -nP -iTCP:\d+ -sTCP:LISTEN/);
+    expect(world.emu.callsOf('StartSession')).toHaveLength(0);
+  });
+
+  it('the database port busy locally and no localPort set: the system picks one', async () => {
+    const held = await holdPort('127.0.0.1');
+    const busy = (held.address() as net.AddressInfo).port;
+    const config = defaultConfig() as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    world = await createWorld({ config });
+    config.environments.stg.databases.mydb.port = busy;
+    world.emu.scenario.network = { [`${String(config.environments.stg.databases.mydb.host)}:${busy}`]: `127.0.0.1:${world.db.port}` };
+    await world.writeConfig(config);
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
+    const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    held.close();
+    expect(Number(m[1])).not.toBe(busy);
+    expect(await roundTrip(Number(m[1]), 'picked')).toBe('picked');
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+});
+
+describe('finding the bastion', () => {
+  it('none running: says which are stopped, exit 21', async () => {
+    world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, state: 'stopped' }] } });
+    const r = await run(['stg', 'mydb']);
+    expect(r.code).toBe(21);
+    expect(r.stderr).toContain('No running instance is tagged Name=bastion-db-maintenance in ap-northeast-1 (profile stg).');
+    expect(r.stderr).toContain(`${BASTION_ID} (stopped)`);
+    expect(r.stderr).toContain(`aws ec2 start-instances --instance-ids ${BASTION_ID}`);
+    expect(world.emu.callsOf('StartSession')).toHaveLength(0);
+  });
+
+  it('several: the Online one wins over a newer one, and dbtunnel says why', async () => {
+    world = await createWorld({
+      scenario: {
+        instances: [
+          { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Name: 'bastion-db-maintenance' }, launchTime: '2026-05-01T00:00:00.000Z', ping: 'ConnectionLost' },
+          { id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, launchTime: '2026-01-01T00:00:00.000Z' },
+        ],
+      },
+    });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
+    await t.waitFor(/mydb → /);
+    expect(t.stderr()).toContain(`✔ bastion ${BASTION_ID}`);
+    expect(t.stderr()).toContain('2 running instances are tagged Name=bastion-db-maintenance; the only one Session Manager reports Online');
+    expect(world.emu.callsOf('DescribeInstanceInformation')).toHaveLength(1);
+    t.child.kill('SIGINT');
+    await t.exited;
+  });
+
+  it('several, DescribeInstanceInformation denied: says so once and picks the newest', async () => {
+    world = await createWorld({
+      scenario: {
+        instances: [
+          { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Name: 'bastion-db-maintenance' }, launchTime: '2025-05-01T00:00:00.000Z' },
+          { id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, launchTime: '2026-01-01T00:00:00.000Z' },
+        ],
+        failures: { DescribeInstanceInformation: { code: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:DescribeInstanceInformation on resource: arn:aws:ssm:ap-northeast-1:123456789012:* because no identity-based policy allows the ssm:DescribeInstanceInformation action' } },
+      },
+    });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
+    await t.waitFor(/mydb → /);
+    expect(t.stderr()).toContain(`✔ bastion ${BASTION_ID}`);
+    expect(t.stderr().match(/Not allowed to call ssm:DescribeInstanceInformation/g)).toHaveLength(1);
+    t.child.kill('SIGINT');
+    await t.exited;
+  });
+
+  it('by other tags', async () => {
+    const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
+    config.environments.stg.bastion = { tags: { Role: 'bastion', Team: 'db' } };
+    world = await createWorld({ config, scenario: { instances: [{ id: BASTION_ID, tags: { Role: 'bastion', Team: 'db' } }, { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Role: 'bastion', Team: 'web' } }] } });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
+    await t.waitFor(/mydb → /);
+    expect(world.emu.callsOf('StartSession')[0]!.input.Target).toBe(BASTION_ID);
+    t.child.kill('SIGINT');
+    await t.exited;
+  });
+
+  it('{instanceId} in the config and --instance skip the lookup', async () => {
+    const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
+    config.environments.stg.bastion = { instanceId: BASTION_ID };
+    world = await createWorld({ config, scenario: { instances: [{ id: BASTION_ID }, { id: 'i-0aaaaaaaaaaaaaaa1' }] } });
+    for (const extra of [[], ['--instance', 'i-0aaaaaaaaaaaaaaa1']]) {
+      const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', ...extra], world.env);
+      await t.waitFor(/mydb → /);
+      t.child.kill('SIGINT');
+      await t.exited;
+    }
+    expect(world.emu.callsOf('DescribeInstances')).toHaveLength(0);
+    expect(world.emu.callsOf('StartSession').map((c) => c.input.Target)).toEqual([BASTION_ID, 'i-0aaaaaaaaaaaaaaa1']);
+  });
+});
+
+describe('AWS says no', () => {
+  it('TargetNotConnected: the agent, instance profile and region, exit 23', async () => {
+    world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, ping: 'ConnectionLost' }] } });
+    const r = await run(['stg', 'mydb']);
+    expect(r.code).toBe(23);
+    expect(r.stderr).toContain(`The bastion ${BASTION_ID} is not connected to Session Manager.`);
+    expect(r.stderr).toContain(`AWS said: ${BASTION_ID} is not connected.`);
+    expect(r.stderr).toMatch(/AmazonSSMManagedInstanceCore/);
+  });
+
+  it('AccessDenied on StartSession: AWS\'s words are kept, exit 22, no plugin', async () => {
+    const text = 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:StartSession on resource: arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost because no identity-based policy allows the ssm:StartSession action';
+    world = await createWorld({ scenario: { failures: { StartSession: { code: 'AccessDeniedException', message: text } } } });
+    const r = await run(['stg', 'mydb']);
+    expect(r.code).toBe(22);
+    expect(r.stderr).toContain(text);
+    expect(await world.pluginRecords()).toHaveLength(0);
+  });
+
+  it('credentials AWS does not know: exit 20', async () => {
+    world = await createWorld();
+    const r = await run(['stg', 'mydb'], { AWS_SHARED_CREDENTIALS_FILE: path.join(world.dir, 'none') });
+    expect(r.code).toBe(20);
+    expect(r.stderr).toMatch(/Could not load AWS credentials for profile stg/);
+  });
+
+  it('expired credentials: says how to log in again, exit 20', async () => {
+    world = await createWorld({ scenario: { principals: [{ accessKeyId: 'AKIAEMULATORDEV00001', secretAccessKey: 'x', arn: 'arn:aws:iam::123456789012:user/dev', userId: 'AIDA', expired: true }] } });
+    const r = await run(['stg', 'mydb']);
+    expect(r.code).toBe(20);
+    expect(r.stderr).toMatch(/credentials have expired/);
+    expect(r.stderr).toContain('aws sso login --profile stg');
+  });
+
+  it('no region anywhere: says where to set one, exit 10', async () => {
+    const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
+    delete config.environments.stg.region;
+    delete config.environments.stg.profile;
+    world = await createWorld({ config });
+    const r = await run(['stg', 'mydb'], { AWS_CONFIG_FILE: path.join(world.dir, 'none') });
+    expect(r.code).toBe(10);
+    expect(r.stderr).toMatch(/No AWS region is set/);
+    expect(r.stderr).toMatch(/--region/);
+  });
+});
+
+describe('what the user typed', () => {
+  it('a config error: file, line, key path, exit 10, no AWS call', async () => {
+    world = await createWorld();
+    await world.writeConfig('environments:\n  stg:\n    bastion: b\n    databases:\n      mydb: {host: mydb.internal, port: 99999}\n');
+    const r = await run(['stg', 'mydb']);
+    expect(r.code).toBe(10);
+    expect(r.stderr).toMatch(/dbtunnel\.yaml:5: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/);
+    expect(world.emu.calls).toHaveLength(0);
+  });
+
+  it('an unknown environment: lists those there are, exit 11', async () => {
+    world = await createWorld();
+    const r = await run(['stag', 'mydb']);
+    expect(r.code).toBe(11);
+    expect(r.stderr).toContain('There is no environment "stag"');
+    expect(r.stderr).toContain('Environments: stg');
+    expect(r.stderr).toContain('Did you mean "stg"?');
+  });
+
+  it('an unknown flag or a bad --timeout: usage error, exit 2', async () => {
+    world = await createWorld();
+    expect((await run(['stg', 'mydb', '--tiemout', '3'])).code).toBe(2);
+    const r = await run(['stg', 'mydb', '--timeout', 'soon']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--timeout must be a number of seconds/);
+  });
+
+  it('finds the config in a parent directory with no --config', async () => {
+    world = await createWorld();
+    const sub = path.join(world.dir, 'src', 'app');
+    await import('node:fs/promises').then((fs) => fs.mkdir(sub, { recursive: true }));
+    const t = startDbtunnel(['stg', 'mydb'], world.env, { cwd: sub });
+    await t.waitFor(/mydb → /);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+});
