@@ -44,13 +44,14 @@ export class Terminal {
 
   /** Spinner text on a terminal; nothing elsewhere (and nothing under --debug, whose lines it would garble). */
   progress(text: string): void {
-    if (!this.err.isTTY || this.debugEnabled) return;
+    // A terminal that reports 0 columns (some pseudo-terminals) would make ora's redraw loop forever.
+    if (!this.err.isTTY || !this.err.columns || this.debugEnabled) return;
     if (this.spinner) {
       this.spinner.text = text;
       return;
     }
     this.spinnerLoading ??= import('ora').then(({ default: ora }) => {
-      this.spinner = ora({ text, stream: this.err, discardStdin: false, color: 'cyan', isEnabled: this.color || undefined });
+      this.spinner = ora({ text, stream: this.err, discardStdin: false, color: this.color ? 'cyan' : false });
       this.spinner.start();
     });
   }
@@ -83,7 +84,7 @@ export class Terminal {
   }
 
   debug(text: string): void {
-    if (this.debugEnabled) this.line(this.err, this.paint('dim', `debug: ${text}`));
+    if (this.debugEnabled) this.line(this.err, this.paint('dim', `debug +${Math.round(performance.now())}ms ${text}`));
   }
 
   /** Errors are rendered once, here: message, details, what to do; a stack only with --debug. */

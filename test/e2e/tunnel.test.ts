@@ -81,7 +81,7 @@ describe('dbtunnel <env> <db>', () => {
     run.child.kill('SIGINT');
     await run.exited;
     expect(run.stdout() + run.stderr()).not.toContain(token);
-    expect(run.stderr()).toContain('debug: plugin argv:');
+    expect(run.stderr()).toMatch(/debug \+\d+ms plugin argv:/);
   });
 
   it('hands the plugin the SSM endpoint the SDK really used, the region and the profile', async () => {
@@ -164,6 +164,20 @@ describe('dbtunnel <env> <db>', () => {
     expect(run.stderr()).toMatch(/It printed: Starting session with SessionId/);
     const [record] = await world.pluginRecords();
     await eventually(() => !alive(record!.pid));
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+
+  it('Ctrl-C while the tunnel is still opening: the plugin is stopped and the session terminated', async () => {
+    world = await createWorld();
+    world.emu.hangDataChannel = true;
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
+    await eventually(async () => (await world!.pluginRecords()).length === 1, 10_000);
+    const [record] = await world.pluginRecords();
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    expect(alive(record!.pid)).toBe(false);
     expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
     expect(world.emu.activeSessions()).toHaveLength(0);
   });
