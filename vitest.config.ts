@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/support/setup.ts'],
     // End-to-end tests spawn dbtunnel, plugins and servers: two cores, so two files at a time.
     pool: 'forks',
     maxWorkers: 2,

@@ -12,8 +12,9 @@ console.error(`Demo world: AWS emulator at ${world.emu.url}, bastion i-0abc1234d
 console.error(`an echo "database" behind it, config ${world.configFile}:\n`);
 console.error('$ dbtunnel stg mydb');
 
+const { NO_COLOR: _plain, ...env } = world.env; // the test world is colourless; the demo is not
 const child = spawn(process.execPath, [bin, 'stg', 'mydb', '--config', world.configFile], {
-  env: { ...world.env, FORCE_COLOR: process.stderr.isTTY ? '1' : '0', NO_COLOR: '' },
+  env,
   stdio: ['inherit', 'pipe', 'inherit'],
 });
 let said = false;

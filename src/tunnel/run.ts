@@ -9,7 +9,7 @@ import { TunnelError } from '../errors.js';
 import { buildPluginInvocation, redactArgv, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
 import type { PluginVerdict } from '../plugin/version.js';
-import { boundAddress, chooseLocalPort, portInUseError, type LocalPortChoice, type Loopback } from './port.js';
+import { boundAddress, chooseLocalPort, portInUseError, systemPickedPort, type LocalPortChoice, type Loopback } from './port.js';
 
 export interface OpenTunnel {
   env: string;
@@ -101,7 +101,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
 
     // 2. A session and a plugin per database, all at once.
     const results = await Promise.allSettled(
-      plan.tunnels.map((spec, i) => openOne(spec, ports[i]!.port, found.bastion.instanceId, plugin, aws!, live, opts, deps)),
+      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, found.bastion.instanceId, plugin, aws!, live, opts, deps)),
     );
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : []));
@@ -156,6 +156,33 @@ async function reserveLocalPorts(specs: TunnelSpec[]): Promise<LocalPortChoice[]
     out.push(choice);
   }
   return out;
+}
+
+/**
+ * A default local port was free when checked but taken by the time the plugin bound it (another
+ * tunnel starting at the same moment): a default means "whatever is free", so start again on a
+ * port the system picks. A configured port stays an error.
+ */
+async function openWithFallback(
+  spec: TunnelSpec,
+  choice: LocalPortChoice,
+  target: string,
+  plugin: PluginSetup,
+  aws: AwsContext,
+  live: Live[],
+  opts: RunOptions,
+  deps: RunDeps,
+): Promise<void> {
+  try {
+    await openOne(spec, choice.port, target, plugin, aws, live, opts, deps);
+  } catch (e) {
+    if (!(e instanceof TunnelError && e.kind === 'portInUse') || choice.why === 'config' || opts.signal.aborted) throw e;
+    const failed = live.find((l) => l.spec === spec && !l.terminated);
+    if (failed) await closeOne(failed, aws, deps, opts.onEvent);
+    const port = await systemPickedPort();
+    opts.onEvent({ type: 'debug', message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}` });
+    await openOne(spec, port, target, plugin, aws, live, opts, deps);
+  }
 }
 
 async function openOne(

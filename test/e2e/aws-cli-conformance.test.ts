@@ -1,6 +1,7 @@
 // The reference: `aws ssm start-session` (AWS CLI v1, on the machines) against the same emulator
 // and fake plugin. dbtunnel must hand the plugin the same thing, argument by argument.
 import { spawn } from 'node:child_process';
+import { track } from '../support/processes.js';
 import { afterEach, expect, it } from 'vitest';
 import { startDbtunnel } from '../support/cli.js';
 import { eventually } from '../support/cli.js';
@@ -17,11 +18,11 @@ it('dbtunnel gives session-manager-plugin what `aws ssm start-session` gives it'
     environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: { instanceId: BASTION_ID }, databases: { mydb: { host: DB_HOST, port: 3306, localPort: 23306 } } } },
   } });
   const params = JSON.stringify({ host: [DB_HOST], portNumber: ['3306'], localPortNumber: ['23306'] });
-  const cli = spawn(
+  const cli = track(spawn(
     'aws',
     ['ssm', 'start-session', '--target', BASTION_ID, '--document-name', 'AWS-StartPortForwardingSessionToRemoteHost', '--parameters', params, '--profile', 'stg', '--region', 'ap-northeast-1'],
     { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  ));
   let cliOut = '';
   cli.stdout.on('data', (d) => (cliOut += d));
   cli.stderr.on('data', (d) => (cliOut += d));

@@ -95,6 +95,34 @@ describe('nothing starts when the preflight fails', () => {
   });
 });
 
+describe('a local port taken between the check and the plugin binding it', () => {
+  it('a default port: the session is ended and the tunnel opens on a port the system picks', async () => {
+    world = await createWorld();
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_BUSY_PORTS: '3306' });
+    const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    expect(Number(m[1])).not.toBe(3306);
+    expect(await roundTrip(Number(m[1]), 'second try')).toBe('second try');
+    const starts = world.emu.callsOf('StartSession');
+    expect(starts.map((c) => (c.input.Parameters as Record<string, string[]>).localPortNumber![0])).toEqual(['3306', m[1]]);
+    // The first session was ended before the second began.
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+
+  it('a configured port: an error naming it, exit 14, the session ended', async () => {
+    const config = defaultConfig() as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    config.environments.stg.databases.mydb.localPort = 23306;
+    world = await createWorld({ config });
+    const r = await run(['stg', 'mydb'], { FAKE_PLUGIN_BUSY_PORTS: '23306' });
+    expect(r.code).toBe(14);
+    expect(r.stderr).toContain('Local port 23306 for mydb is already in use (127.0.0.1:23306)');
+    expect(world.emu.callsOf('StartSession')).toHaveLength(1);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+});
+
 describe('finding the bastion', () => {
   it('none running: says which are stopped, exit 21', async () => {
     world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, state: 'stopped' }] } });

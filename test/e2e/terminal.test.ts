@@ -1,6 +1,7 @@
 // In a real terminal (a pseudo-terminal from util-linux `script`): the spinner shows there and
 // only there, colours follow NO_COLOR, and Ctrl-C typed at the terminal closes the tunnel.
 import { spawn } from 'node:child_process';
+import { track } from '../support/processes.js';
 import { afterEach, expect, it } from 'vitest';
 import { BIN, eventually } from '../support/cli.js';
 import { createWorld, type World } from '../support/world.js';
@@ -13,7 +14,7 @@ afterEach(async () => {
 
 function inTerminal(args: string[], env: Record<string, string>, columns = 100) {
   const command = `stty cols ${columns} rows 30; exec ${[process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}`;
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color' }, stdio: ['pipe', 'pipe', 'pipe'] }));
   let screen = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d));
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
@@ -57,7 +58,7 @@ it('a terminal that reports 0 columns: no spinner (it would redraw forever), the
 it('not on a terminal: no spinner, no colour', async () => {
   world = await createWorld();
   const { NO_COLOR: _ignored, ...env } = world.env;
-  const child = spawn(process.execPath, [BIN, '--config', world.configFile, 'stg', 'mydb'], { env });
+  const child = track(spawn(process.execPath, [BIN, '--config', world.configFile, 'stg', 'mydb'], { env }));
   let all = '';
   child.stdout.on('data', (d) => (all += d));
   child.stderr.on('data', (d) => (all += d));

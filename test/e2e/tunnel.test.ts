@@ -181,4 +181,26 @@ describe('dbtunnel <env> <db>', () => {
     expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
     expect(world.emu.activeSessions()).toHaveLength(0);
   });
+
+  it('several databases: one lookup, a session each, and one failing does not close the other', async () => {
+    world = await createWorld({
+      config: {
+        environments: {
+          stg: {
+            profile: 'stg', region: 'ap-northeast-1', bastion: 'bastion-db-maintenance',
+            databases: { mydb: { host: DB_HOST, port: 3306, localPort: 0 }, reportdb: { host: DB_HOST, port: 3306, localPort: 24306 } },
+          },
+        },
+      },
+    });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], { ...world.env, FAKE_PLUGIN_BUSY_PORTS: '24306' });
+    const m = await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    await run.waitFor(/reportdb did not open: Local port 24306 for reportdb is already in use/);
+    expect(world.emu.callsOf('DescribeInstances')).toHaveLength(1);
+    expect(world.emu.callsOf('StartSession')).toHaveLength(2);
+    expect(await roundTrip(Number(m[1]), 'still up')).toBe('still up');
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
 });

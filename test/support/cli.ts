@@ -1,6 +1,7 @@
 // Running bin/dbtunnel as a user does: a child process, its output read as it comes, signals sent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { track } from './processes.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/dbtunnel', import.meta.url));
 
@@ -14,7 +15,7 @@ export interface Running {
 }
 
 export function startDbtunnel(args: string[], env: Record<string, string>, opts: { input?: string; cwd?: string } = {}): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();

@@ -10,6 +10,7 @@
 //   FAKE_PLUGIN_BIND         '::1' to bind only IPv6 loopback (as seen on some macOS hosts)
 //   FAKE_PLUGIN_IGNORE_SIGINT  '1': ignore SIGINT (to test the SIGKILL fallback)
 //   FAKE_PLUGIN_CRASH_AFTER_MS  exit 2 this long after opening the port, without a word
+//   FAKE_PLUGIN_BUSY_PORTS   comma-separated local ports to treat as taken by someone else (a race)
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -121,6 +122,11 @@ function listen(/** @type {string} */ destination, /** @type {string} */ agentVe
     out(`Cannot perform start session: listen tcp ${shown}:${localPort}: ${why}\n`);
     process.exit(0);
   });
+  const busy = (process.env.FAKE_PLUGIN_BUSY_PORTS ?? '').split(',').filter(Boolean).map(Number);
+  if (busy.includes(localPort)) {
+    server.emit('error', Object.assign(new Error('bind: address already in use'), { code: 'EADDRINUSE' }));
+    return;
+  }
   server.listen({ host: bindHost, port: localPort, exclusive: true }, () => {
     const port = /** @type {net.AddressInfo} */ (server?.address()).port;
     if (mux) out(`Port ${port} opened for sessionId ${sessionId}.`);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { startEchoServer, type EchoServer } from './echo-server.js';
 import { DEV_USER, startEmulator, type Emulator, type Scenario } from './emulator.js';
+import { trackPid } from './processes.js';
 
 export const FAKE_PLUGIN_DIR = fileURLToPath(new URL('./fake-plugin/', import.meta.url));
 export const BASTION_ID = 'i-0abc1234def567890';
@@ -100,12 +101,15 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     env,
     async pluginRecords() {
       const files = (await readdir(recordDir)).sort();
-      return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(recordDir, f), 'utf8')) as PluginRecord));
+      const records = await Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(recordDir, f), 'utf8')) as PluginRecord));
+      for (const r of records) trackPid(r.pid);
+      return records;
     },
     async writeConfig(config: unknown) {
       await writeFile(configFile, typeof config === 'string' ? config : stringify(config));
     },
     async close() {
+      await world.pluginRecords(); // so that a plugin left running by a failed test is killed after it
       await emu.close();
       await db.close();
       await rm(dir, { recursive: true, force: true });

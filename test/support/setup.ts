@@ -1,0 +1,6 @@
+import { afterEach } from 'vitest';
+import { killStragglers } from './processes.js';
+
+afterEach(() => {
+  killStragglers();
+});
