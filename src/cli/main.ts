@@ -86,11 +86,13 @@ function installSignalHandlers(stop: AbortController): void {
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
   // A bug must not leave a plugin or a session behind: abort, let the run close everything.
-  process.on('uncaughtException', (e) => {
+  const crash = (e: unknown) => {
     term.error(e);
     if (!stop.signal.aborted) stop.abort('crash');
     process.exitCode = EXIT.internal;
-  });
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 }
 
 main().then(
