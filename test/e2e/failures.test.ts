@@ -80,7 +80,7 @@ describe('nothing starts when the preflight fails', () => {
   it('the database port busy locally and no localPort set: the system picks one', async () => {
     const held = await holdPort('127.0.0.1');
     const busy = (held.address() as net.AddressInfo).port;
-    const config = defaultConfig() as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    const config = defaultConfig({ databasePort: true }) as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
     world = await createWorld({ config });
     config.environments.stg.databases.mydb.port = busy;
     world.emu.scenario.network = { [`${String(config.environments.stg.databases.mydb.host)}:${busy}`]: `127.0.0.1:${world.db.port}` };
@@ -97,13 +97,20 @@ describe('nothing starts when the preflight fails', () => {
 
 describe('a local port taken between the check and the plugin binding it', () => {
   it('a default port: the session is ended and the tunnel opens on a port the system picks', async () => {
-    world = await createWorld();
-    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_BUSY_PORTS: '3306' });
+    // A database port that is free here, so that dbtunnel's default is to use it.
+    const freeNow = await holdPort('127.0.0.1');
+    const dbPort = (freeNow.address() as net.AddressInfo).port;
+    await new Promise((r) => freeNow.close(r));
+    const config = defaultConfig({ databasePort: true }) as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    config.environments.stg.databases.mydb.port = dbPort;
+    world = await createWorld({ config });
+    world.emu.scenario.network = { [`${String(config.environments.stg.databases.mydb.host)}:${dbPort}`]: `127.0.0.1:${world.db.port}` };
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_BUSY_PORTS: String(dbPort) });
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
-    expect(Number(m[1])).not.toBe(3306);
+    expect(Number(m[1])).not.toBe(dbPort);
     expect(await roundTrip(Number(m[1]), 'second try')).toBe('second try');
     const starts = world.emu.callsOf('StartSession');
-    expect(starts.map((c) => (c.input.Parameters as Record<string, string[]>).localPortNumber![0])).toEqual(['3306', m[1]]);
+    expect(starts.map((c) => (c.input.Parameters as Record<string, string[]>).localPortNumber![0])).toEqual([String(dbPort), m[1]]);
     // The first session was ended before the second began.
     expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
     t.child.kill('SIGINT');

@@ -42,14 +42,19 @@ export interface WorldOptions {
   env?: Record<string, string>;
 }
 
-export function defaultConfig(): Record<string, unknown> {
+/**
+ * Environment stg with database mydb. Tests run in parallel, so by default the system picks each
+ * tunnel's local port (localPort 0) rather than all racing for 3306; `{ databasePort: true }`
+ * leaves localPort out, as most users do.
+ */
+export function defaultConfig(opts: { databasePort?: boolean } = {}): Record<string, unknown> {
   return {
     environments: {
       stg: {
         profile: 'stg',
         region: 'ap-northeast-1',
         bastion: 'bastion-db-maintenance',
-        databases: { mydb: { host: DB_HOST, port: 3306 } },
+        databases: { mydb: opts.databasePort ? { host: DB_HOST, port: 3306 } : { host: DB_HOST, port: 3306, localPort: 0 } },
       },
     },
   };
