@@ -4,6 +4,8 @@
 import type { Bastion } from '../aws/bastion.js';
 import type { AwsContext } from '../aws/context.js';
 import { portForwardingRequest } from '../aws/session.js';
+import { explainIfDenied, formatStatements } from '../iam/explain.js';
+import { grantFor, type TunnelScope } from '../iam/requests.js';
 import type { EnvironmentPlan, TunnelSpec } from '../config/resolve.js';
 import { TunnelError } from '../errors.js';
 import { buildPluginInvocation, redactArgv, RESPONSE_ENV } from '../plugin/argv.js';
@@ -74,6 +76,8 @@ interface Live {
   terminated?: boolean;
   /** What the plugin said when the session ended. */
   endText?: string;
+  /** For explaining a refused TerminateSession. */
+  scope: TunnelScope;
 }
 
 export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOutcome> {
@@ -87,7 +91,13 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
     const [pluginR, portsR, bastionR] = await Promise.allSettled([
       deps.preparePlugin(),
       reserveLocalPorts(plan.tunnels),
-      awsReady.then(async (a) => ({ aws: a, bastion: await deps.findBastion(a) })),
+      awsReady.then(async (a) => {
+        try {
+          return { aws: a, bastion: await deps.findBastion(a) };
+        } catch (e) {
+          throw explainIfDenied(e, { region: a.region, account: undefined, bastion: plan.bastion });
+        }
+      }),
     ]);
     // Report the cheapest fix first: a missing plugin, then a busy port, then AWS.
     for (const r of [pluginR, portsR, bastionR]) if (r.status === 'rejected') throw r.reason;
@@ -101,7 +111,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
 
     // 2. A session and a plugin per database, all at once.
     const results = await Promise.allSettled(
-      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, found.bastion.instanceId, plugin, aws!, live, opts, deps)),
+      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, found.bastion, plugin, aws!, live, opts, deps)),
     );
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : []));
@@ -166,7 +176,7 @@ async function reserveLocalPorts(specs: TunnelSpec[]): Promise<LocalPortChoice[]
 async function openWithFallback(
   spec: TunnelSpec,
   choice: LocalPortChoice,
-  target: string,
+  target: Bastion,
   plugin: PluginSetup,
   aws: AwsContext,
   live: Live[],
@@ -185,10 +195,14 @@ async function openWithFallback(
   }
 }
 
+function scopeOf(plan: EnvironmentPlan, aws: AwsContext, bastion: Bastion): TunnelScope {
+  return { region: aws.region, account: undefined, bastion: plan.bastion, instanceId: bastion.instanceId, instanceTags: bastion.tags };
+}
+
 async function openOne(
   spec: TunnelSpec,
   localPort: number,
-  target: string,
+  bastion: Bastion,
   plugin: PluginSetup,
   aws: AwsContext,
   live: Live[],
@@ -196,10 +210,16 @@ async function openOne(
   deps: RunDeps,
 ): Promise<void> {
   const { onEvent, signal } = opts;
+  const target = bastion.instanceId;
   const request = portForwardingRequest(target, spec.host, spec.port, localPort);
   onEvent({ type: 'progress', message: `Starting a session for ${spec.db} on ${target}` });
-  const response = await deps.startSession(aws, request);
-  const entry: Live = { spec, sessionId: response.SessionId };
+  let response;
+  try {
+    response = await deps.startSession(aws, request);
+  } catch (e) {
+    throw explainIfDenied(e, scopeOf(opts.plan, aws, bastion));
+  }
+  const entry: Live = { spec, sessionId: response.SessionId, scope: scopeOf(opts.plan, aws, bastion) };
   live.push(entry);
   if (signal.aborted) return;
 
@@ -299,9 +319,13 @@ async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOpt
       // The plugin already ended the session over its data channel; this call was the belt.
       onEvent({ type: 'debug', message: `TerminateSession ${l.sessionId} failed (the plugin had already ended it): ${err.message}` });
     } else {
+      const fix =
+        err.kind === 'accessDenied'
+          ? ['\n  To allow it, add to your policy (the first statement fits IAM users, the second roles):', ...formatStatements(grantFor('terminate-session', l.scope)).map((x) => `    ${x}`)].join('\n')
+          : '';
       onEvent({
         type: 'warning',
-        message: `Could not terminate session ${l.sessionId} (${err.message}); it may stay open on the bastion until Session Manager's idle timeout.`,
+        message: `Could not terminate session ${l.sessionId} (${err.message}); it may stay open on the bastion until Session Manager's idle timeout.${fix}`,
       });
     }
   }

@@ -7,6 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+// Decisions come from dbtunnel's evaluator (itself table-tested on AWS's documented examples); the
+// messages below are written from AWS-FACTS.md §3, never produced by dbtunnel's code.
+import { evaluate, type PolicyDocument } from '../../src/iam/evaluate.js';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
@@ -28,6 +31,9 @@ export interface EmuPrincipal {
   arn: string;
   userId: string;
   expired?: boolean;
+  /** Identity policies. When absent, this principal may do anything (IAM is not enforced). */
+  policies?: PolicyDocument[];
+  boundary?: PolicyDocument;
 }
 
 export interface EmuRole {
@@ -35,6 +41,9 @@ export interface EmuRole {
   /** When set, AssumeRole needs SerialNumber and this TokenCode. */
   mfaSerial?: string;
   mfaCode?: string;
+  /** The role's policies, given to every session of it. */
+  policies?: PolicyDocument[];
+  boundary?: PolicyDocument;
 }
 
 export interface EmuFailure {
@@ -59,6 +68,8 @@ export interface Scenario {
   latencyMs?: number;
   /** AWS ends each session after this long (an idle or maximum-duration timeout). */
   sessionEndsAfterMs?: number;
+  /** Service control policies, one list per level of the organization. */
+  scps?: PolicyDocument[][];
 }
 
 export interface EmuCall {
@@ -107,6 +118,8 @@ const HOST_PATTERN = /^[^,$^&()!;'"<>`{}[\]|#=]{3,}$/;
 export class Emulator {
   readonly calls: EmuCall[] = [];
   readonly sessions = new Map<string, EmuSession>();
+  /** EC2's encoded authorization failure messages, for sts:DecodeAuthorizationMessage. */
+  readonly encodedMessages = new Map<string, { action: string; principal: string }>();
   /** Every token this emulator has handed out, for leak searches. */
   readonly tokens: string[] = [];
   scenario: Scenario;
@@ -210,6 +223,41 @@ export class Emulator {
     return f;
   }
 
+  /**
+   * IAM for one request: undefined when allowed, else AWS's sentence for it. `resource` undefined
+   * means an action without resource-level permissions (AWS then names no resource).
+   */
+  authorize(p: EmuPrincipal, action: string, resource: string | undefined, context: Record<string, string> = {}): string | undefined {
+    if (!p.policies) return undefined;
+    const username = /:user\/(?:.*\/)?([^/]+)$/.exec(p.arn)?.[1];
+    const decision = evaluate(
+      { action, resource: resource ?? '*', context, principal: { arn: p.arn, userId: p.userId, username, account: accountOf(p.arn) } },
+      {
+        identity: p.policies.map((document, i) => ({ name: `policy-${i + 1}`, document })),
+        scps: (this.scenario.scps ?? []).map((level, l) => level.map((document, i) => ({ name: `scp-${l}-${i}`, document }))),
+        boundary: p.boundary ? { name: 'boundary', document: p.boundary } : undefined,
+      },
+    );
+    if (decision.decision === 'allow') return undefined;
+    const head = `User: ${p.arn} is not authorized to perform: ${action}${resource ? ` on resource: ${resource}` : ''}`;
+    if (decision.decision === 'implicit-deny') {
+      if (decision.layer === 'service control policy') return `${head} with an explicit deny in a service control policy`;
+      return `${head} because no ${decision.layer} allows the ${action} action`;
+    }
+    const layer = decision.by.layer;
+    if (layer === 'identity-based policy') return `${head} with an explicit deny in an identity-based policy`;
+    if (layer === 'session policy') return `${head} with an explicit deny in a sessions policy`;
+    return `${head} with an explicit deny in a ${layer}`;
+  }
+
+  private instanceArn(id: string): string {
+    return `arn:aws:ec2:${this.region}:${this.account}:instance/${id}`;
+  }
+
+  private sessionArn(id: string): string {
+    return `arn:aws:ssm:${this.region}:${this.account}:session/${id}`;
+  }
+
   private record(service: EmuCall['service'], action: string, input: Record<string, unknown>, principal?: EmuPrincipal): void {
     this.calls.push({ service, action, input, principal: principal?.arn, at: Date.now() });
   }
@@ -232,6 +280,8 @@ export class Emulator {
     if (error === 'expired') return fail('ExpiredTokenException', 'The security token included in the request is expired');
     const injected = this.injected(action);
     if (injected) return fail(injected.code, injected.message, injected.status);
+    const denied = this.ssmDenied(action, input, principal!);
+    if (denied) return fail('AccessDeniedException', denied);
 
     switch (action) {
       case 'StartSession': {
@@ -338,6 +388,35 @@ export class Emulator {
     }
   }
 
+  /** StartSession is authorized twice: the target instance, then the session document. */
+  private ssmDenied(action: string, input: Record<string, unknown>, p: EmuPrincipal): string | undefined {
+    const iamAction = `ssm:${action}`;
+    if (action === 'StartSession') {
+      const target = String(input.Target ?? '');
+      const inst = (this.scenario.instances ?? []).find((i) => i.id === target);
+      const tags: Record<string, string> = {};
+      for (const [k, v] of Object.entries(inst?.tags ?? {})) {
+        tags[`ssm:resourceTag/${k}`] = v;
+        tags[`aws:ResourceTag/${k}`] = v;
+      }
+      const doc = String(input.DocumentName ?? '');
+      const docArn = `arn:aws:ssm:${this.region}:${doc.startsWith('AWS-') ? '' : this.account}:document/${doc}`;
+      return this.authorize(p, iamAction, this.instanceArn(target), tags) ?? this.authorize(p, iamAction, docArn);
+    }
+    if (action === 'TerminateSession' || action === 'ResumeSession') {
+      const s = this.sessions.get(String(input.SessionId));
+      const context: Record<string, string> = s
+        ? { 'ssm:resourceTag/aws:ssmmessages:session-id': this.ownerUserId(s), 'ssm:resourceTag/aws:ssmmessages:target-id': s.target }
+        : {};
+      return this.authorize(p, iamAction, this.sessionArn(String(input.SessionId)), context);
+    }
+    return this.authorize(p, iamAction, undefined);
+  }
+
+  private ownerUserId(s: EmuSession): string {
+    return [...this.principals.values()].find((p) => p.arn === s.owner)?.userId ?? '';
+  }
+
   private streamUrl(id: string): string {
     return `${this.url.replace(/^http/, 'ws')}/v1/data-channel/${id}?role=publish_subscribe&cell-number=emulator`;
   }
@@ -364,6 +443,12 @@ export class Emulator {
       for (const c of s.channels) c.end();
       s.channels.clear();
       res.writeHead(200).end('{}');
+      return;
+    }
+    const owner = [...this.principals.values()].find((p) => p.arn === s.owner);
+    const channelDenied = owner && this.authorize(owner, 'ssmmessages:OpenDataChannel', this.sessionArn(id), { 'ssm:resourceTag/aws:ssmmessages:session-id': owner.userId });
+    if (channelDenied) {
+      res.writeHead(403).end(JSON.stringify({ message: channelDenied }));
       return;
     }
     if (this.hangDataChannel) {
@@ -400,6 +485,12 @@ export class Emulator {
     const injected = this.injected(action);
     if (injected) return fail(injected.code, injected.message, injected.status ?? 403);
     if (action !== 'DescribeInstances') return fail('InvalidAction', `The action ${action} is not valid for this web service.`);
+    const denied = this.authorize(principal!, 'ec2:DescribeInstances', undefined);
+    if (denied) {
+      const encoded = Buffer.from(JSON.stringify({ allowed: false, action: 'ec2:DescribeInstances', principal: principal!.arn })).toString('base64url');
+      this.encodedMessages.set(encoded, { action: 'ec2:DescribeInstances', principal: principal!.arn });
+      return fail('UnauthorizedOperation', `You are not authorized to perform this operation. ${denied}. Encoded authorization failure message: ${encoded}`, 403);
+    }
 
     const filters = ec2Filters(form);
     const ids = [...form.entries()].filter(([k]) => /^InstanceId\.\d+$/.test(k)).map(([, v]) => v);
@@ -474,12 +565,22 @@ export class Emulator {
         sessionToken: `EMUSTS${randomBytes(24).toString('base64url')}`,
         arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
         userId: `AROAEMULATOR${roleName.toUpperCase().slice(0, 8)}:${sessionName}`,
+        ...(role.policies ? { policies: role.policies } : {}),
+        ...(role.boundary ? { boundary: role.boundary } : {}),
       };
       this.principals.set(assumed.accessKeyId, assumed);
       const expires = new Date(Date.now() + Number(form.get('DurationSeconds') ?? 3600) * 1000).toISOString();
       return ok(
         `<Credentials><AccessKeyId>${assumed.accessKeyId}</AccessKeyId><SecretAccessKey>${assumed.secretAccessKey}</SecretAccessKey><SessionToken>${assumed.sessionToken}</SessionToken><Expiration>${expires}</Expiration></Credentials><AssumedRoleUser><Arn>${assumed.arn}</Arn><AssumedRoleId>${assumed.userId}</AssumedRoleId></AssumedRoleUser>`,
       );
+    }
+    if (action === 'DecodeAuthorizationMessage') {
+      const denied = this.authorize(p, 'sts:DecodeAuthorizationMessage', undefined);
+      if (denied) return fail('AccessDenied', denied);
+      const known = this.encodedMessages.get(form.get('EncodedMessage') ?? '');
+      if (!known) return fail('InvalidAuthorizationMessageException', 'The encoded message is not valid.', 400);
+      const decoded = JSON.stringify({ allowed: false, explicitDeny: false, matchedStatements: { items: [] }, failures: { items: [] }, context: { principal: { arn: known.principal }, action: known.action, resource: '*', conditions: { items: [] } } });
+      return ok(`<DecodedMessage>${xml(decoded)}</DecodedMessage>`);
     }
     return fail('InvalidAction', `Could not find operation ${action} for version 2011-06-15`, 400);
   }

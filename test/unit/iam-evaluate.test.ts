@@ -2,7 +2,7 @@
 // and multivalued context keys; policy variables; policy evaluation logic), written down from the
 // documentation's text rather than derived from our code.
 import { describe, expect, it } from 'vitest';
-import { arnMatches, conditionHolds, evaluate, requestContext, type EvalRequest, type PolicyDocument, type Statement } from '../../src/iam/evaluate.js';
+import { arnMatches, conditionHolds, evaluate, requestContext, type EvalRequest, type PolicyDocument, type Principal, type Statement } from '../../src/iam/evaluate.js';
 
 const user = { arn: 'arn:aws:iam::111122223333:user/david', userId: 'AIDAEXAMPLE', username: 'david', account: '111122223333', tags: { department: 'Finance' } };
 const role = { arn: 'arn:aws:sts::111122223333:assumed-role/dev/alice', userId: 'AROAEXAMPLE:alice', account: '111122223333' };
@@ -10,7 +10,7 @@ const role = { arn: 'arn:aws:sts::111122223333:assumed-role/dev/alice', userId: 
 function req(context: Record<string, string | string[]> = {}, over: Partial<EvalRequest> = {}): EvalRequest {
   return { action: 's3:GetObject', resource: 'arn:aws:s3:::amzn-s3-demo-bucket/home/david/file.txt', context, principal: user, ...over };
 }
-const holds = (op: string, key: string, values: string[], context: Record<string, string | string[]> = {}, principal = user) =>
+const holds = (op: string, key: string, values: string[], context: Record<string, string | string[]> = {}, principal: Principal = user) =>
   conditionHolds(op, key, values, requestContext(req(context, { principal })));
 const allowWith = (s: Partial<Statement>): PolicyDocument => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', ...s }] });
 const decide = (r: EvalRequest, identity: PolicyDocument[], more: { scps?: PolicyDocument[][]; boundary?: PolicyDocument } = {}) =>
@@ -85,7 +85,7 @@ describe('multivalued context keys (IAM User Guide: single-valued vs. multivalue
     ['ForAllValues:StringNotEquals', ['dept', 'environment'], false],
     ['ForAnyValue:StringNotEquals', ['dept', 'environment'], true],
   ] as const)('%s aws:TagKeys %j → %s', (op, tagKeys, expected) => {
-    const context = tagKeys ? { 'aws:TagKeys': [...tagKeys] } : {};
+    const context: Record<string, string[]> = tagKeys ? { 'aws:TagKeys': [...tagKeys] } : {};
     expect(holds(op, 'aws:TagKeys', keys, context)).toBe(expected);
   });
 
