@@ -64,6 +64,58 @@ async function main(): Promise<number> {
         );
       },
     )
+    .command('policy', 'Print the least-privilege IAM policy for an environment (policy check: test policy files offline)', (y) =>
+      y
+        .command(
+          'check <env> [dbs..]',
+          'Evaluate IAM policy files against the requests a tunnel makes; a verdict and a fix for each',
+          (c) =>
+            c
+              .positional('env', { type: 'string', demandOption: true })
+              .positional('dbs', { type: 'string', array: true })
+              .option('policy', { type: 'string', array: true, demandOption: 'Pass at least one identity policy: --policy FILE', describe: 'Identity policy JSON file(s) of the user or role' })
+              .option('scp', { type: 'string', array: true, default: [] as string[], describe: 'Service control policy JSON file(s), taken as one level of the organization' })
+              .option('boundary', { type: 'string', describe: 'Permissions boundary JSON file' })
+              .option('principal', { type: 'string', describe: 'Who makes the requests (an IAM user or assumed-role ARN), for ${aws:username} and friends' })
+              .option('region', { type: 'string', describe: 'Region (overrides the config)' })
+              .option('json', { type: 'boolean', default: false, describe: 'Print the verdicts as JSON' })
+              .example('$0 policy check stg mydb --policy dev-policy.json --scp org-guardrails.json', ''),
+          async (a) => {
+            const { policyCheckCommand } = await import('./policy-command.js');
+            exitCode = await policyCheckCommand(
+              {
+                env: a.env,
+                dbs: (a.dbs ?? []).map(String),
+                config: a.config as string | undefined,
+                region: a.region,
+                json: a.json,
+                policy: a.policy.map(String),
+                scp: a.scp.map(String),
+                boundary: a.boundary,
+                principal: a.principal,
+              },
+              term,
+            );
+          },
+        )
+        .command(
+          '$0 <env> [dbs..]',
+          'Print the least-privilege identity policy for the tunnels of <env>',
+          (c) =>
+            c
+              .positional('env', { type: 'string', demandOption: true })
+              .positional('dbs', { type: 'string', array: true })
+              .option('region', { type: 'string', describe: 'Region (overrides the config)' })
+              .option('json', { type: 'boolean', default: false, describe: 'Print only the policy document' }),
+          async (a) => {
+            const { policyCommand } = await import('./policy-command.js');
+            exitCode = await policyCommand(
+              { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, region: a.region, json: a.json },
+              term,
+            );
+          },
+        ),
+    )
     .option('config', { type: 'string', global: true, describe: 'Config file (default: dbtunnel.yaml here or above, then ~/.config/dbtunnel/config.yaml)' })
     .option('debug', { type: 'boolean', global: true, default: false, describe: 'Print what dbtunnel does, and stack traces' })
     .version(pkg.version)

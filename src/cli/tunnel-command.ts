@@ -1,14 +1,12 @@
 // `dbtunnel <env> [db…]`: the CLI edge of one run. Loads the config, wires the real AWS, plugin
 // and port edges into src/tunnel/run.ts, renders its events, maps the outcome to an exit code.
-import os from 'node:os';
 import { createInterface } from 'node:readline';
-import { displayPath, findConfig, loadConfig } from '../config/load.js';
-import { resolvePlan } from '../config/resolve.js';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientCommand } from './client-hint.js';
+import { loadPlan } from './plan.js';
 import type { Terminal } from './terminal.js';
 
 export interface TunnelArgs {
@@ -32,14 +30,10 @@ const EXIT_FOR_STOP: Record<StopReason, number> = {
 };
 
 export async function tunnelCommand(args: TunnelArgs, term: Terminal, stop: AbortController): Promise<number> {
-  const location = await findConfig({ flag: args.config, env: process.env, cwd: process.cwd(), home: os.homedir() });
-  term.debug(`config: ${location.file} (via ${location.via})`);
-  const loaded = await loadConfig(location);
-  if (loaded.localFile) term.debug(`config: merged ${loaded.localFile}`);
-  const plan = resolvePlan(
-    loaded.config,
+  const { plan } = await loadPlan(
+    args.config,
     { env: args.env, dbs: args.dbs, profile: args.profile, region: args.region, instance: args.instance },
-    displayPath(loaded.file),
+    term,
   );
 
   warnAboutOldNode(term);

@@ -79,7 +79,7 @@ describe('the least-privilege policy', () => {
   });
 
   it('merges environments: one bastion statement per tag condition, every ARN in its partition', () => {
-    const p = leastPrivilegePolicy([scope, { region: 'cn-north-1', account: undefined, bastion: { kind: 'instance', instanceId: 'i-0123456789abcdef0' } }]) as PolicyDocument;
+    const p = leastPrivilegePolicy([scope, { region: 'cn-north-1', account: undefined, bastion: { kind: 'instance', instanceId: 'i-0123456789abcdef0', from: 'config' } }]) as PolicyDocument;
     const text = JSON.stringify(p);
     expect(text).toContain('arn:aws-cn:ec2:cn-north-1:*:instance/i-0123456789abcdef0');
     expect(text).toContain('arn:aws-cn:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost');

@@ -1,0 +1,18 @@
+// The config found, loaded and resolved into the plan of one run: shared by every command that
+// takes <env> [db…].
+import os from 'node:os';
+import { displayPath, findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
+import { resolvePlan, type EnvironmentPlan, type Selection } from '../config/resolve.js';
+import type { Terminal } from './terminal.js';
+
+export async function loadPlan(
+  configFlag: string | undefined,
+  selection: Selection,
+  term: Terminal,
+): Promise<{ plan: EnvironmentPlan; loaded: LoadedConfig }> {
+  const location = await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() });
+  term.debug(`config: ${location.file} (via ${location.via})`);
+  const loaded = await loadConfig(location);
+  if (loaded.localFile) term.debug(`config: merged ${loaded.localFile}`);
+  return { plan: resolvePlan(loaded.config, selection, displayPath(loaded.file)), loaded };
+}

@@ -1,0 +1,116 @@
+// `dbtunnel policy <env> [db…]`: the least-privilege identity policy for those tunnels.
+// `dbtunnel policy check <env> [db…] --policy FILE…`: evaluate policy files offline against the
+// tunnel's requests, with the fix for each denial.
+import { partitionOf } from '../aws/arn.js';
+import type { EnvironmentPlan } from '../config/resolve.js';
+import { EXIT, TunnelError } from '../errors.js';
+import { evaluate, type NamedPolicy } from '../iam/evaluate.js';
+import { formatStatements } from '../iam/explain.js';
+import { readPolicyFile } from '../iam/policy-file.js';
+import { grantFor, leastPrivilegePolicy, queryTags, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
+import { loadPlan } from './plan.js';
+import type { Terminal } from './terminal.js';
+
+export interface PolicyArgs {
+  env: string;
+  dbs: string[];
+  config: string | undefined;
+  region: string | undefined;
+  json: boolean;
+}
+
+function scopeOf(plan: EnvironmentPlan): TunnelScope {
+  return { region: plan.region, account: undefined, bastion: plan.bastion, instanceTags: queryTags(plan.bastion) };
+}
+
+export async function policyCommand(args: PolicyArgs, term: Terminal): Promise<number> {
+  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, region: args.region }, term);
+  const policy = leastPrivilegePolicy([scopeOf(plan)]);
+  if (!args.json) {
+    term.info(
+      `Least-privilege IAM policy for dbtunnel ${plan.env} (${plan.region ?? 'any region'}; bastion ${
+        plan.bastion.kind === 'instance' ? plan.bastion.instanceId : Object.entries(queryTags(plan.bastion)).map(([k, v]) => `${k}=${v}`).join(', ')
+      }).`,
+    );
+    term.info('Attach it to the IAM user or role that opens tunnels. OwnSessionsAsIamUser fits IAM users, OwnSessionsAsRole roles (SSO, assume-role).');
+  }
+  process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+export interface PolicyCheckArgs extends PolicyArgs {
+  policy: string[];
+  scp: string[];
+  boundary: string | undefined;
+  principal: string | undefined;
+}
+
+/** The caller as policy variables see it, from an ARN. */
+export function callerFromArn(arn: string): Caller {
+  const account = arn.split(':')[4] ?? '';
+  const user = /:user\/(?:.*\/)?([^/]+)$/.exec(arn);
+  if (user) return { arn, userId: `AIDA${user[1]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}`, username: user[1]!, account };
+  const role = /:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
+  if (role) return { arn, userId: `AROA${role[1]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}:${role[2]}`, account };
+  throw new TunnelError('usage', `--principal must be an IAM user ARN or an assumed-role ARN (got ${arn}).`, {
+    hint: 'e.g. arn:aws:iam::123456789012:user/alice or arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice',
+  });
+}
+
+export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal): Promise<number> {
+  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, region: args.region }, term);
+  const region = plan.region ?? 'us-east-1';
+  const caller = callerFromArn(args.principal ?? `arn:${partitionOf(region)}:iam::123456789012:user/you`);
+  const read = async (files: string[]) => {
+    const out: NamedPolicy[] = [];
+    for (const f of files) {
+      const { policy, warnings } = await readPolicyFile(f);
+      warnings.forEach((w) => term.warn(w));
+      out.push(policy);
+    }
+    return out;
+  };
+  const identity = await read(args.policy);
+  const scps = args.scp.length ? [await read(args.scp)] : [];
+  const boundary = args.boundary ? (await read([args.boundary]))[0] : undefined;
+  const scope: TunnelScope = { ...scopeOf(plan), region, account: caller.account };
+
+  const results = tunnelRequests(scope, caller).map((r) => {
+    const decision = evaluate({ action: r.action, resource: r.resource, context: r.context, principal: caller }, { identity, scps, boundary });
+    return { ...r, decision, fix: decision.decision === 'implicit-deny' && decision.layer === 'identity-based policy' ? grantFor(r.id, scope) : [] };
+  });
+  const failed = results.filter((r) => r.required && r.decision.decision !== 'allow');
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ principal: caller.arn, ok: failed.length === 0, results }, null, 2)}\n`);
+    return failed.length ? EXIT.accessDenied : EXIT.ok;
+  }
+  term.info(`Checking ${[...identity, ...scps.flat(), ...(boundary ? [boundary] : [])].map((p) => p.name).join(', ')} for dbtunnel ${plan.env}, as ${caller.arn}:`);
+  for (const r of results) {
+    const d = r.decision;
+    const what = `${r.action} on ${r.resource}`;
+    if (d.decision === 'allow') {
+      term.success(`${what}  ${term.paint('dim', `allowed by ${d.by.policy} statement ${d.by.statement}`)}`, 'stdout');
+      continue;
+    }
+    const reason =
+      d.decision === 'explicit-deny'
+        ? `explicitly denied by ${d.by.policy} statement ${d.by.statement} (${d.by.layer}); no Allow can fix it`
+        : d.layer === 'identity-based policy'
+          ? 'no statement allows it'
+          : `no statement in the ${d.layer} allows it (it caps what identity policies allow)`;
+    const line = `${what}  ${reason}`;
+    if (!r.required) {
+      process.stdout.write(`– ${line}  ${term.paint('dim', `(optional: ${r.why})`)}\n`);
+      continue;
+    }
+    process.stdout.write(`${term.paint('red', '✖')} ${line}\n    ${term.paint('dim', `needed to ${r.why}`)}\n`);
+    if (r.fix.length) process.stdout.write(`${['    add:', ...formatStatements(r.fix).map((l) => `      ${l}`)].join('\n')}\n`);
+  }
+  const required = results.filter((r) => r.required).length;
+  if (failed.length) {
+    term.info(`${failed.length} of ${required} required requests denied.`);
+    return EXIT.accessDenied;
+  }
+  term.info(`All ${required} required requests are allowed.`);
+  return EXIT.ok;
+}

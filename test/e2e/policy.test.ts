@@ -1,0 +1,119 @@
+// `dbtunnel policy` and `dbtunnel policy check`, as a user runs them.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runDbtunnel } from '../support/cli.js';
+
+let dir: string;
+let env: Record<string, string>;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-policy-'));
+  await writeFile(
+    path.join(dir, 'dbtunnel.yaml'),
+    'environments:\n  stg:\n    region: ap-northeast-1\n    bastion: bastion-db-maintenance\n    databases:\n      mydb: {host: mydb.internal, port: 3306}\n' +
+      '  cn:\n    region: cn-north-1\n    bastion: {instanceId: i-0123456789abcdef0}\n    databases:\n      main: {host: main.internal, port: 5432}\n',
+  );
+  env = { PATH: process.env.PATH!, HOME: dir, NO_COLOR: '1' };
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const run = (args: string[]) => runDbtunnel(args, env, { cwd: dir });
+const write = async (name: string, doc: unknown) => {
+  await writeFile(path.join(dir, name), JSON.stringify(doc));
+  return name;
+};
+const TAG_ONLY = {
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
+    { Sid: 'TagOnly', Effect: 'Allow', Action: ['ssm:StartSession'], Resource: '*', Condition: { StringEquals: { 'ssm:resourceTag/Name': ['bastion-db-maintenance'] } } },
+    { Effect: 'Allow', Action: ['ssm:TerminateSession', 'ssmmessages:OpenDataChannel'], Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*' },
+  ],
+};
+
+describe('dbtunnel policy', () => {
+  it('--json prints only the document, and policy check passes it', async () => {
+    const r = await run(['policy', 'stg', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout);
+    expect(doc.Version).toBe('2012-10-17');
+    expect(JSON.stringify(doc)).toContain('arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost');
+    await write('generated.json', doc);
+    for (const principal of ['arn:aws:iam::123456789012:user/dev', 'arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice@corp']) {
+      const check = await run(['policy', 'check', 'stg', 'mydb', '--policy', 'generated.json', '--principal', principal]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(check.stderr).toContain('All 5 required requests are allowed.');
+    }
+  });
+
+  it('every ARN in the region\'s partition; an instance id bastion needs no DescribeInstances', async () => {
+    const r = await run(['policy', 'cn', '--json']);
+    const text = r.stdout;
+    expect(text).toContain('arn:aws-cn:ec2:cn-north-1:*:instance/i-0123456789abcdef0');
+    expect(text).toContain('arn:aws-cn:ssm:*:*:session/${aws:username}-*');
+    expect(text).not.toContain('ec2:DescribeInstances');
+    expect(text).not.toMatch(/arn:aws:/);
+  });
+
+  it('without --json: a note on stderr, the policy on stdout', async () => {
+    const r = await run(['policy', 'stg']);
+    expect(r.stderr).toMatch(/Least-privilege IAM policy for dbtunnel stg/);
+    expect(() => JSON.parse(r.stdout)).not.toThrow();
+  });
+});
+
+describe('dbtunnel policy check', () => {
+  it('the tag-only policy: the document is denied, with the fix; exit 22', async () => {
+    await write('dev.json', TAG_ONLY);
+    const r = await run(['policy', 'check', 'stg', 'mydb', '--policy', 'dev.json', '--principal', 'arn:aws:iam::123456789012:user/dev']);
+    expect(r.code).toBe(22);
+    expect(r.stdout).toContain('✔ ssm:StartSession on arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0  allowed by dev.json statement TagOnly');
+    expect(r.stdout).toContain('✖ ssm:StartSession on arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost  no statement allows it');
+    expect(r.stdout).toContain('"Resource": "arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost"');
+    expect(r.stdout).toMatch(/– ssm:DescribeInstanceInformation on \*  no statement allows it {2}\(optional/);
+    expect(r.stderr).toContain('1 of 5 required requests denied.');
+  });
+
+  it('for a role, ${aws:username} does not exist: its own sessions are denied', async () => {
+    await write('dev.json', TAG_ONLY);
+    const r = await run(['policy', 'check', 'stg', '--policy', 'dev.json', '--principal', 'arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice']);
+    expect(r.stdout).toMatch(/✖ ssm:TerminateSession on arn:aws:ssm:ap-northeast-1:123456789012:session\/alice-/);
+  });
+
+  it('an SCP deny: explicit, no Allow can fix it; a boundary caps', async () => {
+    const full = await run(['policy', 'stg', '--json']);
+    await write('generated.json', JSON.parse(full.stdout));
+    await write('scp.json', { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, { Sid: 'NoSessions', Effect: 'Deny', Action: 'ssm:StartSession', Resource: '*' }] });
+    const r = await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--scp', 'scp.json']);
+    expect(r.code).toBe(22);
+    expect(r.stdout).toContain('explicitly denied by scp.json statement NoSessions (service control policy); no Allow can fix it');
+    await write('boundary.json', { Statement: [{ Effect: 'Allow', Action: ['ec2:*', 'ssm:StartSession'], Resource: '*' }] });
+    const b = await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--boundary', 'boundary.json']);
+    expect(b.code).toBe(22);
+    expect(b.stdout).toMatch(/✖ ssm:TerminateSession .* no statement in the permissions boundary allows it/);
+  });
+
+  it('--json: verdicts as data', async () => {
+    await write('dev.json', TAG_ONLY);
+    const r = await run(['policy', 'check', 'stg', '--policy', 'dev.json', '--json']);
+    const out = JSON.parse(r.stdout);
+    expect(out.ok).toBe(false);
+    expect(out.results.find((x: { id: string }) => x.id === 'start-session-with-document').decision.decision).toBe('implicit-deny');
+  });
+
+  it('a file that is not a policy: says what is wrong, exit 10', async () => {
+    await writeFile(path.join(dir, 'bad.json'), '{"Statement": [{"Effect": "Maybe", "Action": "x"}]}');
+    const r = await run(['policy', 'check', 'stg', '--policy', 'bad.json']);
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('Policy file bad.json is not a policy document:');
+    expect(r.stderr).toContain('Effect must be "Allow" or "Deny"');
+    await writeFile(path.join(dir, 'broken.json'), '{"Statement": ');
+    expect((await run(['policy', 'check', 'stg', '--policy', 'broken.json'])).stderr).toMatch(/is not valid JSON/);
+    expect((await run(['policy', 'check', 'stg', '--policy', 'missing.json'])).stderr).toMatch(/it does not exist/);
+    expect((await run(['policy', 'check', 'stg'])).code).toBe(2);
+  });
+});
