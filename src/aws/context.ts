@@ -32,6 +32,8 @@ export interface AwsContext {
   readonly mfaUsed: boolean;
   /** The SSM endpoint the SDK really sent StartSession to, for the plugin (AWS-FACTS.md §7). */
   readonly ssmEndpoint: string | undefined;
+  /** For other clients (STS, IAM) that should share these credentials and this region. */
+  readonly clientConfig: { region: string; credentials: CredentialProvider; profile?: string; retryMode: string; maxAttempts: number };
 }
 
 export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
@@ -103,6 +105,7 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   return {
     profile: opts.profile,
     region,
+    clientConfig: { ...common, region },
     partition: partitionOf(region),
     ec2,
     ssm,

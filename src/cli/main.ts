@@ -116,6 +116,24 @@ async function main(): Promise<number> {
           },
         ),
     )
+    .command(
+      'doctor <env> [dbs..]',
+      'Check everything a tunnel needs, without opening one',
+      (y) =>
+        y
+          .positional('env', { type: 'string', demandOption: true })
+          .positional('dbs', { type: 'string', array: true })
+          .option('profile', { type: 'string', describe: 'AWS profile (overrides the config)' })
+          .option('region', { type: 'string', describe: 'AWS region (overrides the config)' })
+          .option('instance', { type: 'string', describe: 'Check this bastion instance id instead of looking it up' }),
+      async (a) => {
+        const { doctorCommand } = await import('./doctor-command.js');
+        exitCode = await doctorCommand(
+          { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance },
+          term,
+        );
+      },
+    )
     .option('config', { type: 'string', global: true, describe: 'Config file (default: dbtunnel.yaml here or above, then ~/.config/dbtunnel/config.yaml)' })
     .option('debug', { type: 'boolean', global: true, default: false, describe: 'Print what dbtunnel does, and stack traces' })
     .version(pkg.version)

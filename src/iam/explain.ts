@@ -128,9 +128,9 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
   };
   const id = denial.action ? byAction[denial.action] : undefined;
   if (id) {
-    const statements = grantFor(id, withAccount);
+    const statements = grantFor(id, withAccount, denial.principal);
     const sessionNote =
-      denial.resourceKind === 'session'
+      denial.resourceKind === 'session' && statements.length > 1
         ? ['Your own sessions: the first statement fits IAM users, the second roles (SSO, assume-role).']
         : [];
     return new TunnelError('accessDenied', `AWS refused ${denial.action}${denial.resource ? ` on ${denial.resource}` : ''}.`, {

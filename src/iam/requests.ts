@@ -149,7 +149,7 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
   {
     id: 'bastion-online',
     action: 'ssm:DescribeInstanceInformation',
-    why: 'when several bastions match, prefer one Session Manager reports Online (optional)',
+    why: 'when several bastions match, prefer one Session Manager reports Online',
     required: () => false,
     resource: () => '*',
     context: () => ({}),
@@ -204,7 +204,7 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
   {
     id: 'list-sessions',
     action: 'ssm:DescribeSessions',
-    why: 'list your own sessions (dbtunnel sessions; optional)',
+    why: 'list your own sessions (dbtunnel sessions)',
     required: () => false,
     resource: () => '*',
     context: () => ({}),
@@ -226,9 +226,16 @@ export function tunnelRequests(s: TunnelScope, caller: Caller): ConcreteRequest[
   }));
 }
 
-export function grantFor(id: RequestId, s: TunnelScope): Statement[] {
+/**
+ * The statements that allow one request. Knowing the caller (an IAM user or a role) keeps only the
+ * own-sessions statement that fits it.
+ */
+export function grantFor(id: RequestId, s: TunnelScope, callerArn?: string): Statement[] {
   const partition = partitionOf(s.region ?? 'us-east-1');
-  return TUNNEL_REQUESTS.find((r) => r.id === id)!.grant(s, partition);
+  const all = TUNNEL_REQUESTS.find((r) => r.id === id)!.grant(s, partition);
+  if (!callerArn) return all;
+  const unfit = /:assumed-role\//.test(callerArn) ? 'OwnSessionsAsIamUser' : /:user\//.test(callerArn) ? 'OwnSessionsAsRole' : undefined;
+  return all.filter((st) => st.Sid !== unfit);
 }
 
 /** The least-privilege identity policy for tunnels of one or more scopes (statements merged by Sid). */

@@ -73,7 +73,7 @@ export interface Scenario {
 }
 
 export interface EmuCall {
-  service: 'ec2' | 'ssm' | 'sts';
+  service: 'ec2' | 'ssm' | 'sts' | 'iam';
   action: string;
   input: Record<string, unknown>;
   principal: string | undefined;
@@ -163,6 +163,7 @@ export class Emulator {
       AWS_ENDPOINT_URL_EC2: this.url,
       AWS_ENDPOINT_URL_SSM: this.url,
       AWS_ENDPOINT_URL_STS: this.url,
+      AWS_ENDPOINT_URL_IAM: this.url,
     };
   }
 
@@ -200,6 +201,7 @@ export class Emulator {
     const form = new URLSearchParams(body);
     const action = form.get('Action') ?? '';
     if (form.get('Version') === '2011-06-15') return this.sts(action, req, form, res);
+    if (form.get('Version') === '2010-05-08') return this.iam(action, req, form, res);
     return this.ec2(action, req, form, res);
   }
 
@@ -523,6 +525,51 @@ export class Emulator {
     res.end(
       `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>${requestId()}</requestId><reservationSet>${items}</reservationSet></DescribeInstancesResponse>`,
     );
+  }
+
+  // ---- IAM (query → XML): the policy simulator ------------------------------------------------
+
+  private iam(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse): void {
+    const { principal, error } = this.caller(req);
+    this.record('iam', action, Object.fromEntries(form), principal);
+    const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
+    const fail = (code: string, message: string, status = 403) => {
+      res.writeHead(status, { 'content-type': 'text/xml' });
+      res.end(`<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`);
+    };
+    if (error) return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+    if (action !== 'SimulatePrincipalPolicy') return fail('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
+    const source = form.get('PolicySourceArn') ?? '';
+    const denied = this.authorize(principal!, 'iam:SimulatePrincipalPolicy', source);
+    if (denied) return fail('AccessDenied', denied);
+    const list = (prefix: string) => [...form.entries()].filter(([k]) => new RegExp(`^${prefix}\\.member\\.\\d+$`).test(k)).map(([, v]) => v);
+    const context: Record<string, string> = {};
+    for (const [k, v] of form.entries()) {
+      const m = /^ContextEntries\.member\.(\d+)\.ContextKeyName$/.exec(k);
+      if (m) context[v] = form.get(`ContextEntries.member.${m[1]}.ContextKeyValues.member.1`) ?? '';
+    }
+    // The simulated identity: a user of this world, or a role's policies.
+    const role = (this.scenario.roles ?? []).find((r) => r.arn === source);
+    const user = [...this.principals.values()].find((p) => p.arn === source);
+    if (!role && !user) return fail('NoSuchEntity', `The user or role with ARN ${source} cannot be found.`, 404);
+    const subject: EmuPrincipal = {
+      accessKeyId: 'simulated',
+      secretAccessKey: 'simulated',
+      arn: source,
+      userId: context['aws:userid'] ?? '',
+      policies: (role ?? user)!.policies ?? [{ Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }],
+      ...((role ?? user)!.boundary ? { boundary: (role ?? user)!.boundary! } : {}),
+    };
+    const members: string[] = [];
+    for (const actionName of list('ActionNames')) {
+      for (const resource of list('ResourceArns').length ? list('ResourceArns') : ['*']) {
+        const why = this.authorize(subject, actionName, resource, context);
+        const decision = !why ? 'allowed' : /explicit deny/.test(why) && !/service control/.test(why) ? 'explicitDeny' : 'implicitDeny';
+        members.push(`<member><EvalActionName>${actionName}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`);
+      }
+    }
+    res.writeHead(200, { 'content-type': 'text/xml' });
+    res.end(`<SimulatePrincipalPolicyResponse xmlns="${ns}"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`);
   }
 
   // ---- STS (query → XML) ----------------------------------------------------------------------

@@ -1,0 +1,54 @@
+// `dbtunnel doctor <env> [db…]`: one line per check, the fix under each problem.
+import { createAwsContext } from '../aws/context.js';
+import { displayPath } from '../config/load.js';
+import { EXIT } from '../errors.js';
+import { findPlugin, pluginVersion } from '../plugin/locate.js';
+import { runDoctor, type CheckStatus } from '../tunnel/doctor.js';
+import { loadPlan } from './plan.js';
+import type { Terminal } from './terminal.js';
+
+export interface DoctorArgs {
+  env: string;
+  dbs: string[];
+  config: string | undefined;
+  profile: string | undefined;
+  region: string | undefined;
+  instance: string | undefined;
+}
+
+export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<number> {
+  const { plan, loaded } = await loadPlan(
+    args.config,
+    { env: args.env, dbs: args.dbs, profile: args.profile, region: args.region, instance: args.instance },
+    term,
+  );
+  // doctor checks every database unless some are named.
+  const all = args.dbs.length ? plan : { ...plan, tunnels: Object.entries(loaded.config.environments[plan.env]!.databases).map(([db, d]) => ({ env: plan.env, db, host: d.host, port: d.port, localPort: d.localPort })) };
+  const mark: Record<CheckStatus, string> = {
+    pass: term.paint('green', '✔'),
+    warn: term.paint('yellow', '⚠'),
+    fail: term.paint('red', '✖'),
+    skip: term.paint('dim', '–'),
+  };
+  let exit: number = EXIT.ok;
+  for await (const r of runDoctor(all, displayPath(loaded.file), {
+    findPlugin: () => findPlugin(process.env),
+    pluginVersion,
+    connectAws: () =>
+      createAwsContext({
+        profile: plan.profile,
+        region: plan.region,
+        mfaCode: () => Promise.reject(new Error('doctor does not ask for MFA codes: run `dbtunnel <env> <db>` once first')),
+        debug: (m) => term.debug(m),
+        warn: (m) => term.warn(m),
+      }),
+  })) {
+    process.stdout.write(`${mark[r.status]} ${r.check.padEnd(16)} ${r.status === 'skip' ? `skipped: ${r.detail}` : r.detail}\n`);
+    if (r.fix && r.status !== 'pass') {
+      const [first, ...rest] = r.fix.split('\n');
+      process.stdout.write(`  ${''.padEnd(16)} ${term.paint('cyan', '→')} ${first}\n${rest.map((l) => `  ${''.padEnd(16)}   ${l}\n`).join('')}`);
+    }
+    if (r.status === 'fail' && exit === EXIT.ok) exit = r.kind ? EXIT[r.kind] : EXIT.internal;
+  }
+  return exit;
+}

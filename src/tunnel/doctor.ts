@@ -1,0 +1,220 @@
+// `dbtunnel doctor`: every check a tunnel depends on, without opening one. Each check is a value
+// (pass, warn, fail or skip, with the fix); the CLI prints them as they come.
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { IAMClient, SimulatePrincipalPolicyCommand, type ContextEntry } from '@aws-sdk/client-iam';
+import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
+import { findBastion, type Bastion } from '../aws/bastion.js';
+import type { AwsContext } from '../aws/context.js';
+import { describeAwsError } from '../aws/errors.js';
+import type { EnvironmentPlan } from '../config/resolve.js';
+import { TunnelError, type ErrorKind } from '../errors.js';
+import { formatStatements, policyHolder } from '../iam/explain.js';
+import { grantFor, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
+import { compareVersions, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
+import { judgePluginVersion } from '../plugin/version.js';
+import { chooseLocalPort } from './port.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do, for warn and fail. */
+  fix?: string | undefined;
+  /** For fail: the kind of error, which decides the exit code. */
+  kind?: ErrorKind;
+}
+
+export interface DoctorDeps {
+  findPlugin(): Promise<string>;
+  pluginVersion(file: string): Promise<string>;
+  connectAws(): Promise<AwsContext>;
+}
+
+/** Agents up to this version forward one connection at a time (basic port forwarding). */
+export const LAST_SINGLE_CONNECTION_AGENT = '3.0.196.0';
+
+function failed(check: string, e: unknown): CheckResult {
+  const err = e instanceof TunnelError ? e : new TunnelError('internal', String((e as Error)?.message ?? e));
+  return { check, status: 'fail', detail: [err.message, ...err.details].join(' '), fix: err.hint, kind: err.kind };
+}
+
+export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps: DoctorDeps): AsyncGenerator<CheckResult> {
+  yield { check: 'config', status: 'pass', detail: `${configName}: environment ${plan.env}, ${plan.tunnels.map((t) => t.db).join(', ')}` };
+
+  try {
+    const file = await deps.findPlugin();
+    const version = await deps.pluginVersion(file);
+    const verdict = judgePluginVersion(version, false);
+    const old = compareVersions(parseVersion(version) ?? [0], parseVersion(RECOMMENDED_MIN_VERSION)!) < 0;
+    yield old
+      ? { check: 'plugin', status: 'warn', detail: `session-manager-plugin ${version} (${file})`, fix: verdict.warning }
+      : { check: 'plugin', status: 'pass', detail: `session-manager-plugin ${version} (${file})` };
+  } catch (e) {
+    yield failed('plugin', e);
+  }
+
+  let aws: AwsContext;
+  let caller: Caller;
+  try {
+    aws = await deps.connectAws();
+    const sts = new STSClient(aws.clientConfig);
+    const me = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => {
+      throw describeAwsError(e, { action: 'tell who you are (sts:GetCallerIdentity)', profile: aws.profile, region: aws.region });
+    });
+    const arn = me.Arn!;
+    caller = { arn, userId: me.UserId!, account: me.Account!, username: /:user\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1] };
+    yield { check: 'credentials', status: 'pass', detail: `${arn}${aws.profile ? ` (profile ${aws.profile})` : ''}` };
+    yield { check: 'region', status: 'pass', detail: `${aws.region}${plan.region ? '' : ' (from the AWS profile or AWS_REGION)'}` };
+  } catch (e) {
+    yield failed('credentials', e);
+    yield { check: 'region', status: 'skip', detail: 'needs credentials' };
+    for (const c of ['bastion', 'session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'needs credentials' };
+    yield* portChecks(plan);
+    yield { check: 'permissions', status: 'skip', detail: 'needs credentials' };
+    return;
+  }
+
+  let bastion: Bastion | undefined;
+  try {
+    bastion = await findBastion(aws, plan.bastion, () => {});
+    const name = Object.entries(bastion.tags).map(([k, v]) => `${k}=${v}`).join(', ');
+    yield { check: 'bastion', status: 'pass', detail: `${bastion.instanceId}${name ? ` (${name})` : ''}: ${bastion.why}` };
+  } catch (e) {
+    yield failed('bastion', e);
+  }
+
+  if (bastion) yield* sessionManagerChecks(aws, bastion.instanceId);
+  else for (const c of ['session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'no bastion' };
+
+  yield* portChecks(plan);
+
+  const scope: TunnelScope = {
+    region: aws.region,
+    account: caller.account,
+    bastion: plan.bastion,
+    instanceId: bastion?.instanceId,
+    instanceTags: bastion?.tags,
+  };
+  yield* permissionChecks(aws, caller, scope);
+}
+
+async function* sessionManagerChecks(aws: AwsContext, instanceId: string): AsyncGenerator<CheckResult> {
+  try {
+    const out = await aws.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
+    const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
+    if (!info) {
+      yield {
+        check: 'session manager',
+        status: 'fail',
+        detail: `${instanceId} is not a managed node of Session Manager`,
+        fix: 'Its SSM agent must run, with an instance profile that allows Session Manager (AmazonSSMManagedInstanceCore), and reach the ssm endpoints.',
+        kind: 'targetNotConnected',
+      };
+      yield { check: 'agent version', status: 'skip', detail: 'not managed' };
+      return;
+    }
+    yield info.PingStatus === 'Online'
+      ? { check: 'session manager', status: 'pass', detail: `${instanceId} is Online` }
+      : {
+          check: 'session manager',
+          status: 'fail',
+          detail: `${instanceId} is ${info.PingStatus ?? 'not Online'}`,
+          fix: 'The SSM agent is not reporting: check that it runs and reaches the ssm/ssmmessages endpoints (a bastion that just booted needs a minute).',
+          kind: 'targetNotConnected',
+        };
+    const agent = info.AgentVersion ?? '';
+    const single = parseVersion(agent) && compareVersions(parseVersion(agent)!, parseVersion(LAST_SINGLE_CONNECTION_AGENT)!) <= 0;
+    yield single
+      ? {
+          check: 'agent version',
+          status: 'warn',
+          detail: `SSM agent ${agent} forwards one connection at a time`,
+          fix: 'GUI clients that open a pool of connections will stall: update the SSM agent on the bastion (above 3.0.196.0).',
+        }
+      : { check: 'agent version', status: 'pass', detail: `SSM agent ${agent || 'unknown'}` };
+  } catch (e) {
+    const err = describeAwsError(e, { action: 'ask Session Manager about the bastion', profile: aws.profile, region: aws.region });
+    const skip = err.kind === 'accessDenied';
+    yield skip
+      ? { check: 'session manager', status: 'skip', detail: 'not allowed to call ssm:DescribeInstanceInformation' }
+      : failed('session manager', err);
+    yield { check: 'agent version', status: 'skip', detail: 'unknown' };
+  }
+}
+
+async function* portChecks(plan: EnvironmentPlan): AsyncGenerator<CheckResult> {
+  const reserved = new Set<number>();
+  for (const t of plan.tunnels) {
+    try {
+      const choice = await chooseLocalPort(t, reserved);
+      reserved.add(choice.port);
+      const detail =
+        choice.why === 'config'
+          ? `${t.db}: ${choice.port} is free`
+          : choice.why === 'database-port'
+            ? `${t.db}: ${choice.port} (the database's port) is free`
+            : `${t.db}: ${t.localPort === 0 ? 'the system will pick a port' : `${t.port} is taken here; the system will pick a port`}`;
+      yield { check: 'local port', status: 'pass', detail };
+    } catch (e) {
+      yield failed('local port', e);
+    }
+  }
+}
+
+/** iam:SimulatePrincipalPolicy, one call per request: context entries apply to a whole call. */
+async function* permissionChecks(aws: AwsContext, caller: Caller, scope: TunnelScope): AsyncGenerator<CheckResult> {
+  const iam = new IAMClient({ ...aws.clientConfig, region: aws.region });
+  const source = policyHolder(caller.arn);
+  const variables: ContextEntry[] = [
+    { ContextKeyName: 'aws:userid', ContextKeyType: 'string', ContextKeyValues: [caller.userId] },
+    ...(caller.username ? [{ ContextKeyName: 'aws:username', ContextKeyType: 'string' as const, ContextKeyValues: [caller.username] }] : []),
+  ];
+  const shown = new Set<string>();
+  for (const r of tunnelRequests(scope, caller)) {
+    const context: ContextEntry[] = [
+      ...variables,
+      ...Object.entries(r.context).map(([k, v]) => ({ ContextKeyName: k, ContextKeyType: 'string' as const, ContextKeyValues: [v].flat() })),
+    ];
+    let decision: string | undefined;
+    try {
+      const out = await iam.send(
+        new SimulatePrincipalPolicyCommand({ PolicySourceArn: source, ActionNames: [r.action], ResourceArns: [r.resource], ContextEntries: context }),
+      );
+      decision = out.EvaluationResults?.[0]?.EvalDecision;
+    } catch (e) {
+      const err = describeAwsError(e, { action: 'simulate your IAM policies', profile: aws.profile, region: aws.region });
+      yield {
+        check: 'permissions',
+        status: 'skip',
+        detail:
+          err.kind === 'accessDenied'
+            ? `not allowed to call iam:SimulatePrincipalPolicy on ${source} (common for SSO users)`
+            : `could not simulate: ${err.message}`,
+        fix: '`dbtunnel policy check <env> --policy FILE` checks policy files offline instead.',
+      };
+      return;
+    }
+    const what = `${r.action} on ${r.resource}`;
+    if (decision === 'allowed') {
+      yield { check: 'permissions', status: 'pass', detail: what };
+      continue;
+    }
+    const explicit = decision === 'explicitDeny';
+    const statements = formatStatements(grantFor(r.id, scope, caller.arn)).join('\n');
+    const fix = explicit
+      ? 'An explicit Deny applies: no Allow can fix it; whoever manages your policies must change it.'
+      : shown.has(statements)
+        ? 'The statement above allows this too.'
+        : `Add to the policy of ${source}:\n${statements}`;
+    shown.add(statements);
+    yield {
+      check: 'permissions',
+      status: r.required ? 'fail' : 'warn',
+      detail: `${what} is ${explicit ? 'explicitly denied' : 'not allowed'}${r.required ? '' : ` (optional: ${r.why})`}`,
+      fix,
+      ...(r.required ? { kind: 'accessDenied' as const } : {}),
+    };
+  }
+}
