@@ -18,6 +18,8 @@ export const EXIT = {
   aws: 24,
   startFailed: 25,
   sessionEnded: 26,
+  throttled: 27,
+  invalidDocument: 28,
   sighup: 129,
   sigint: 130,
   sigterm: 143,

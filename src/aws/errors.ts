@@ -78,13 +78,13 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
     case 'Throttling':
     case 'RequestLimitExceeded':
     case 'TooManyRequestsException':
-      return new TunnelError('aws', `AWS is throttling requests while trying to ${ctx.action}.`, {
+      return new TunnelError('throttled', `AWS is throttling requests while trying to ${ctx.action}.`, {
         details: [said],
         hint: 'Wait a little and run it again; many tools sharing one account can hit the rate limit.',
         cause: e,
       });
     case 'InvalidDocument':
-      return new TunnelError('aws', `Session Manager rejected the port-forwarding document while trying to ${ctx.action}.`, {
+      return new TunnelError('invalidDocument', `Session Manager rejected the port-forwarding document while trying to ${ctx.action}.`, {
         details: [said],
         hint: 'The AWS-owned document AWS-StartPortForwardingSessionToRemoteHost should exist in every commercial region; check the region.',
         cause: e,

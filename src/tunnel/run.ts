@@ -95,7 +95,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
         try {
           return { aws: a, bastion: await deps.findBastion(a) };
         } catch (e) {
-          throw explainIfDenied(e, { region: a.region, account: undefined, bastion: plan.bastion });
+          throw await withDecodedMessage(explainIfDenied(e, { region: a.region, account: undefined, bastion: plan.bastion }), a, onEvent);
         }
       }),
     ]);
@@ -193,6 +193,16 @@ async function openWithFallback(
     opts.onEvent({ type: 'debug', message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}` });
     await openOne(spec, port, target, plugin, aws, live, opts, deps);
   }
+}
+
+/** EC2 denials carry an encoded message: decode it when we may, and add what it says. */
+async function withDecodedMessage(e: unknown, aws: AwsContext, onEvent: RunOptions['onEvent']): Promise<unknown> {
+  if (!(e instanceof TunnelError) || e.kind !== 'accessDenied') return e;
+  const encoded = /Encoded authorization failure message: (\S+)/.exec(e.details.join(' '))?.[1];
+  if (!encoded) return e;
+  const { decodeAuthorizationMessage } = await import('../aws/decode.js');
+  const decoded = await decodeAuthorizationMessage(aws, encoded, (message) => onEvent({ type: 'debug', message }));
+  return decoded ? new TunnelError(e.kind, e.message, { details: [...e.details, decoded], hint: e.hint, cause: e.cause }) : e;
 }
 
 function scopeOf(plan: EnvironmentPlan, aws: AwsContext, bastion: Bastion): TunnelScope {

@@ -122,13 +122,20 @@ describe('when AWS says no', () => {
     expect(r.stderr).toContain('an administrator of the AWS Organization');
   });
 
-  it('DescribeInstances denied: the statement to add', async () => {
-    const { w } = await worldWith([TAG_ONLY]);
+  it('DescribeInstances denied: the statement to add; the encoded message decoded only when allowed', async () => {
+    const { w, dev } = await worldWith([TAG_ONLY]);
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(r.code).toBe(22);
     expect(r.stderr).toContain('AWS refused ec2:DescribeInstances.');
     expect(printedFix(r.stderr)).toEqual([{ Sid: 'FindTheBastion', Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }]);
     expect(w.emu.callsOf('StartSession')).toHaveLength(0);
+    // DecodeAuthorizationMessage was tried, refused, and left no trace in the output.
+    expect(w.emu.callsOf('DecodeAuthorizationMessage')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/Decoded:|DecodeAuthorizationMessage/);
+
+    (dev.policies![0]!.Statement as Statement[]).push({ Effect: 'Allow', Action: 'sts:DecodeAuthorizationMessage', Resource: '*' });
+    const again = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
+    expect(again.stderr).toContain('Decoded: ec2:DescribeInstances on * was not allowed (no statement matched).');
   });
 
   it('TerminateSession denied after a clean close: no warning (the plugin already ended the session)', async () => {

@@ -222,6 +222,17 @@ describe('AWS says no', () => {
     expect(await world.pluginRecords()).toHaveLength(0);
   });
 
+  it.each([
+    ['ThrottlingException', 'Rate exceeded', 27, /AWS is throttling requests/],
+    ['InvalidDocument', 'Document with name AWS-StartPortForwardingSessionToRemoteHost does not exist.', 28, /rejected the port-forwarding document/],
+  ])('%s: its own explanation, exit %i', async (code, message, exit, says) => {
+    world = await createWorld({ scenario: { failures: { StartSession: { code, message } } } });
+    const r = await run(['stg', 'mydb']);
+    expect(r.code).toBe(exit);
+    expect(r.stderr).toMatch(says);
+    expect(r.stderr).toContain(`AWS said: ${message}`);
+  });
+
   it('credentials AWS does not know: exit 20', async () => {
     world = await createWorld();
     const r = await run(['stg', 'mydb'], { AWS_SHARED_CREDENTIALS_FILE: path.join(world.dir, 'none') });

@@ -28,8 +28,8 @@ describe('AWS errors, explained', () => {
     ['ExpiredTokenException', 'credentials', EXIT.credentials],
     ['UnrecognizedClientException', 'credentials', EXIT.credentials],
     ['CredentialsProviderError', 'credentials', EXIT.credentials],
-    ['ThrottlingException', 'aws', EXIT.aws],
-    ['InvalidDocument', 'aws', EXIT.aws],
+    ['ThrottlingException', 'throttled', EXIT.throttled],
+    ['InvalidDocument', 'invalidDocument', EXIT.invalidDocument],
     ['SomethingNew', 'aws', EXIT.aws],
   ])('%s → %s', (name, kind, code) => {
     const e = Object.assign(new Error('AWS text here'), { name });

@@ -88,3 +88,13 @@ describe('parsing AccessDenied messages', () => {
     expect(d).toEqual({ text: 'Access denied for reasons of its own', decision: 'unknown' });
   });
 });
+
+describe('decoded authorization messages', () => {
+  it('summarizes what sts:DecodeAuthorizationMessage returns', async () => {
+    const { summarizeDecoded } = await import('../../src/aws/decode.js');
+    expect(summarizeDecoded(JSON.stringify({ allowed: false, explicitDeny: true, matchedStatements: { items: [{ statementId: 'NoEc2', effect: 'DENY' }] }, context: { action: 'ec2:DescribeInstances', resource: '*' } }))).toBe(
+      'Decoded: ec2:DescribeInstances on * was explicitly denied (matched: DENY NoEc2).',
+    );
+    expect(summarizeDecoded('not json')).toBeUndefined();
+  });
+});
