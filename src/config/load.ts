@@ -205,6 +205,11 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
       })
       .join('\n');
   }
+  if (issue.code === 'invalid_key') {
+    // A map key that breaks a rule: the rule's own message says which.
+    const inner = issue.issues[0]?.message ?? issue.message;
+    return `${where}: ${formatPath(issue.path)} ${inner.startsWith('is ') || inner.startsWith('must ') ? '' : 'is not a valid name: '}${inner}`;
+  }
   const value = getIn(data, issue.path);
   if (value === undefined && issue.path.length > 0) {
     return `${where}: ${formatPath(issue.path)} is missing: it ${issue.message}`;

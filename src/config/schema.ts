@@ -5,9 +5,14 @@ import { z } from 'zod';
 /** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (AWS-FACTS.md §2). */
 export const DOCUMENT_HOST_PATTERN = /^[^,$^&()!;'"<>`{}[\]|#=]{3,}$/;
 
+/** A message for "not a map at all", leaving the messages of its keys and values alone. */
+function onlyForType(message: string) {
+  return (issue: { code: string }) => (issue.code === 'invalid_type' ? message : undefined);
+}
+
 const name = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" and "-" (it becomes a command argument)');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must use only letters, digits, ".", "_" and "-" (it is typed as a command argument)');
 
 const port = z
   .number({ error: 'must be a port number from 1 to 65535' })
@@ -58,13 +63,21 @@ export const environmentSchema = z.strictObject({
   region: region.optional(),
   bastion,
   databases: z
-    .record(name, databaseSchema, { error: 'must be a map of database names to {host, port}' })
+    .record(name, databaseSchema, { error: onlyForType('must be a map of database names to {host, port}') })
     .refine((d) => Object.keys(d).length > 0, 'needs at least one database'),
 });
 
+/** Words that are dbtunnel commands (now or soon) cannot name an environment: `dbtunnel policy` must mean the command. */
+export const RESERVED_ENVIRONMENT_NAMES = ['policy', 'doctor', 'list', 'alias', 'completion', 'up', 'down', 'ps', 'sessions', 'init', 'logout', 'help'];
+
+const environmentName = name.refine(
+  (n) => !RESERVED_ENVIRONMENT_NAMES.includes(n),
+  'is a dbtunnel command, so it cannot name an environment: choose another name',
+);
+
 export const configSchema = z.strictObject({
   environments: z
-    .record(name, environmentSchema, { error: 'must be a map of environment names to their settings' })
+    .record(environmentName, environmentSchema, { error: onlyForType('must be a map of environment names to their settings') })
     .refine((e) => Object.keys(e).length > 0, 'needs at least one environment'),
 });
 

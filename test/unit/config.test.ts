@@ -199,3 +199,18 @@ beforeEach(async () => {
   GOOD_CONFIG = (await loadConfig({ file: path.join(d, 'c.yaml'), via: '--config' })).config;
   await rm(d, { recursive: true });
 });
+
+describe('reserved names', () => {
+  it('an environment cannot be named like a dbtunnel command', async () => {
+    const d = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-config-'));
+    await writeFile(path.join(d, 'c.yaml'), GOOD.replace('  stg:', '  doctor:'));
+    try {
+      await expect(loadConfig({ file: path.join(d, 'c.yaml'), via: '--config' })).rejects.toThrow(TunnelError);
+      await loadConfig({ file: path.join(d, 'c.yaml'), via: '--config' }).catch((e: TunnelError) => {
+        expect(e.details[0]).toMatch(/c\.yaml:2: environments\.doctor is a dbtunnel command/);
+      });
+    } finally {
+      await rm(d, { recursive: true });
+    }
+  });
+});
