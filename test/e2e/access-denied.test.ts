@@ -120,6 +120,8 @@ describe('when AWS says no', () => {
     expect(r.stderr).toMatch(/AWS refused ssm:StartSession on the bastion, and no Allow can fix it\./);
     expect(r.stderr).toContain('a service control policy');
     expect(r.stderr).toContain('an administrator of the AWS Organization');
+    expect(await w.pluginRecords()).toHaveLength(0);
+    expect(w.emu.activeSessions()).toHaveLength(0);
   });
 
   it('DescribeInstances denied: the statement to add; the encoded message decoded only when allowed', async () => {
