@@ -4,17 +4,10 @@ import { displayPath } from '../config/load.js';
 import { EXIT } from '../errors.js';
 import { findPlugin, pluginVersion } from '../plugin/locate.js';
 import { runDoctor, type CheckStatus } from '../tunnel/doctor.js';
-import { loadPlan } from './plan.js';
+import { loadPlan, type TargetArgs } from './plan.js';
 import type { Terminal } from './terminal.js';
 
-export interface DoctorArgs {
-  env: string;
-  dbs: string[];
-  config: string | undefined;
-  profile: string | undefined;
-  region: string | undefined;
-  instance: string | undefined;
-}
+export type DoctorArgs = TargetArgs;
 
 export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<number> {
   const { plan, loaded } = await loadPlan(

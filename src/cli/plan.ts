@@ -5,6 +5,16 @@ import { displayPath, findConfig, loadConfig, type LoadedConfig } from '../confi
 import { resolvePlan, type EnvironmentPlan, type Selection } from '../config/resolve.js';
 import type { Terminal } from './terminal.js';
 
+/** What every command that takes <env> [db…] is given. */
+export interface TargetArgs {
+  env: string;
+  dbs: string[];
+  config: string | undefined;
+  profile: string | undefined;
+  region: string | undefined;
+  instance: string | undefined;
+}
+
 export async function loadPlan(
   configFlag: string | undefined,
   selection: Selection,

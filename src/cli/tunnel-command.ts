@@ -6,16 +6,10 @@ import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientCommand } from './client-hint.js';
-import { loadPlan } from './plan.js';
+import { loadPlan, type TargetArgs } from './plan.js';
 import type { Terminal } from './terminal.js';
 
-export interface TunnelArgs {
-  env: string;
-  dbs: string[];
-  config: string | undefined;
-  profile: string | undefined;
-  region: string | undefined;
-  instance: string | undefined;
+export interface TunnelArgs extends TargetArgs {
   timeout: number;
   legacyPlugin: boolean;
 }

@@ -111,7 +111,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
 
     // 2. A session and a plugin per database, all at once.
     const results = await Promise.allSettled(
-      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, found.bastion, plugin, aws!, live, opts, deps)),
+      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, { bastion: found.bastion, plugin, aws: aws!, live, opts, deps })),
     );
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
     const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : []));
@@ -173,26 +173,27 @@ async function reserveLocalPorts(specs: TunnelSpec[]): Promise<LocalPortChoice[]
  * tunnel starting at the same moment): a default means "whatever is free", so start again on a
  * port the system picks. A configured port stays an error.
  */
-async function openWithFallback(
-  spec: TunnelSpec,
-  choice: LocalPortChoice,
-  target: Bastion,
-  plugin: PluginSetup,
-  aws: AwsContext,
-  live: Live[],
-  opts: RunOptions,
-  deps: RunDeps,
-): Promise<void> {
+async function openWithFallback(spec: TunnelSpec, choice: LocalPortChoice, run: OpenContext): Promise<void> {
   try {
-    await openOne(spec, choice.port, target, plugin, aws, live, opts, deps);
+    await openOne(spec, choice.port, run);
   } catch (e) {
-    if (!(e instanceof TunnelError && e.kind === 'portInUse') || choice.why === 'config' || opts.signal.aborted) throw e;
-    const failed = live.find((l) => l.spec === spec && !l.terminated);
-    if (failed) await closeOne(failed, aws, deps, opts.onEvent);
+    if (!(e instanceof TunnelError && e.kind === 'portInUse') || choice.why === 'config' || run.opts.signal.aborted) throw e;
+    const failed = run.live.find((l) => l.spec === spec && !l.terminated);
+    if (failed) await closeOne(failed, run.aws, run.deps, run.opts.onEvent);
     const port = await systemPickedPort();
-    opts.onEvent({ type: 'debug', message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}` });
-    await openOne(spec, port, target, plugin, aws, live, opts, deps);
+    run.opts.onEvent({ type: 'debug', message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}` });
+    await openOne(spec, port, run);
   }
+}
+
+/** What every tunnel of one run shares. */
+interface OpenContext {
+  bastion: Bastion;
+  plugin: PluginSetup;
+  aws: AwsContext;
+  live: Live[];
+  opts: RunOptions;
+  deps: RunDeps;
 }
 
 /** EC2 denials carry an encoded message: decode it when we may, and add what it says. */
@@ -209,16 +210,7 @@ function scopeOf(plan: EnvironmentPlan, aws: AwsContext, bastion: Bastion): Tunn
   return { region: aws.region, account: undefined, bastion: plan.bastion, instanceId: bastion.instanceId, instanceTags: bastion.tags };
 }
 
-async function openOne(
-  spec: TunnelSpec,
-  localPort: number,
-  bastion: Bastion,
-  plugin: PluginSetup,
-  aws: AwsContext,
-  live: Live[],
-  opts: RunOptions,
-  deps: RunDeps,
-): Promise<void> {
+async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, aws, live, opts, deps }: OpenContext): Promise<void> {
   const { onEvent, signal } = opts;
   const target = bastion.instanceId;
   const request = portForwardingRequest(target, spec.host, spec.port, localPort);
