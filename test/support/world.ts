@@ -60,8 +60,8 @@ export function defaultConfig(opts: { databasePort?: boolean } = {}): Record<str
   };
 }
 
-/** Variables from the developer's machine that would change what dbtunnel or the SDK do. */
-const SCRUB = /^(AWS_|DBTUNNEL_|XDG_|FAKE_PLUGIN_|NO_COLOR$|FORCE_COLOR$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
+/** Variables from the developer's machine (or CI: ora turns its spinner off when CI is set) that would change what dbtunnel or the SDK do. */
+const SCRUB = /^(AWS_|DBTUNNEL_|XDG_|FAKE_PLUGIN_|CI$|NO_COLOR$|FORCE_COLOR$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
 
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-test-'));
