@@ -11,6 +11,7 @@ export const EXIT = {
   pluginMissing: 12,
   pluginTooOld: 13,
   portInUse: 14,
+  notConfirmed: 15,
   credentials: 20,
   bastionNotFound: 21,
   accessDenied: 22,

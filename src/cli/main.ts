@@ -1,66 +1,94 @@
-// The entry point. Kept light: --version and --help never load the AWS SDK (it is imported only on
-// the path that opens a tunnel).
+// The entry point. Kept light: --version, --help, list, alias and completion never load the AWS
+// SDK (each command imports what it needs when it runs).
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, TunnelError } from '../errors.js';
-import { Terminal } from './terminal.js';
+import { Signals } from './signals.js';
+import { Terminal, type OutputMode } from './terminal.js';
 
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
 if (Number(process.versions.node.split('.')[0]) < 22) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const argv = hideBin(process.argv);
-const debug = argv.includes('--debug');
-const term = new Terminal({ debug });
+// How to print is needed before yargs has parsed anything (its own errors are rendered too).
+const dashes = argv.indexOf('--');
+const ours = dashes === -1 ? argv : argv.slice(0, dashes);
+const mode: OutputMode = ours.includes('--json') ? 'json' : ours.includes('--quiet') || ours.includes('-q') ? 'quiet' : 'human';
+const term = new Terminal({ debug: ours.includes('--debug'), mode, stdoutTaken: dashes !== -1 });
+const signals = new Signals();
+const completing = argv.includes('--get-yargs-completions');
+
+const targetOptions = {
+  profile: { type: 'string', describe: 'AWS profile (overrides the config)' },
+  region: { type: 'string', describe: 'AWS region (overrides the config)' },
+  instance: { type: 'string', describe: 'Use this bastion instance id instead of looking it up' },
+} as const;
+
+function checkInstance(instance: string | undefined): void {
+  if (instance !== undefined && !/^(i|mi)-[0-9a-f]{8,17}$/.test(instance)) {
+    throw new TunnelError('usage', `--instance must be an instance id such as i-0abc1234def567890 (got "${instance}").`);
+  }
+}
 
 async function main(): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const stop = new AbortController();
   const cli = yargs(argv)
     .scriptName('dbtunnel')
-    .usage('$0 <env> [db…]\n\nOpen local ports to private databases through AWS Session Manager and a tagged bastion.')
+    .parserConfiguration({ 'populate--': true })
+    .usage('$0 <env> [db…] [-- command…]\n\nOpen local ports to private databases through AWS Session Manager and a tagged bastion.')
     .command(
       '$0 [env] [dbs..]',
-      'Open a tunnel to each database of an environment and hold them until Ctrl-C',
+      'Open a tunnel to each database and hold them until Ctrl-C (or run a command through them)',
       (y) =>
         y
           .positional('env', { type: 'string', describe: 'Environment from the config (e.g. stg)' })
           .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (e.g. mydb)' })
-          .option('profile', { type: 'string', describe: 'AWS profile (overrides the config)' })
-          .option('region', { type: 'string', describe: 'AWS region (overrides the config)' })
-          .option('instance', { type: 'string', describe: 'Use this bastion instance id instead of looking it up' })
+          .options(targetOptions)
+          .option('all', { type: 'boolean', default: false, describe: 'Every database of the environment' })
           .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' })
+          .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line (ready, ended, error…), nothing else' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only errors' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'Print the equivalent aws CLI commands; start nothing' })
           .option('legacy-plugin', {
             type: 'boolean',
             default: false,
             describe: 'Allow session-manager-plugin ≤ 1.2.497.0 (the session token goes on its command line)',
           })
-          .example('$0 stg mydb', 'Open mydb of environment stg')
-          .example('$0 stg mydb --profile stg-admin', 'Same, with another AWS profile'),
+          .example('$0 stg mydb', 'Open mydb of environment stg, hold it until Ctrl-C')
+          .example('$0 stg --all', 'Every database of stg')
+          .example('$0 stg mydb -- psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT', 'Run a command through the tunnel, then close it')
+          .example('$0 stg mydb --json', 'Events for scripts'),
       async (a) => {
-        if (!a.env) throw new TunnelError('usage', 'Which environment?', { hint: 'Run: dbtunnel <env> <db>   (dbtunnel --help for more)' });
+        if (completing) return; // yargs answers completions itself; run nothing
+        if (!a.env) throw new TunnelError('usage', 'Which environment?', { hint: 'Run: dbtunnel <env> <db>   (dbtunnel list shows them; dbtunnel --help for more)' });
         if (!(Number.isFinite(a.timeout) && a.timeout > 0)) {
           throw new TunnelError('usage', `--timeout must be a number of seconds above 0 (got ${String(a.timeout)}).`);
         }
-        if (a.instance !== undefined && !/^(i|mi)-[0-9a-f]{8,17}$/.test(a.instance)) {
-          throw new TunnelError('usage', `--instance must be an instance id such as i-0abc1234def567890 (got "${a.instance}").`);
-        }
-        installSignalHandlers(stop);
+        checkInstance(a.instance);
+        const command = (a['--'] as unknown[] | undefined)?.map(String);
+        if (command !== undefined && command.length === 0) throw new TunnelError('usage', 'Nothing after `--`.', { hint: 'Give the command to run: dbtunnel stg mydb -- psql …' });
+        signals.install(term);
         const { tunnelCommand } = await import('./tunnel-command.js');
         exitCode = await tunnelCommand(
           {
             env: a.env,
             dbs: (a.dbs ?? []).map(String),
+            all: a.all,
             config: a.config as string | undefined,
             profile: a.profile,
             region: a.region,
             instance: a.instance,
             timeout: a.timeout,
             legacyPlugin: a.legacyPlugin,
+            yes: a.yes,
+            dryRun: a.dryRun,
+            command,
           },
           term,
-          stop,
+          signals,
         );
       },
     )
@@ -81,6 +109,7 @@ async function main(): Promise<number> {
               .option('json', { type: 'boolean', default: false, describe: 'Print the verdicts as JSON' })
               .example('$0 policy check stg mydb --policy dev-policy.json --scp org-guardrails.json', ''),
           async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
             const { policyCheckCommand } = await import('./policy-command.js');
             exitCode = await policyCheckCommand(
               {
@@ -108,6 +137,7 @@ async function main(): Promise<number> {
               .option('region', { type: 'string', describe: 'Region (overrides the config)' })
               .option('json', { type: 'boolean', default: false, describe: 'Print only the policy document' }),
           async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
             const { policyCommand } = await import('./policy-command.js');
             exitCode = await policyCommand(
               { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, region: a.region, json: a.json },
@@ -119,14 +149,10 @@ async function main(): Promise<number> {
     .command(
       'doctor <env> [dbs..]',
       'Check everything a tunnel needs, without opening one',
-      (y) =>
-        y
-          .positional('env', { type: 'string', demandOption: true })
-          .positional('dbs', { type: 'string', array: true })
-          .option('profile', { type: 'string', describe: 'AWS profile (overrides the config)' })
-          .option('region', { type: 'string', describe: 'AWS region (overrides the config)' })
-          .option('instance', { type: 'string', describe: 'Check this bastion instance id instead of looking it up' }),
+      (y) => y.positional('env', { type: 'string', demandOption: true }).positional('dbs', { type: 'string', array: true }).options(targetOptions),
       async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        checkInstance(a.instance);
         const { doctorCommand } = await import('./doctor-command.js');
         exitCode = await doctorCommand(
           { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance },
@@ -134,12 +160,65 @@ async function main(): Promise<number> {
         );
       },
     )
+    .command(
+      'list',
+      'List environments, databases and ports',
+      (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { listCommand } = await import('./shell-commands.js');
+        exitCode = await listCommand({ config: a.config as string | undefined, json: a.json }, term);
+      },
+    )
+    .command(
+      'alias',
+      'Print a shell alias per database: eval "$(dbtunnel alias)" in your shell rc',
+      (y) => y.option('shell', { choices: ['bash', 'zsh', 'fish'] as const, describe: 'Default: from $SHELL' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { aliasCommand } = await import('./shell-commands.js');
+        exitCode = await aliasCommand({ config: a.config as string | undefined, shell: a.shell });
+      },
+    )
+    .command(
+      'completion',
+      'Print a completion script: eval "$(dbtunnel completion)" (bash, zsh); fish: --shell fish',
+      (y) => y.option('shell', { choices: ['bash', 'zsh', 'fish'] as const, describe: 'Default: from $SHELL' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { detectShell, FISH_COMPLETION } = await import('./shell-commands.js');
+        const shell = a.shell ?? detectShell(process.env);
+        if (shell === 'fish') {
+          process.stdout.write(FISH_COMPLETION);
+          return;
+        }
+        // yargs writes the script for the shell it reads from $SHELL.
+        const saved = process.env.SHELL;
+        process.env.SHELL = shell === 'zsh' ? '/bin/zsh' : '/bin/bash';
+        cli.showCompletionScript();
+        process.env.SHELL = saved;
+      },
+    )
+    // The completion scripts call `dbtunnel --get-yargs-completions <words>`: commands and options
+    // from yargs, environment and database names from the config.
+    .completion('__completion-script', false, (current: string, parsed: unknown, completionFilter: (cb: (err: unknown, defaults?: string[]) => void) => void, done: (names: string[]) => void) => {
+      completionFilter(async (_err: unknown, defaults: string[] = []) => {
+        const { completionNames } = await import('./shell-commands.js');
+        const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
+        const { names, afterEnvironment } = current.startsWith('-') ? { names: [], afterEnvironment: false } : await completionNames(words);
+        // Commands only as the first word; then the environment's databases.
+        const commands = afterEnvironment ? [] : defaults.filter((d) => d !== '$0' && !d.startsWith('__completion'));
+        done([...new Set([...commands, ...names])].filter((n) => n.startsWith(current)));
+      });
+      void parsed;
+    })
     .option('config', { type: 'string', global: true, describe: 'Config file (default: dbtunnel.yaml here or above, then ~/.config/dbtunnel/config.yaml)' })
     .option('debug', { type: 'boolean', global: true, default: false, describe: 'Print what dbtunnel does, and stack traces' })
     .version(pkg.version)
     .alias('h', 'help')
     .alias('v', 'version')
-    .strict()
+    // Completion asks with words that are not a whole command line yet: never an error there.
+    .strict(!completing)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
@@ -147,22 +226,6 @@ async function main(): Promise<number> {
     });
   await cli.parseAsync();
   return exitCode;
-}
-
-function installSignalHandlers(stop: AbortController): void {
-  const onSignal = (sig: 'SIGINT' | 'SIGTERM' | 'SIGHUP') => {
-    if (!stop.signal.aborted) stop.abort(sig);
-    // Later signals while closing: the close is bounded (SIGKILL after a grace period), so wait.
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => onSignal(sig));
-  // A bug must not leave a plugin or a session behind: abort, let the run close everything.
-  const crash = (e: unknown) => {
-    term.error(e);
-    if (!stop.signal.aborted) stop.abort('crash');
-    process.exitCode = EXIT.internal;
-  };
-  process.on('uncaughtException', crash);
-  process.on('unhandledRejection', crash);
 }
 
 main().then(

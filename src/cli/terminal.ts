@@ -3,8 +3,14 @@
 import type { Ora } from 'ora';
 import { isTunnelError, type TunnelError } from '../errors.js';
 
+/** human: lines for people; json: one JSON event per line, nothing else; quiet: errors only. */
+export type OutputMode = 'human' | 'json' | 'quiet';
+
 export interface TerminalOptions {
   debug: boolean;
+  mode?: OutputMode;
+  /** A `--` command owns standard output: dbtunnel writes everything to standard error. */
+  stdoutTaken?: boolean;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
@@ -21,6 +27,7 @@ export type Style = keyof typeof CODES;
 
 export class Terminal {
   readonly debugEnabled: boolean;
+  readonly mode: OutputMode;
   private readonly out: NodeJS.WriteStream;
   private readonly err: NodeJS.WriteStream;
   private readonly color: boolean;
@@ -29,8 +36,9 @@ export class Terminal {
 
   constructor(opts: TerminalOptions) {
     this.debugEnabled = opts.debug;
-    this.out = opts.stdout ?? process.stdout;
+    this.mode = opts.mode ?? 'human';
     this.err = opts.stderr ?? process.stderr;
+    this.out = opts.stdoutTaken ? this.err : (opts.stdout ?? process.stdout);
     this.color = colorEnabled(this.err, opts.env ?? process.env);
     // A closed terminal (SIGHUP) must not turn a clean shutdown into a crash on EIO/EPIPE.
     for (const s of [this.out, this.err]) s.on('error', () => {});
@@ -45,7 +53,7 @@ export class Terminal {
   /** Spinner text on a terminal; nothing elsewhere (and nothing under --debug, whose lines it would garble). */
   progress(text: string): void {
     // A terminal that reports 0 columns (some pseudo-terminals) would make ora's redraw loop forever.
-    if (!this.err.isTTY || !this.err.columns || this.debugEnabled) return;
+    if (!this.err.isTTY || !this.err.columns || this.debugEnabled || this.mode !== 'human') return;
     if (this.spinner) {
       this.spinner.text = text;
       return;
@@ -72,15 +80,31 @@ export class Terminal {
   }
 
   success(text: string, stream: 'stdout' | 'stderr' = 'stderr'): void {
+    if (this.mode !== 'human') return;
     this.line(stream === 'stdout' ? this.out : this.err, `${this.paint('green', '✔')} ${text}`);
   }
 
   info(text: string): void {
+    if (this.mode !== 'human') return;
     this.line(this.err, text);
   }
 
+  /** A result for standard output (or standard error when a command owns it), in human mode. */
+  result(text: string): void {
+    if (this.mode !== 'human') return;
+    this.line(this.out, text);
+  }
+
   warn(text: string): void {
+    if (this.mode === 'quiet') return;
+    if (this.mode === 'json') return this.event({ event: 'warning', message: text });
     this.line(this.err, `${this.paint('yellow', '⚠')} ${text}`);
+  }
+
+  /** --json: one event per line on standard output (standard error when a command owns it). */
+  event(e: { event: string } & Record<string, unknown>): void {
+    if (this.mode !== 'json') return;
+    this.out.write(`${JSON.stringify(e)}\n`);
   }
 
   debug(text: string): void {
@@ -90,6 +114,18 @@ export class Terminal {
   /** Errors are rendered once, here: message, details, what to do; a stack only with --debug. */
   error(e: unknown): number {
     if (this.spinner?.isSpinning) this.spinner.stop();
+    if (this.mode === 'json') {
+      const err = isTunnelError(e) ? e : undefined;
+      this.event({
+        event: 'error',
+        kind: err?.kind ?? 'internal',
+        message: err?.message ?? (e instanceof Error ? e.message : String(e)),
+        details: err?.details ?? [],
+        hint: err?.hint ?? null,
+        exitCode: err?.exitCode ?? 1,
+      });
+      return err?.exitCode ?? 1;
+    }
     if (isTunnelError(e)) {
       this.err.write(this.renderError(e));
       if (this.debugEnabled && e.cause instanceof Error) this.err.write(this.paint('dim', `${e.cause.stack ?? e.cause.message}\n`));

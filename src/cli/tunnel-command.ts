@@ -1,17 +1,25 @@
-// `dbtunnel <env> [db…]`: the CLI edge of one run. Loads the config, wires the real AWS, plugin
-// and port edges into src/tunnel/run.ts, renders its events, maps the outcome to an exit code.
+// `dbtunnel <env> [db…] [-- command…]`: the CLI edge of one run. Loads the config, wires the real
+// AWS, plugin and port edges into src/tunnel/run.ts, renders its events (for people, or as JSON),
+// runs a `--` command, maps the outcome to an exit code.
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
-import type { StopReason, TunnelEvent } from '../tunnel/run.js';
-import { clientCommand } from './client-hint.js';
+import type { OpenTunnel, StopReason, TunnelEvent } from '../tunnel/run.js';
+import { clientHint } from './client-hint.js';
 import { loadPlan, type TargetArgs } from './plan.js';
+import type { Signals } from './signals.js';
 import type { Terminal } from './terminal.js';
 
 export interface TunnelArgs extends TargetArgs {
+  all: boolean;
   timeout: number;
   legacyPlugin: boolean;
+  yes: boolean;
+  dryRun: boolean;
+  /** What follows `--`, if anything. */
+  command: string[] | undefined;
 }
 
 const EXIT_FOR_STOP: Record<StopReason, number> = {
@@ -23,13 +31,18 @@ const EXIT_FOR_STOP: Record<StopReason, number> = {
   crash: EXIT.internal,
 };
 
-export async function tunnelCommand(args: TunnelArgs, term: Terminal, stop: AbortController): Promise<number> {
+export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: Signals): Promise<number> {
   const { plan } = await loadPlan(
     args.config,
-    { env: args.env, dbs: args.dbs, profile: args.profile, region: args.region, instance: args.instance },
+    { env: args.env, dbs: args.dbs, all: args.all, profile: args.profile, region: args.region, instance: args.instance },
     term,
   );
-
+  if (args.dryRun) {
+    const { dryRunCommands } = await import('./dry-run.js');
+    term.result(dryRunCommands(plan).join('\n\n'));
+    return EXIT.ok;
+  }
+  if (plan.confirm && !args.yes) await confirmProduction(plan.env, plan.tunnels.map((t) => t.db), term);
   warnAboutOldNode(term);
   // The AWS SDK and the process edges load only now, once the config has been found valid.
   const [{ findBastion }, { createAwsContext }, { startSession, terminateSession }, { findPlugin, pluginVersion }, { spawnPlugin }, { runTunnels }] =
@@ -46,8 +59,9 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, stop: Abor
       plan,
       startTimeoutMs: args.timeout * 1000,
       env: process.env,
-      signal: stop.signal,
-      onEvent: (e) => render(e, term),
+      signal: signals.stop.signal,
+      onEvent: (e) => render(e, term, args.command !== undefined),
+      whileOpen: args.command ? (tunnels) => runCommand(args.command!, tunnels, term, signals) : undefined,
     },
     {
       preparePlugin: async () => {
@@ -71,15 +85,62 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, stop: Abor
     },
   );
   await term.settle();
+  if (outcome.kind === 'done') return outcome.result;
   if (outcome.kind === 'ended') {
     term.info('All tunnels have ended.');
     return EXIT.sessionEnded;
   }
   term.info('Closed.');
+  term.event({ event: 'closed', reason: outcome.reason });
   return EXIT_FOR_STOP[outcome.reason];
 }
 
-function render(e: TunnelEvent, term: Terminal): void {
+/** Environment variables naming the tunnels, for a `--` command. Pure. */
+export function commandEnvironment(tunnels: OpenTunnel[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  const host = (t: OpenTunnel) => t.address ?? '127.0.0.1';
+  if (tunnels[0]) {
+    env.DBTUNNEL_HOST = host(tunnels[0]);
+    env.DBTUNNEL_PORT = String(tunnels[0].localPort);
+  }
+  for (const t of tunnels) {
+    const name = t.db.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    env[`DBTUNNEL_${name}_HOST`] = host(t);
+    env[`DBTUNNEL_${name}_PORT`] = String(t.localPort);
+  }
+  return env;
+}
+
+/** Run the `--` command with the terminal to itself; its exit code is ours. */
+function runCommand(command: string[], tunnels: OpenTunnel[], term: Terminal, signals: Signals): Promise<number> {
+  const [file, ...rest] = command;
+  return new Promise((resolve, reject) => {
+    // The command inherits dbtunnel's environment (which never holds the session token) plus the
+    // tunnels' addresses, and stays in the terminal's process group so that it gets Ctrl-C.
+    const child = spawn(file!, rest, { stdio: 'inherit', env: { ...process.env, ...commandEnvironment(tunnels) } });
+    signals.commandStarted(child);
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      signals.commandEnded();
+      reject(
+        new TunnelError('usage', `Could not run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}.`, {
+          hint: 'Check the command after `--` (it runs without a shell: use `-- sh -c "…"` for pipes and variables).',
+        }),
+      );
+    });
+    child.once('exit', (code, signal) => {
+      signals.commandEnded();
+      term.debug(`command exited: ${signal ?? code}`);
+      resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  return numbers[signal] ?? 0;
+}
+
+function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
   switch (e.type) {
     case 'progress':
       term.progress(e.message);
@@ -92,9 +153,8 @@ function render(e: TunnelEvent, term: Terminal): void {
       return;
     case 'bastion': {
       const name = e.bastion.tags.Name;
-      term.success(
-        `bastion ${e.bastion.instanceId} (${[name, e.region, e.profile && `profile ${e.profile}`].filter(Boolean).join(', ')})`,
-      );
+      term.event({ event: 'bastion', instanceId: e.bastion.instanceId, tags: e.bastion.tags, why: e.bastion.why, region: e.region, profile: e.profile ?? null });
+      term.success(`bastion ${e.bastion.instanceId} (${[name, e.region, e.profile && `profile ${e.profile}`].filter(Boolean).join(', ')})`);
       term.debug(`bastion: ${e.bastion.why}`);
       if (!/^the only|instanceId|--instance/.test(e.bastion.why)) term.info(`  ${term.paint('dim', e.bastion.why)}`);
       return;
@@ -102,15 +162,21 @@ function render(e: TunnelEvent, term: Terminal): void {
     case 'ready': {
       const t = e.tunnel;
       const host = t.address ?? '127.0.0.1';
-      const client = clientCommand(t.port, host, t.localPort);
+      const hint = clientHint(t.engine, t.port, host, t.localPort);
+      term.event({ event: 'ready', env: t.env, db: t.db, host, port: t.localPort, sessionId: t.sessionId, url: hint?.url ?? null });
       void term.settle().then(() =>
         term.success(
-          `${t.db} → ${term.paint('bold', formatAddress(host, t.localPort))}${client ? `   (${client})` : ''}   ${term.paint('dim', 'Ctrl-C to close')}`,
+          `${t.db} → ${term.paint('bold', formatAddress(host, t.localPort))}${hint ? `   (${hint.command}, ${hint.url})` : ''}${commandMode ? '' : `   ${term.paint('dim', 'Ctrl-C to close')}`}`,
           'stdout',
         ),
       );
       return;
     }
+    case 'all-ready':
+      if (e.tunnels.length > 1 && !commandMode) {
+        void term.settle().then(() => term.info(`${e.tunnels.length} tunnels open: ${e.tunnels.map((t) => `${t.db} → ${formatAddress(t.address ?? '127.0.0.1', t.localPort)}`).join(', ')}. Ctrl-C closes all.`));
+      }
+      return;
     case 'destination-failed':
       term.warn(
         `The bastion could not connect to ${e.tunnel.host}:${e.tunnel.port} for ${e.tunnel.db}. ` +
@@ -118,10 +184,12 @@ function render(e: TunnelEvent, term: Terminal): void {
       );
       return;
     case 'failed':
-      term.warn(`${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`);
+      term.event({ event: 'error', env: e.spec.env, db: e.spec.db, kind: e.error.kind, message: e.error.message, hint: e.error.hint ?? null, exitCode: e.error.exitCode });
+      if (term.mode !== 'json') term.warn(`${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`);
       return;
     case 'ended':
-      term.warn(`The session for ${e.tunnel.db} ended: ${e.text}`);
+      term.event({ event: 'ended', env: e.tunnel.env, db: e.tunnel.db, sessionId: e.tunnel.sessionId, cause: e.text });
+      if (term.mode !== 'json') term.warn(`The session for ${e.tunnel.db} ended: ${e.text}`);
       return;
     case 'closing':
       term.progress('Closing');
@@ -133,25 +201,44 @@ let oldNodeWarned = false;
 /** Node 20 is past its end of life: one line of ours instead of the SDK's multi-line warning. */
 function warnAboutOldNode(term: Terminal): void {
   const major = Number(process.versions.node.split('.')[0]);
-  if (major >= 22 || oldNodeWarned) return;
+  if (major >= 22 || oldNodeWarned || term.mode !== 'human') return;
   oldNodeWarned = true;
   term.warn(`Node.js ${process.versions.node} is past its end of life; the AWS SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`);
+}
+
+/** The production guard: a banner and y/N on a terminal; without one, --yes is needed. */
+async function confirmProduction(env: string, dbs: string[], term: Terminal): Promise<void> {
+  const what = `${env} (${dbs.join(', ')})`;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new TunnelError('notConfirmed', `Environment ${env} asks for confirmation, and there is no terminal to ask on.`, {
+      hint: `Pass --yes to open ${what} without asking.`,
+    });
+  }
+  process.stderr.write(`\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => {
+    rl.once('close', () => resolve(''));
+    rl.question('Open it? [y/N] ', (a) => resolve(a));
+  });
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) {
+    throw new TunnelError('notConfirmed', `Not opened: ${env} was not confirmed.`, { hint: 'Answer y to open it, or pass --yes in scripts.' });
+  }
 }
 
 /** MFA codes: asked on stderr, read from stdin (a terminal, or a pipe in scripts and tests). */
 async function askMfaCode(serial: string, term: Terminal): Promise<string> {
   await term.settle();
-  if (process.stdin.isTTY === undefined && process.stdin.readableEnded) {
-    throw new TunnelError('credentials', `This profile needs an MFA code (${serial}), and there is no terminal to ask on.`, {
-      hint: 'Run dbtunnel in a terminal, or pipe the code to its standard input.',
-    });
-  }
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
   try {
     const code = await new Promise<string>((resolve, reject) => {
-      rl.once('close', () => reject(new TunnelError('credentials', `No MFA code was entered for ${serial}.`, {
-        hint: 'Run dbtunnel in a terminal and type the 6-digit code from your MFA device.',
-      })));
+      rl.once('close', () =>
+        reject(
+          new TunnelError('credentials', `No MFA code was entered for ${serial}.`, {
+            hint: 'Run dbtunnel in a terminal and type the 6-digit code from your MFA device (or pipe it to standard input).',
+          }),
+        ),
+      );
       rl.question(`MFA code for ${serial}: `, (answer) => resolve(answer.trim()));
     });
     if (!/^\d{6}$/.test(code)) {

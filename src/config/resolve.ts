@@ -2,7 +2,7 @@
 // region, which bastion, which databases. Pure: no I/O, so every rule here is a table test.
 import { TunnelError } from '../errors.js';
 import { closest } from '../suggest.js';
-import type { BastionRef, Config } from './schema.js';
+import type { BastionRef, Config, Engine } from './schema.js';
 
 export type BastionQuery =
   | { kind: 'name'; name: string }
@@ -17,6 +17,7 @@ export interface TunnelSpec {
   port: number;
   /** What the config asks for; undefined means "the database's port if free, else one the OS picks". */
   localPort: number | undefined;
+  engine?: Engine | undefined;
 }
 
 export interface EnvironmentPlan {
@@ -27,11 +28,15 @@ export interface EnvironmentPlan {
   region: string | undefined;
   bastion: BastionQuery;
   tunnels: TunnelSpec[];
+  /** Ask before opening (production guard). */
+  confirm: boolean;
 }
 
 export interface Selection {
   env: string;
   dbs: string[];
+  /** Every database of the environment. */
+  all?: boolean | undefined;
   profile?: string | undefined;
   region?: string | undefined;
   instance?: string | undefined;
@@ -54,12 +59,12 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
     });
   }
   const dbNames = Object.keys(env.databases);
-  let wanted = [...new Set(sel.dbs)];
+  let wanted = sel.all ? dbNames : [...new Set(sel.dbs)];
   if (wanted.length === 0) {
     if (dbNames.length !== 1) {
       throw new TunnelError('usage', `Which database of "${sel.env}"?`, {
         details: [`Databases: ${dbNames.join(', ')}`],
-        hint: `Run: dbtunnel ${sel.env} ${dbNames[0]}`,
+        hint: `Run: dbtunnel ${sel.env} ${dbNames[0]}   (or dbtunnel ${sel.env} --all)`,
       });
     }
     wanted = dbNames;
@@ -73,7 +78,7 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
         hint: guess ? `Did you mean "${guess}"?` : 'Use one of the databases above, or add it to the config.',
       });
     }
-    return { env: sel.env, db, host: d.host, port: d.port, localPort: d.localPort };
+    return { env: sel.env, db, host: d.host, port: d.port, localPort: d.localPort, engine: d.engine };
   });
   return {
     env: sel.env,
@@ -81,5 +86,6 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
     region: sel.region ?? env.region,
     bastion: sel.instance ? { kind: 'instance', instanceId: sel.instance, from: '--instance' } : bastionQuery(env.bastion),
     tunnels,
+    confirm: env.confirm ?? false,
   };
 }

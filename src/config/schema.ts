@@ -52,14 +52,20 @@ const bastion = z.union(
   { error: 'must be a Name tag (a string), {instanceId: i-…} or {tags: {Key: value, …}}' },
 );
 
+/** Engines whose client command and URL the ready line can print (README "Configuration"). */
+export const ENGINES = ['mysql', 'postgres', 'redis', 'mongodb', 'mssql', 'oracle'] as const;
+export type Engine = (typeof ENGINES)[number];
+
 export const databaseSchema = z.strictObject({
   host,
   port,
   localPort: localPort.optional(),
+  engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }).optional(),
 });
 
 export const environmentSchema = z.strictObject({
   profile: z.string().min(1, 'must be the name of an AWS profile').optional(),
+  confirm: z.boolean({ error: 'must be true or false' }).optional(),
   region: region.optional(),
   bastion,
   databases: z

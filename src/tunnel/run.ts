@@ -7,6 +7,7 @@ import { portForwardingRequest } from '../aws/session.js';
 import { explainIfDenied, formatStatements } from '../iam/explain.js';
 import { grantFor, type TunnelScope } from '../iam/requests.js';
 import type { EnvironmentPlan, TunnelSpec } from '../config/resolve.js';
+import type { Engine } from '../config/schema.js';
 import { TunnelError } from '../errors.js';
 import { buildPluginInvocation, redactArgv, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
@@ -23,6 +24,7 @@ export interface OpenTunnel {
   address: Loopback | undefined;
   sessionId: string;
   target: string;
+  engine?: Engine | undefined;
 }
 
 export type TunnelEvent =
@@ -34,12 +36,16 @@ export type TunnelEvent =
   | { type: 'destination-failed'; tunnel: OpenTunnel }
   | { type: 'failed'; spec: TunnelSpec; error: TunnelError }
   | { type: 'ended'; tunnel: OpenTunnel; text: string }
+  | { type: 'all-ready'; tunnels: OpenTunnel[] }
   | { type: 'closing'; reason: string };
 
 /** Why the hold ended. */
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'crash';
 
-export type RunOutcome = { kind: 'stopped'; reason: StopReason } | { kind: 'ended'; tunnels: OpenTunnel[] };
+export type RunOutcome =
+  | { kind: 'stopped'; reason: StopReason }
+  | { kind: 'ended'; tunnels: OpenTunnel[] }
+  | { kind: 'done'; result: number };
 
 export interface PluginSetup {
   file: string;
@@ -64,6 +70,11 @@ export interface RunOptions {
   /** Aborted with a StopReason when the user (or a signal) asks to stop. */
   signal: AbortSignal;
   onEvent: (e: TunnelEvent) => void;
+  /**
+   * Runs once every tunnel is ready (e.g. a `--` command); the tunnels close when it resolves, and
+   * its value is the outcome. Without it, the tunnels are held until a signal or their end.
+   */
+  whileOpen?: ((tunnels: OpenTunnel[]) => Promise<number>) | undefined;
 }
 
 interface Live {
@@ -135,6 +146,13 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
       if (signal.aborted) resolve(signal.reason as StopReason);
       signal.addEventListener('abort', () => resolve(signal.reason as StopReason), { once: true });
     });
+    onEvent({ type: 'all-ready', tunnels: open.map((l) => l.tunnel!) });
+    if (opts.whileOpen) {
+      // The command decides; a tunnel that ends meanwhile is reported, and the command goes on.
+      void allEnded;
+      const result = await opts.whileOpen(open.map((l) => l.tunnel!));
+      return { kind: 'done', result };
+    }
     const first = await Promise.race([allEnded.then(() => 'ended' as const), stopped]);
     if (first === 'ended') return { kind: 'ended', tunnels: open.map((l) => l.tunnel!) };
     return { kind: 'stopped', reason: first };
@@ -271,7 +289,7 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
       onEvent({ type: 'debug', message: `plugin ${spec.db}: ${JSON.stringify(e)}` });
       if (e.type === 'ready') {
         void boundAddress(e.port).then((address) => {
-          entry.tunnel = { env: spec.env, db: spec.db, host: spec.host, port: spec.port, localPort: e.port, address, sessionId: response.SessionId, target };
+          entry.tunnel = { env: spec.env, db: spec.db, host: spec.host, port: spec.port, localPort: e.port, address, sessionId: response.SessionId, target, engine: spec.engine };
           onEvent({ type: 'ready', tunnel: entry.tunnel });
           settle();
         });

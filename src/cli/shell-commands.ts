@@ -1,0 +1,105 @@
+// Commands around the shell: `list`, `alias`, and the names that `completion` offers. None of them
+// loads the AWS SDK.
+import os from 'node:os';
+import path from 'node:path';
+import { configSearchPath, displayPath, findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { EXIT } from '../errors.js';
+import { shellQuote } from './dry-run.js';
+import type { Terminal } from './terminal.js';
+
+export type Shell = 'bash' | 'zsh' | 'fish';
+
+async function load(configFlag: string | undefined): Promise<LoadedConfig> {
+  return loadConfig(await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() }));
+}
+
+function bastionText(b: Config['environments'][string]['bastion']): string {
+  if (typeof b === 'string') return `Name=${b}`;
+  if ('instanceId' in b) return b.instanceId;
+  return Object.entries(b.tags).map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+export async function listCommand(args: { config: string | undefined; json: boolean }, term: Terminal): Promise<number> {
+  const { config, file } = await load(args.config);
+  if (args.json) {
+    const environments = Object.entries(config.environments).map(([name, e]) => ({
+      name,
+      profile: e.profile ?? null,
+      region: e.region ?? null,
+      bastion: e.bastion,
+      confirm: e.confirm ?? false,
+      databases: Object.entries(e.databases).map(([db, d]) => ({ name: db, host: d.host, port: d.port, localPort: d.localPort ?? null, engine: d.engine ?? null })),
+    }));
+    process.stdout.write(`${JSON.stringify({ config: file, environments }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  term.info(term.paint('dim', displayPath(file)));
+  for (const [name, e] of Object.entries(config.environments)) {
+    const about = [e.profile && `profile ${e.profile}`, e.region, `bastion ${bastionText(e.bastion)}`, e.confirm && 'asks to confirm'].filter(Boolean).join(', ');
+    term.result(`${term.paint('bold', name)}  ${term.paint('dim', `(${about})`)}`);
+    const dbs = Object.entries(e.databases);
+    const width = Math.max(...dbs.map(([db]) => db.length));
+    for (const [db, d] of dbs) {
+      const local = d.localPort === undefined ? `${d.port} if free, else any` : d.localPort === 0 ? 'any' : String(d.localPort);
+      term.result(`  ${db.padEnd(width)}  ${d.host}:${d.port}  → local ${local}${d.engine ? `  (${d.engine})` : ''}`);
+    }
+  }
+  return EXIT.ok;
+}
+
+/** The alias lines for a shell. Pure. */
+export function aliasLines(config: Config, shell: Shell, configFile: string | undefined): string[] {
+  const flag = configFile ? ` --config ${shellQuote(configFile)}` : '';
+  const lines: string[] = [];
+  for (const [env, e] of Object.entries(config.environments)) {
+    for (const db of Object.keys(e.databases)) {
+      const command = `dbtunnel${flag} ${env} ${db}`;
+      lines.push(shell === 'fish' ? `alias ${env}-${db} ${shellQuote(command)}` : `alias ${env}-${db}=${shellQuote(command)}`);
+    }
+  }
+  return lines;
+}
+
+export function detectShell(env: NodeJS.ProcessEnv): Shell {
+  const name = path.basename(env.SHELL ?? '');
+  return name === 'zsh' || name === 'fish' ? name : 'bash';
+}
+
+export async function aliasCommand(args: { config: string | undefined; shell: Shell | undefined }): Promise<number> {
+  const loaded = await load(args.config);
+  // A config found in a project directory (or named on the command line) only applies there:
+  // the aliases carry its absolute path so they work from anywhere. The personal one needs none.
+  const personal = configSearchPath(os.homedir(), process.env, os.homedir()).at(-1);
+  const configFile = loaded.file === personal ? undefined : loaded.file;
+  process.stdout.write(`${aliasLines(loaded.config, args.shell ?? detectShell(process.env), configFile).join('\n')}\n`);
+  return EXIT.ok;
+}
+
+/** Environment and database names for shell completion; nothing (never an error) without a config. */
+export async function completionNames(words: string[]): Promise<{ names: string[]; afterEnvironment: boolean }> {
+  let config: Config;
+  try {
+    const flagAt = words.indexOf('--config');
+    config = (await load(flagAt >= 0 ? words[flagAt + 1] : undefined)).config;
+  } catch {
+    return { names: [], afterEnvironment: false };
+  }
+  const positional = words.filter((w, i) => !w.startsWith('-') && words[i - 1] !== '--config');
+  // words: everything after `dbtunnel`, the word being completed last.
+  const done = positional.slice(0, -1);
+  const skip = ['policy', 'check', 'doctor'];
+  const args = done.filter((w) => !skip.includes(w));
+  if (args.length === 0) return { names: Object.keys(config.environments), afterEnvironment: false };
+  const env = config.environments[args[0]!];
+  return { names: env ? Object.keys(env.databases).filter((db) => !args.includes(db)) : [], afterEnvironment: true };
+}
+
+export const FISH_COMPLETION = `# dbtunnel completions for fish.
+# Install: dbtunnel completion --shell fish > ~/.config/fish/completions/dbtunnel.fish
+function __dbtunnel_complete
+    set -l tokens (commandline -opc) (commandline -ct)
+    dbtunnel --get-yargs-completions $tokens[2..-1] 2>/dev/null
+end
+complete -c dbtunnel -f -a '(__dbtunnel_complete)'
+`;
