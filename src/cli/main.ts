@@ -19,6 +19,13 @@ const mode: OutputMode = ours.includes('--json') ? 'json' : ours.includes('--qui
 const term = new Terminal({ debug: ours.includes('--debug'), mode, stdoutTaken: dashes !== -1 });
 const signals = new Signals();
 const completing = argv.includes('--get-yargs-completions');
+// yargs picks the completion script's shell from $SHELL when it starts: `completion --shell zsh`
+// must be known before.
+const shellAt = argv.indexOf('--shell');
+if (argv[0] === 'completion' && shellAt !== -1 && ['bash', 'zsh'].includes(argv[shellAt + 1] ?? '')) {
+  process.env.SHELL = `/bin/${argv[shellAt + 1]}`;
+  delete process.env.ZSH_NAME;
+}
 
 const targetOptions = {
   profile: { type: 'string', describe: 'AWS profile (overrides the config)' },
@@ -192,11 +199,7 @@ async function main(): Promise<number> {
           process.stdout.write(FISH_COMPLETION);
           return;
         }
-        // yargs writes the script for the shell it reads from $SHELL.
-        const saved = process.env.SHELL;
-        process.env.SHELL = shell === 'zsh' ? '/bin/zsh' : '/bin/bash';
-        cli.showCompletionScript();
-        process.env.SHELL = saved;
+        cli.showCompletionScript(); // for the shell set from --shell above, else $SHELL's
       },
     )
     // The completion scripts call `dbtunnel --get-yargs-completions <words>`: commands and options

@@ -95,6 +95,8 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
   const { plan, signal, onEvent } = opts;
   const live: Live[] = [];
   let aws: AwsContext | undefined;
+  /** Set once we close the tunnels ourselves: a plugin exiting then has not "ended on its own". */
+  let closing = false;
   try {
     // 1. Preflight, concurrently; nothing exists on AWS's side yet.
     onEvent({ type: 'progress', message: `Finding the bastion for ${plan.env}` });
@@ -136,7 +138,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
     const allEnded = Promise.all(
       open.map(async (l) => {
         await l.plugin!.exited;
-        if (signal.aborted) return;
+        if (signal.aborted || closing) return;
         l.exitedOnItsOwn = true;
         onEvent({ type: 'ended', tunnel: l.tunnel!, text: endText(l) });
         await closeOne(l, aws!, deps, onEvent);
@@ -151,12 +153,14 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
       // The command decides; a tunnel that ends meanwhile is reported, and the command goes on.
       void allEnded;
       const result = await opts.whileOpen(open.map((l) => l.tunnel!));
+      closing = true;
       return { kind: 'done', result };
     }
     const first = await Promise.race([allEnded.then(() => 'ended' as const), stopped]);
     if (first === 'ended') return { kind: 'ended', tunnels: open.map((l) => l.tunnel!) };
     return { kind: 'stopped', reason: first };
   } finally {
+    closing = true;
     if (live.some((l) => !l.terminated)) {
       onEvent({ type: 'closing', reason: signal.aborted ? String(signal.reason) : 'done' });
       await Promise.all(live.map((l) => closeOne(l, aws!, deps, onEvent)));
