@@ -57,17 +57,20 @@ export const ENGINES = ['mysql', 'postgres', 'redis', 'mongodb', 'mssql', 'oracl
 export type Engine = (typeof ENGINES)[number];
 
 export const databaseSchema = z.strictObject({
-  host,
-  port,
-  localPort: localPort.optional(),
-  engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }).optional(),
+  host: host.describe('The database host as the bastion sees it (DNS name or IP).'),
+  port: port.describe('The database port.'),
+  localPort: localPort.optional().describe("The local port. Default: the database's port if free here, else one the system picks; 0: always let the system pick."),
+  engine: z
+    .enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` })
+    .optional()
+    .describe('The database engine, for the client command and URL printed when the tunnel is ready.'),
 });
 
 export const environmentSchema = z.strictObject({
-  profile: z.string().min(1, 'must be the name of an AWS profile').optional(),
-  confirm: z.boolean({ error: 'must be true or false' }).optional(),
-  region: region.optional(),
-  bastion,
+  profile: z.string().min(1, 'must be the name of an AWS profile').optional().describe('Named AWS profile; --profile overrides it. Default: the AWS SDK chain.'),
+  confirm: z.boolean({ error: 'must be true or false' }).optional().describe('Ask y/N before opening (production guard); scripts pass --yes.'),
+  region: region.optional().describe('AWS region; --region overrides it. Default: AWS_REGION, then the profile\'s region.'),
+  bastion: bastion.describe('The bastion: its Name tag, {instanceId: i-…}, or {tags: {Key: value}}.'),
   databases: z
     .record(name, databaseSchema, { error: onlyForType('must be a map of database names to {host, port}') })
     .refine((d) => Object.keys(d).length > 0, 'needs at least one database'),
