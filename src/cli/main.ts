@@ -168,6 +168,54 @@ async function main(): Promise<number> {
       },
     )
     .command(
+      'up <env> [dbs..]',
+      'Open tunnels; with -d, leave them to background processes and return once they are ready',
+      (y) =>
+        y
+          .positional('env', { type: 'string', demandOption: true })
+          .positional('dbs', { type: 'string', array: true })
+          .options(targetOptions)
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Hold the tunnels in the background' })
+          .option('all', { type: 'boolean', default: false, describe: 'Every database of the environment' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' })
+          .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' })
+          .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line' })
+          .example('$0 up -d stg mydb', 'Open mydb in the background; dbtunnel ps lists it, dbtunnel down closes it'),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        checkInstance(a.instance);
+        const target = { env: a.env, dbs: (a.dbs ?? []).map(String), all: a.all, config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance, yes: a.yes, timeout: a.timeout };
+        if (a.detach) {
+          const { upDetached } = await import('./background.js');
+          exitCode = await upDetached(target, term);
+          return;
+        }
+        signals.install(term);
+        const { tunnelCommand } = await import('./tunnel-command.js');
+        exitCode = await tunnelCommand({ ...target, legacyPlugin: false, dryRun: false, command: undefined }, term, signals);
+      },
+    )
+    .command(
+      'ps',
+      'List the tunnels held in the background (env, db, address, age, pid)',
+      (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { psCommand } = await import('./background.js');
+        exitCode = await psCommand({ json: a.json }, term);
+      },
+    )
+    .command(
+      'down [env] [db]',
+      'Close background tunnels (all, an environment\'s, or one), properly: plugin stopped, session terminated',
+      (y) => y.positional('env', { type: 'string' }).positional('db', { type: 'string' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { downCommand } = await import('./background.js');
+        exitCode = await downCommand({ env: a.env, db: a.db }, term);
+      },
+    )
+    .command(
       'list',
       'List environments, databases and ports',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),

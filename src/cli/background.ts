@@ -1,0 +1,202 @@
+// `up -d`, `ps`, `down`: tunnels held by background dbtunnel processes, one per database, so that
+// each can be closed on its own. State lives under the XDG state directory, one JSON file per
+// process; an entry whose process is gone is stale and cleaned up when seen.
+import { spawn } from 'node:child_process';
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT, TunnelError } from '../errors.js';
+import { formatAddress } from '../tunnel/port.js';
+import { loadPlan, type TargetArgs } from './plan.js';
+import type { Terminal } from './terminal.js';
+
+export interface BackgroundTunnel {
+  pid: number;
+  env: string;
+  db: string;
+  host: string;
+  port: number;
+  sessionId: string;
+  config: string;
+  startedAt: string;
+  log: string;
+}
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
+  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
+  return path.join(base, 'dbtunnel');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Every live background tunnel; stale entries (their process gone) are removed on the way. */
+export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTunnel[]> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: BackgroundTunnel[] = [];
+  for (const f of files) {
+    const file = path.join(dir, f);
+    try {
+      const entry = JSON.parse(await readFile(file, 'utf8')) as BackgroundTunnel;
+      if (alive(entry.pid)) out.push(entry);
+      else await rm(file, { force: true });
+    } catch {
+      await rm(file, { force: true });
+    }
+  }
+  return out.sort((a, b) => `${a.env}/${a.db}`.localeCompare(`${b.env}/${b.db}`));
+}
+
+const entryName = (env: string, db: string) => `${env}--${db}`;
+
+export interface UpArgs extends TargetArgs {
+  all: boolean;
+  yes: boolean;
+  timeout: number;
+}
+
+export async function upDetached(args: UpArgs, term: Terminal): Promise<number> {
+  const { plan, loaded } = await loadPlan(
+    args.config,
+    { env: args.env, dbs: args.dbs, all: args.all, profile: args.profile, region: args.region, instance: args.instance },
+    term,
+  );
+  const dir = stateDir();
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const running = await backgroundTunnels(dir);
+  for (const t of plan.tunnels) {
+    const up = running.find((r) => r.env === t.env && r.db === t.db);
+    if (up) {
+      throw new TunnelError('usage', `${t.env} ${t.db} is already up in the background (pid ${up.pid}, ${formatAddress(up.host, up.port)}).`, {
+        hint: `dbtunnel down ${t.env} ${t.db} closes it.`,
+      });
+    }
+  }
+  const bin = process.argv[1] ?? fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
+  const started = await Promise.allSettled(plan.tunnels.map((t) => startOne(t.env, t.db, loaded.file, args, bin, dir)));
+  let exit: number = EXIT.ok;
+  for (const r of started) {
+    if (r.status === 'fulfilled') {
+      term.success(`${r.value.db} → ${term.paint('bold', formatAddress(r.value.host, r.value.port))}   ${term.paint('dim', `in the background (pid ${r.value.pid}); dbtunnel down ${r.value.env} ${r.value.db} closes it`)}`, 'stdout');
+      term.event({ event: 'ready', env: r.value.env, db: r.value.db, host: r.value.host, port: r.value.port, sessionId: r.value.sessionId, pid: r.value.pid });
+    } else {
+      const e = r.reason instanceof TunnelError ? r.reason : new TunnelError('internal', String(r.reason));
+      term.error(e);
+      if (exit === EXIT.ok) exit = e.exitCode;
+    }
+  }
+  return exit;
+}
+
+async function startOne(env: string, db: string, config: string, args: UpArgs, bin: string, dir: string): Promise<BackgroundTunnel> {
+  const log = path.join(dir, `${entryName(env, db)}.log`);
+  const handle = await open(log, 'w', 0o600);
+  const argv = [bin, '--config', config, env, db, '--json', '--timeout', String(args.timeout)];
+  if (args.profile) argv.push('--profile', args.profile);
+  if (args.region) argv.push('--region', args.region);
+  if (args.instance) argv.push('--instance', args.instance);
+  if (args.yes) argv.push('--yes');
+  // Its own session: no terminal to lose, no SIGHUP when this shell closes.
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', handle.fd, handle.fd], env: process.env });
+  await handle.close();
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.unref();
+  let code: number | null | 'running' = 'running';
+  void exited.then((c) => (code = c));
+  const deadline = Date.now() + (args.timeout + 60) * 1000;
+  for (;;) {
+    // Whether it has exited is read before the log, so that its last words are in what we read.
+    const gone = code !== 'running';
+    const events = (await readFile(log, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ready = events.find((e) => e.event === 'ready');
+    if (ready && !gone) {
+      const entry: BackgroundTunnel = {
+        pid: child.pid!,
+        env,
+        db,
+        host: String(ready.host),
+        port: Number(ready.port),
+        sessionId: String(ready.sessionId),
+        config,
+        startedAt: new Date().toISOString(),
+        log,
+      };
+      await writeFile(path.join(dir, `${entryName(env, db)}.json`), JSON.stringify(entry, null, 2), { mode: 0o600 });
+      return entry;
+    }
+    const error = events.find((e) => e.event === 'error');
+    if (error || gone) {
+      if (!gone) child.kill('SIGTERM');
+      throw new TunnelError((error?.kind as never) ?? 'startFailed', String(error?.message ?? `the background dbtunnel for ${env} ${db} exited (${String(code)})`), {
+        details: (error?.details as string[] | undefined) ?? [],
+        hint: (error?.hint as string | undefined) ?? `See ${log}.`,
+      });
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new TunnelError('startFailed', `The background dbtunnel for ${env} ${db} did not get ready.`, { hint: `See ${log}.` });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function age(since: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export async function psCommand(args: { json: boolean }, term: Terminal): Promise<number> {
+  const list = await backgroundTunnels();
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (list.length === 0) {
+    term.info('No tunnels are up in the background. dbtunnel up -d <env> <db> opens one.');
+    return EXIT.ok;
+  }
+  const rows = [['ENV', 'DB', 'ADDRESS', 'AGE', 'PID'], ...list.map((t) => [t.env, t.db, formatAddress(t.host, t.port), age(t.startedAt), String(t.pid)])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) term.result(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  return EXIT.ok;
+}
+
+export async function downCommand(args: { env: string | undefined; db: string | undefined }, term: Terminal): Promise<number> {
+  const list = (await backgroundTunnels()).filter((t) => (!args.env || t.env === args.env) && (!args.db || t.db === args.db));
+  if (list.length === 0) {
+    term.info(`Nothing to close${args.env ? ` for ${[args.env, args.db].filter(Boolean).join(' ')}` : ''}.`);
+    return EXIT.ok;
+  }
+  await Promise.all(
+    list.map(async (t) => {
+      // SIGTERM: the background dbtunnel stops its plugin with SIGINT and terminates the session.
+      process.kill(t.pid, 'SIGTERM');
+      const until = Date.now() + 15_000;
+      while (alive(t.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      if (alive(t.pid)) {
+        term.warn(`${t.env} ${t.db} (pid ${t.pid}) did not stop within 15 s.`);
+        return;
+      }
+      await rm(path.join(stateDir(), `${entryName(t.env, t.db)}.json`), { force: true });
+      term.success(`closed ${t.env} ${t.db} (${formatAddress(t.host, t.port)})`, 'stdout');
+    }),
+  );
+  return EXIT.ok;
+}

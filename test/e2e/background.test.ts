@@ -1,0 +1,84 @@
+// `up -d`, `ps`, `down`: background tunnels, closed properly, stale entries noticed.
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alive, eventually, runDbtunnel } from '../support/cli.js';
+import { roundTrip } from '../support/echo-server.js';
+import { trackPid } from '../support/processes.js';
+import { createWorld, DB_HOST, type World } from '../support/world.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  if (world) {
+    await runDbtunnel(['down'], world.env); // whatever a failed test left up
+    await world.close();
+  }
+  world = undefined;
+});
+
+const config = {
+  environments: {
+    stg: {
+      profile: 'stg',
+      region: 'ap-northeast-1',
+      bastion: 'bastion-db-maintenance',
+      databases: { mydb: { host: DB_HOST, port: 3306, localPort: 0 }, reportdb: { host: DB_HOST, port: 3306, localPort: 0 } },
+    },
+  },
+};
+
+describe('background tunnels', () => {
+  it('up -d returns once ready; ps lists; the tunnel carries bytes; down closes it properly', async () => {
+    world = await createWorld({ config });
+    const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb', 'reportdb'], world.env);
+    expect(up.code, up.stderr).toBe(0);
+    const ports = [...up.stdout.matchAll(/(mydb|reportdb) → 127\.0\.0\.1:(\d+)   in the background \(pid (\d+)\)/g)];
+    expect(ports.map((m) => m[1]).sort()).toEqual(['mydb', 'reportdb']);
+    for (const m of ports) trackPid(Number(m[3]));
+    expect(await roundTrip(Number(ports[0]![2]), 'held in the background')).toBe('held in the background');
+
+    const ps = await runDbtunnel(['ps'], world.env);
+    expect(ps.stdout.split('\n')[0]).toMatch(/^ENV +DB +ADDRESS +AGE +PID$/);
+    expect(ps.stdout).toMatch(/stg +mydb +127\.0\.0\.1:\d+ +\d+s +\d+/);
+    const json = JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout) as { db: string; pid: number }[];
+    expect(json.map((t) => t.db)).toEqual(['mydb', 'reportdb']);
+
+    const again = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('stg mydb is already up in the background');
+
+    const down = await runDbtunnel(['down', 'stg', 'mydb'], world.env);
+    expect(down.stdout).toMatch(/closed stg mydb/);
+    const mydb = json.find((t) => t.db === 'mydb')!;
+    expect(alive(mydb.pid)).toBe(false);
+    expect(world.emu.activeSessions()).toHaveLength(1);
+    const ended = [...world.emu.sessions.values()].find((s) => s.status === 'Terminated')!;
+    expect(ended.endedBy).toBe('plugin'); // the plugin was stopped with SIGINT and told the agent
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+
+    await runDbtunnel(['down'], world.env);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+    expect((await runDbtunnel(['ps'], world.env)).stderr).toContain('No tunnels are up in the background');
+  });
+
+  it('a background dbtunnel that died is noticed by ps and cleaned', async () => {
+    world = await createWorld({ config });
+    const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
+    const pid = Number(/pid (\d+)/.exec(up.stdout)![1]);
+    process.kill(pid, 'SIGKILL');
+    for (const r of await world.pluginRecords()) process.kill(r.pid, 'SIGINT');
+    await eventually(() => !alive(pid));
+    const ps = await runDbtunnel(['ps', '--json'], world.env);
+    expect(JSON.parse(ps.stdout)).toEqual([]);
+    const state = path.join(world.dir, '.local', 'state', 'dbtunnel');
+    expect((await readdir(state)).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+
+  it('up -d that cannot open: the error, its exit code, nothing left in the background', async () => {
+    world = await createWorld({ config, scenario: { instances: [] } });
+    const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
+    expect(up.code).toBe(21);
+    expect(up.stderr).toContain('No running instance is tagged Name=bastion-db-maintenance');
+    expect(JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout)).toEqual([]);
+  });
+});
