@@ -216,6 +216,32 @@ async function main(): Promise<number> {
       },
     )
     .command(
+      'init',
+      'Write a commented starter config (asks on a terminal; flags otherwise); never overwrites without --force',
+      (y) =>
+        y
+          .option('env', { type: 'string', describe: 'Environment name (default stg)' })
+          .option('profile', { type: 'string', describe: 'AWS profile' })
+          .option('region', { type: 'string', describe: 'AWS region' })
+          .option('bastion', { type: 'string', describe: "The bastion's Name tag" })
+          .option('db', { type: 'string', describe: 'First database name' })
+          .option('host', { type: 'string', describe: 'Its host, as the bastion sees it' })
+          .option('port', { type: 'number', describe: 'Its port' })
+          .option('local-port', { type: 'number', describe: 'Local port' })
+          .option('engine', { type: 'string', describe: 'mysql, postgres, redis, mongodb, mssql or oracle' })
+          .option('file', { type: 'string', describe: 'Where to write (default ./dbtunnel.yaml)' })
+          .option('personal', { type: 'boolean', default: false, describe: 'Write ~/.config/dbtunnel/config.yaml instead' })
+          .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { initCommand } = await import('./init-command.js');
+        exitCode = await initCommand(
+          { env: a.env, profile: a.profile, region: a.region, bastion: a.bastion, db: a.db, host: a.host, port: a.port, localPort: a.localPort, engine: a.engine, file: a.file, personal: a.personal, force: a.force },
+          term,
+        );
+      },
+    )
+    .command(
       'list',
       'List environments, databases and ports',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),

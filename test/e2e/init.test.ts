@@ -1,0 +1,85 @@
+// `dbtunnel init`: a starter config that loads, from flags or from answers on a terminal.
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { BIN, eventually, runDbtunnel } from '../support/cli.js';
+import { track } from '../support/processes.js';
+
+let dir: string;
+let env: Record<string, string>;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-init-'));
+  env = { PATH: process.env.PATH!, HOME: dir, NO_COLOR: '1' };
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const flags = ['--env', 'stg', '--profile', 'stg', '--region', 'ap-northeast-1', '--bastion', 'bastion-db', '--db', 'mydb', '--host', 'mydb.internal', '--port', '3306', '--engine', 'mysql'];
+
+it('from flags: a commented config that loads, with the schema line for editors', async () => {
+  const r = await runDbtunnel(['init', ...flags], env, { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  const text = await readFile(path.join(dir, 'dbtunnel.yaml'), 'utf8');
+  const schema = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text)![1]!;
+  await access(schema);
+  expect(text).toContain('    bastion: bastion-db');
+  expect(text).toContain('# confirm: true');
+  const list = await runDbtunnel(['list', '--json'], env, { cwd: dir });
+  expect(JSON.parse(list.stdout).environments[0]).toMatchObject({ name: 'stg', profile: 'stg', region: 'ap-northeast-1', databases: [{ name: 'mydb', host: 'mydb.internal', port: 3306, engine: 'mysql' }] });
+});
+
+it('never overwrites without --force', async () => {
+  await writeFile(path.join(dir, 'dbtunnel.yaml'), 'mine\n');
+  const r = await runDbtunnel(['init', ...flags], env, { cwd: dir });
+  expect(r.code).toBe(10);
+  expect(r.stderr).toContain('dbtunnel.yaml already exists');
+  expect(await readFile(path.join(dir, 'dbtunnel.yaml'), 'utf8')).toBe('mine\n');
+  expect((await runDbtunnel(['init', ...flags, '--force'], env, { cwd: dir })).code).toBe(0);
+  expect(await readFile(path.join(dir, 'dbtunnel.yaml'), 'utf8')).toContain('environments:');
+});
+
+it('without a terminal, says which flags are missing', async () => {
+  const r = await runDbtunnel(['init', '--db', 'mydb'], env, { cwd: dir });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('needs --bastion, --host, --port');
+});
+
+it('a value the schema rejects is caught before anything is written', async () => {
+  const r = await runDbtunnel(['init', ...flags.slice(0, -2), '--engine', 'mariadb'], env, { cwd: dir });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/engine must be one of/);
+  await expect(access(path.join(dir, 'dbtunnel.yaml'))).rejects.toThrow();
+});
+
+it('--personal writes the XDG config', async () => {
+  const r = await runDbtunnel(['init', ...flags, '--personal'], { ...env, XDG_CONFIG_HOME: path.join(dir, 'xdg') }, { cwd: dir });
+  expect(r.code).toBe(0);
+  await access(path.join(dir, 'xdg', 'dbtunnel', 'config.yaml'));
+});
+
+it('on a terminal: asks, and writes what was answered', async () => {
+  const command = `stty cols 100 rows 30; cd '${dir}'; exec '${process.execPath}' '${BIN}' init`;
+  const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+  let screen = '';
+  child.stdout.on('data', (d) => (screen += d));
+  const answer = async (prompt: string, text: string) => {
+    await eventually(() => screen.includes(prompt), 10_000);
+    screen = screen.slice(screen.indexOf(prompt) + prompt.length);
+    child.stdin.write(`${text}\r`);
+  };
+  await answer('Environment name', 'prd');
+  await answer('AWS profile', 'prd-admin');
+  await answer('AWS region', 'eu-west-1');
+  await answer('Bastion Name tag', 'prd-bastion');
+  await answer('First database name', 'main');
+  await answer('Its host', 'main.internal');
+  await answer('Its port', '5432');
+  await answer('Local port', '');
+  await answer('Engine', 'postgres');
+  expect(await new Promise((r) => child.on('close', r))).toBe(0);
+  const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
+  expect(list.environments[0]).toMatchObject({ name: 'prd', profile: 'prd-admin', region: 'eu-west-1', bastion: 'prd-bastion', databases: [{ name: 'main', port: 5432, localPort: null, engine: 'postgres' }] });
+});
