@@ -7,6 +7,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { TunnelError } from '../errors.js';
 import { partitionOf } from './arn.js';
+import { credentialCacheFile, readCachedCredentials, writeCachedCredentials } from './credential-cache.js';
 import { describeAwsError } from './errors.js';
 
 type CredentialProvider = ReturnType<typeof fromNodeProviderChain>;
@@ -28,8 +29,12 @@ export interface AwsContext {
   readonly ec2: EC2Client;
   readonly ssm: SSMClient;
   credentials(): Promise<AwsCredentials>;
-  /** True once an MFA code was typed: the plugin cannot prompt, so it gets resolved keys. */
-  readonly mfaUsed: boolean;
+  /**
+   * True when the plugin must get resolved keys instead of the profile name: an MFA code was typed
+   * (it cannot prompt), or the keys came from dbtunnel's cache (resolving the profile again would
+   * ask for a new code).
+   */
+  readonly pluginNeedsCredentials: boolean;
   /** The SSM endpoint the SDK really sent StartSession to, for the plugin (AWS-FACTS.md §7). */
   readonly ssmEndpoint: string | undefined;
   /** For other clients (STS, IAM) that should share these credentials and this region. */
@@ -45,8 +50,12 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     warn: (...a: unknown[]) => opts.warn(String(a[0]).split('\n').map((l) => l.trim()).filter(Boolean).slice(1, 3).join(' ')),
     error: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
   };
+  // Temporary credentials of a named profile from an earlier run, while they last.
+  const cacheFile = opts.profile ? credentialCacheFile(opts.profile) : undefined;
+  const cached = cacheFile ? await readCachedCredentials(cacheFile) : undefined;
+  if (cached) opts.debug(`credentials: reusing those of profile ${opts.profile} until ${cached.expiration.toISOString()} (dbtunnel logout forgets them)`);
   // One provider for every client, so an assume-role or MFA profile resolves once per run.
-  const credentials: CredentialProvider = fromNodeProviderChain({
+  const chain: CredentialProvider = fromNodeProviderChain({
     ...(opts.profile ? { profile: opts.profile } : {}),
     mfaCodeProvider: async (serial: string) => {
       mfaUsed = true;
@@ -55,6 +64,7 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     logger,
     ...(opts.region ? { clientConfig: { region: opts.region } } : {}),
   });
+  const credentials: CredentialProvider = cached ? async () => cached : chain;
   const common = {
     ...(opts.region ? { region: opts.region } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
@@ -69,6 +79,12 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   if (regionR.status === 'rejected' || !regionR.value) throw noRegion(opts.profile, regionR.status === 'rejected' ? regionR.reason : undefined);
   if (credsR.status === 'rejected') throw credentialsError(credsR.reason, opts.profile);
   const region = regionR.value;
+  const resolved = credsR.value;
+  if (cacheFile && !cached && resolved.expiration && resolved.sessionToken) {
+    await writeCachedCredentials(cacheFile, { ...resolved, expiration: resolved.expiration }).catch((e: unknown) =>
+      opts.debug(`credentials: could not cache them (${(e as Error).message})`),
+    );
+  }
   const ec2 = new EC2Client({ ...common, region });
 
   ssm.middlewareStack.add(
@@ -109,8 +125,8 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     partition: partitionOf(region),
     ec2,
     ssm,
-    get mfaUsed() {
-      return mfaUsed;
+    get pluginNeedsCredentials() {
+      return mfaUsed || cached !== undefined;
     },
     get ssmEndpoint() {
       return ssmEndpoint;

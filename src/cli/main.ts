@@ -242,6 +242,17 @@ async function main(): Promise<number> {
       },
     )
     .command(
+      'logout',
+      'Forget the temporary AWS credentials dbtunnel keeps between runs (assume-role, MFA)',
+      (y) => y.option('profile', { type: 'string', describe: 'Only this profile\'s' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { clearCachedCredentials } = await import('../aws/credential-cache.js');
+        await clearCachedCredentials(a.profile);
+        term.success(a.profile ? `forgot the cached credentials of profile ${a.profile}` : 'forgot all cached credentials');
+      },
+    )
+    .command(
       'list',
       'List environments, databases and ports',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),

@@ -254,7 +254,7 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
     request,
     ssmEndpoint: aws.ssmEndpoint ?? `https://ssm.${aws.region}.amazonaws.com`,
     form: plugin.verdict.form,
-    credentials: aws.mfaUsed ? await aws.credentials() : undefined,
+    credentials: aws.pluginNeedsCredentials ? await aws.credentials() : undefined,
   });
   onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...redactArgv(invocation.argv)])}` });
   onEvent({

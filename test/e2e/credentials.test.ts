@@ -1,5 +1,7 @@
 // Credentials beyond static keys: an assume-role profile and an MFA profile, through the SDK's own
 // providers against the emulator's STS.
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
@@ -98,5 +100,45 @@ describe('credentials', () => {
     expect(rec!.argv[3]).toBe('');
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
+  });
+
+  it('MFA credentials are cached (0600) until they expire: the code is asked once; logout forgets them', async () => {
+    const w = await makeWorld();
+    const first = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '123456\n' });
+    await first.waitFor(/mydb → /);
+    first.child.kill('SIGINT');
+    await first.exited;
+    const dir = path.join(w.dir, '.cache', 'dbtunnel', 'credentials');
+    const [file] = await readdir(dir);
+    expect(file).toMatch(/^stg-mfa-[0-9a-f]{32}\.json$/);
+    expect((await stat(path.join(dir, file!))).mode & 0o777).toBe(0o600);
+
+    // No code on standard input this time: none is asked for, and no AssumeRole is made.
+    const second = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
+    const m = await second.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    expect(second.stderr()).not.toContain('MFA code');
+    expect(w.emu.callsOf('AssumeRole')).toHaveLength(1);
+    expect(await roundTrip(Number(m[1]), 'cached')).toBe('cached');
+    const records = await w.pluginRecords();
+    expect(records.at(-1)!.argv[3]).toBe('');
+    expect(records.at(-1)!.env.AWS_SESSION_TOKEN).toMatch(/^EMUSTS/);
+    second.child.kill('SIGINT');
+    await second.exited;
+
+    const logout = await runDbtunnel(['logout', '--profile', 'stg-mfa'], w.env);
+    expect(logout.code).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+    const third = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
+    expect(third.code).toBe(20);
+    expect(third.stderr).toMatch(/No MFA code was entered/);
+  });
+
+  it('static keys are never cached', async () => {
+    const w = await makeWorld();
+    const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg'], w.env);
+    await t.waitFor(/mydb → /);
+    t.child.kill('SIGINT');
+    await t.exited;
+    await expect(readdir(path.join(w.dir, '.cache', 'dbtunnel', 'credentials'))).rejects.toThrow();
   });
 });
