@@ -9,6 +9,7 @@ import { TunnelError } from '../errors.js';
 import { partitionOf } from './arn.js';
 import { credentialCacheFile, readCachedCredentials, writeCachedCredentials } from './credential-cache.js';
 import { describeAwsError } from './errors.js';
+import { networkFor, type RequestHandlerOptions, type Service } from './network.js';
 
 type CredentialProvider = ReturnType<typeof fromNodeProviderChain>;
 export type AwsCredentials = Awaited<ReturnType<CredentialProvider>>;
@@ -38,7 +39,7 @@ export interface AwsContext {
   /** The SSM endpoint the SDK really sent StartSession to, for the plugin (AWS-FACTS.md §7). */
   readonly ssmEndpoint: string | undefined;
   /** For other clients (STS, IAM) that should share these credentials and this region. */
-  readonly clientConfig: { region: string; credentials: CredentialProvider; profile?: string; retryMode: string; maxAttempts: number };
+  readonly clientConfig: (service: Service) => { region: string; credentials: CredentialProvider; profile?: string; retryMode: string; maxAttempts: number; requestHandler?: RequestHandlerOptions };
 }
 
 export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
@@ -55,6 +56,22 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   const cached = cacheFile ? await readCachedCredentials(cacheFile) : undefined;
   if (cached) opts.debug(`credentials: reusing those of profile ${opts.profile} until ${cached.expiration.toISOString()} (dbtunnel logout forgets them)`);
   // One provider for every client, so an assume-role or MFA profile resolves once per run.
+  const network = networkFor(process.env);
+  // The region first (no network involved): the proxy decision needs each client's endpoint.
+  const probe = new SSMClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
+  let region: string;
+  try {
+    region = await probe.config.region();
+  } catch (e) {
+    throw noRegion(opts.profile, e);
+  } finally {
+    probe.destroy();
+  }
+  if (!region) throw noRegion(opts.profile, undefined);
+  const handlerFor = (service: Service) => {
+    const requestHandler = network(service, region);
+    return requestHandler ? { requestHandler } : {};
+  };
   const chain: CredentialProvider = fromNodeProviderChain({
     ...(opts.profile ? { profile: opts.profile } : {}),
     mfaCodeProvider: async (serial: string) => {
@@ -62,30 +79,32 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
       return opts.mfaCode(serial);
     },
     logger,
-    ...(opts.region ? { clientConfig: { region: opts.region } } : {}),
+    // The STS and SSO clients behind assume-role and SSO profiles go through the proxy too.
+    clientConfig: { region, ...handlerFor('sts') },
   });
   const credentials: CredentialProvider = cached ? async () => cached : chain;
   const common = {
-    ...(opts.region ? { region: opts.region } : {}),
+    region,
     ...(opts.profile ? { profile: opts.profile } : {}),
     credentials,
     retryMode: 'standard',
     maxAttempts: 3,
   };
-  const ssm = new SSMClient(common);
+  const ssm = new SSMClient({ ...common, ...handlerFor('ssm') });
+  const ec2 = new EC2Client({ ...common, ...handlerFor('ec2') });
   // Credentials are resolved here, once, so that a failure (an expired SSO login, a wrong MFA code,
   // a role we may not assume) is reported as a credentials problem, not as a failed lookup.
-  const [regionR, credsR] = await Promise.allSettled([ssm.config.region(), credentials()]);
-  if (regionR.status === 'rejected' || !regionR.value) throw noRegion(opts.profile, regionR.status === 'rejected' ? regionR.reason : undefined);
-  if (credsR.status === 'rejected') throw credentialsError(credsR.reason, opts.profile);
-  const region = regionR.value;
-  const resolved = credsR.value;
+  let resolved: AwsCredentials;
+  try {
+    resolved = await credentials();
+  } catch (e) {
+    throw credentialsError(e, opts.profile);
+  }
   if (cacheFile && !cached && resolved.expiration && resolved.sessionToken) {
     await writeCachedCredentials(cacheFile, { ...resolved, expiration: resolved.expiration }).catch((e: unknown) =>
       opts.debug(`credentials: could not cache them (${(e as Error).message})`),
     );
   }
-  const ec2 = new EC2Client({ ...common, region });
 
   ssm.middlewareStack.add(
     (next) => async (args) => {
@@ -121,7 +140,7 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   return {
     profile: opts.profile,
     region,
-    clientConfig: { ...common, region },
+    clientConfig: (service) => ({ ...common, ...handlerFor(service) }),
     partition: partitionOf(region),
     ec2,
     ssm,

@@ -25,7 +25,7 @@ export function summarizeDecoded(json: string): string | undefined {
 
 export async function decodeAuthorizationMessage(aws: AwsContext, encoded: string, debug: (m: string) => void): Promise<string | undefined> {
   try {
-    const sts = new STSClient(aws.clientConfig);
+    const sts = new STSClient(aws.clientConfig('sts'));
     const out = await sts.send(new DecodeAuthorizationMessageCommand({ EncodedMessage: encoded }));
     return out.DecodedMessage ? summarizeDecoded(out.DecodedMessage) : undefined;
   } catch (e) {

@@ -59,7 +59,7 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
   let caller: Caller;
   try {
     aws = await deps.connectAws();
-    const sts = new STSClient(aws.clientConfig);
+    const sts = new STSClient(aws.clientConfig('sts'));
     const me = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => {
       throw describeAwsError(e, { action: 'tell who you are (sts:GetCallerIdentity)', profile: aws.profile, region: aws.region });
     });
@@ -165,7 +165,7 @@ async function* portChecks(plan: EnvironmentPlan): AsyncGenerator<CheckResult> {
 
 /** iam:SimulatePrincipalPolicy, one call per request: context entries apply to a whole call. */
 async function* permissionChecks(aws: AwsContext, caller: Caller, scope: TunnelScope): AsyncGenerator<CheckResult> {
-  const iam = new IAMClient({ ...aws.clientConfig, region: aws.region });
+  const iam = new IAMClient(aws.clientConfig('iam'));
   const source = policyHolder(caller.arn);
   const variables: ContextEntry[] = [
     { ContextKeyName: 'aws:userid', ContextKeyType: 'string', ContextKeyValues: [caller.userId] },

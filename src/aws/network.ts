@@ -1,0 +1,54 @@
+// Corporate networks: HTTPS_PROXY / HTTP_PROXY / NO_PROXY and AWS_CA_BUNDLE for dbtunnel's own AWS
+// calls. The AWS SDK for JavaScript reads neither, so each client gets the agent its endpoint
+// needs. (The plugin inherits the same variables from dbtunnel's environment.)
+import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import https from 'node:https';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+import { TunnelError } from '../errors.js';
+
+export type Service = 'ec2' | 'ssm' | 'sts' | 'iam';
+
+/** The endpoint a client will call, for the proxy decision only (the SDK resolves its own). Pure. */
+export function endpointFor(service: Service, region: string, env: NodeJS.ProcessEnv): string {
+  const specific = env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? env.AWS_ENDPOINT_URL;
+  if (specific) return specific;
+  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return service === 'iam' ? `https://iam.${suffix}` : `https://${service}.${region}.${suffix}`;
+}
+
+function readBundle(env: NodeJS.ProcessEnv): Buffer | undefined {
+  const bundle = env.AWS_CA_BUNDLE;
+  if (!bundle) return undefined;
+  try {
+    return readFileSync(bundle);
+  } catch (e) {
+    throw new TunnelError('config', `AWS_CA_BUNDLE names ${bundle}, which cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, {
+      hint: "Point AWS_CA_BUNDLE at a PEM file with your organization's certificate authorities, or unset it.",
+    });
+  }
+}
+
+export type RequestHandlerOptions = { httpAgent?: http.Agent; httpsAgent?: https.Agent };
+
+/**
+ * The request handler options for one service's client, or undefined when nothing asks for any
+ * (the SDK's own handler is then kept).
+ */
+export function networkFor(env: NodeJS.ProcessEnv): (service: Service, region: string) => RequestHandlerOptions | undefined {
+  const ca = readBundle(env);
+  const tls = ca ? { ca } : {};
+  return (service, region) => {
+    const endpoint = endpointFor(service, region, env);
+    const proxy = getProxyForUrl(endpoint);
+    const secure = endpoint.startsWith('https:');
+    if (proxy) {
+      return secure
+        ? { httpsAgent: new HttpsProxyAgent(proxy, { keepAlive: true, ...tls }) as unknown as https.Agent }
+        : { httpAgent: new HttpProxyAgent(proxy, { keepAlive: true }) as unknown as http.Agent };
+    }
+    return ca ? { httpsAgent: new https.Agent({ keepAlive: true, ca }) } : undefined;
+  };
+}
