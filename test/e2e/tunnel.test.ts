@@ -23,7 +23,7 @@ describe('dbtunnel <env> <db>', () => {
     world = await createWorld();
     const { run, port, plugin } = await openTunnel();
     expect(run.stderr()).toContain(`✔ bastion ${BASTION_ID} (bastion-db-maintenance, ap-northeast-1, profile stg)`);
-    expect(run.stdout()).toMatch(new RegExp(`✔ mydb → 127\\.0\\.0\\.1:${port}   \\(mysql -h 127\\.0\\.0\\.1 -P ${port}\\)`));
+    expect(run.stdout()).toMatch(new RegExp(`✔ mydb → 127\\.0\\.0\\.1:${port}   \\(mysql -h 127\\.0\\.0\\.1 -P ${port}, mysql://127\\.0\\.0\\.1:${port}\\)`));
     expect(await roundTrip(port, 'SELECT 1;')).toBe('SELECT 1;');
 
     // What AWS was asked: one lookup, one StartSession with the document's exact parameters.
