@@ -3,8 +3,7 @@
 import { partitionOf } from '../aws/arn.js';
 import { TunnelError } from '../errors.js';
 import type { Statement } from './evaluate.js';
-import * as denialParser from './denial.js';
-import type { Denial, PolicyLayer } from './denial.js';
+import { parseDenial, type Denial, type PolicyLayer } from './denial.js';
 import { bastionStatement, documentStatement, grantFor, PORT_FORWARDING_DOCUMENT, type TunnelScope } from './requests.js';
 
 /** Where a statement goes: the caller's user, or the role behind an assumed-role session. */
@@ -157,6 +156,5 @@ function pickQueryTags(scope: TunnelScope, real: Record<string, string>): Record
 /** An AccessDenied TunnelError from the AWS edge, explained against the tunnel; anything else as is. */
 export function explainIfDenied(e: unknown, scope: TunnelScope): unknown {
   if (!(e instanceof TunnelError) || e.kind !== 'accessDenied' || !(e.cause instanceof Error)) return e;
-  const { parseDenial } = denialParser;
   return explainDenial(parseDenial(e.cause.message), scope);
 }
