@@ -1,6 +1,7 @@
 // Running session-manager-plugin: its own process group (the terminal's Ctrl-C, Ctrl-Z and Ctrl-\
 // reach dbtunnel, never the plugin, which treats them all as "terminate"), output read as it
 // comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
+import { spawn } from 'node:child_process';
 import { execa, type ResultPromise } from 'execa';
 import { PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
@@ -21,6 +22,27 @@ export interface RunningPlugin {
 }
 
 export const STOP_GRACE_MS = 3000;
+
+/**
+ * If dbtunnel itself is killed (SIGKILL leaves no chance to clean up), the plugin must not keep the
+ * port: a tiny shell, in its own process group, holds a pipe from dbtunnel; when the pipe closes
+ * without dbtunnel having dismissed it, it stops the plugin as dbtunnel would (SIGINT, so that it
+ * tells the agent; SIGKILL after the grace period).
+ */
+const WATCHDOG = `read _ignored; kill -INT "$1" 2>/dev/null; i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt ${STOP_GRACE_MS / 100} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL "$1" 2>/dev/null`;
+
+function startWatchdog(pluginPid: number): { dismiss(): void } | undefined {
+  if (process.platform === 'win32' || pluginPid <= 0) return undefined;
+  const dog = spawn('sh', ['-c', WATCHDOG, 'dbtunnel-watchdog', String(pluginPid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  dog.on('error', () => {}); // no sh: no watchdog, nothing else changes
+  dog.stdin?.on('error', () => {});
+  dog.unref();
+  (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return { dismiss: () => dog.kill('SIGKILL') };
+}
 
 /** The plugin's environment: ours, with the invocation's additions and removals. Pure. */
 export function pluginEnvironment(base: NodeJS.ProcessEnv, add: PluginInvocation['env']): Record<string, string> {
@@ -65,8 +87,12 @@ export function spawnPlugin(
     reader.end().forEach(onEvent);
     return { code: result.exitCode, signal: result.signal };
   })();
+  const watchdog = startWatchdog(child.pid ?? -1);
   let gone = false;
-  void exited.then(() => (gone = true));
+  void exited.then(() => {
+    gone = true;
+    watchdog?.dismiss();
+  });
 
   return {
     pid: child.pid ?? -1,

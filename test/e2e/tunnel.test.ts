@@ -203,4 +203,25 @@ describe('dbtunnel <env> <db>', () => {
     expect((await run.exited).code).toBe(0);
     expect(world.emu.activeSessions()).toHaveLength(0);
   });
+
+  it('dbtunnel killed with SIGKILL: its watchdog stops the plugin within seconds, and the plugin tells the agent', async () => {
+    world = await createWorld();
+    const { run, plugin, port } = await openTunnel();
+    run.child.kill('SIGKILL');
+    await eventually(() => !alive(plugin.pid), 6000);
+    expect([...world.emu.sessions.values()][0]!.endedBy).toBe('plugin');
+    await expect(roundTrip(port, 'x', '127.0.0.1', 500)).rejects.toThrow();
+  });
+
+  it('the watchdog leaves with the plugin: no process outlives a normal close', async () => {
+    world = await createWorld();
+    const { run, plugin } = await openTunnel();
+    const { execSync } = await import('node:child_process');
+    const dogs = () => execSync(`pgrep -f "dbtunnel-watchdog ${plugin.pid}\$" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+    const before = dogs();
+    expect(before).toHaveLength(1);
+    run.child.kill('SIGINT');
+    await run.exited;
+    await eventually(() => before.every((pid) => !alive(pid)), 3000);
+  });
 });
