@@ -242,6 +242,22 @@ async function main(): Promise<number> {
       },
     )
     .command(
+      'sessions [env]',
+      'List your own active Session Manager sessions (target, age); --terminate ends them',
+      (y) =>
+        y
+          .positional('env', { type: 'string', describe: 'Use this environment\'s profile and region' })
+          .option('profile', { type: 'string', describe: 'AWS profile' })
+          .option('region', { type: 'string', describe: 'AWS region' })
+          .option('terminate', { type: 'boolean', default: false, describe: 'End them (TerminateSession)' })
+          .option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
+      async (a) => {
+        if (completing) return; // yargs answers completions itself; run nothing
+        const { sessionsCommand } = await import('./sessions-command.js');
+        exitCode = await sessionsCommand({ env: a.env, config: a.config as string | undefined, profile: a.profile, region: a.region, terminate: a.terminate, json: a.json }, term);
+      },
+    )
+    .command(
       'logout',
       'Forget the temporary AWS credentials dbtunnel keeps between runs (assume-role, MFA)',
       (y) => y.option('profile', { type: 'string', describe: 'Only this profile\'s' }),

@@ -1,0 +1,76 @@
+// `dbtunnel sessions [env] [--terminate]`: your own active Session Manager sessions (a plugin that
+// was killed can leave one open until the idle timeout), and ending them.
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { DescribeSessionsCommand, type Session } from '@aws-sdk/client-ssm';
+import { createAwsContext } from '../aws/context.js';
+import { describeAwsError } from '../aws/errors.js';
+import { terminateSession } from '../aws/session.js';
+import { EXIT } from '../errors.js';
+import { loadPlan } from './plan.js';
+import type { Terminal } from './terminal.js';
+
+export interface SessionsArgs {
+  env: string | undefined;
+  config: string | undefined;
+  profile: string | undefined;
+  region: string | undefined;
+  terminate: boolean;
+  json: boolean;
+}
+
+function age(start: Date | undefined, now = Date.now()): string {
+  if (!start) return '?';
+  const s = Math.max(0, Math.round((now - start.getTime()) / 1000));
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promise<number> {
+  // With an environment, its profile and region; without, the AWS SDK's defaults and the flags.
+  const plan = args.env ? (await loadPlan(args.config, { env: args.env, dbs: [], all: true, profile: args.profile, region: args.region }, term)).plan : undefined;
+  const aws = await createAwsContext({
+    profile: plan?.profile ?? args.profile,
+    region: plan?.region ?? args.region,
+    mfaCode: () => Promise.reject(new Error('an MFA code is needed: run `dbtunnel <env> <db>` once first, then sessions reuses its credentials')),
+    debug: (m) => term.debug(m),
+    warn: (m) => term.warn(m),
+  });
+  const where = { profile: aws.profile, region: aws.region };
+  let owner: string;
+  let sessions: Session[] = [];
+  try {
+    owner = (await new STSClient(aws.clientConfig('sts')).send(new GetCallerIdentityCommand({}))).Arn!;
+    let NextToken: string | undefined;
+    do {
+      const page = await aws.ssm.send(new DescribeSessionsCommand({ State: 'Active', Filters: [{ key: 'Owner', value: owner }], NextToken }));
+      sessions = [...sessions, ...(page.Sessions ?? [])];
+      NextToken = page.NextToken;
+    } while (NextToken);
+  } catch (e) {
+    throw describeAwsError(e, { action: 'list your sessions (ssm:DescribeSessions)', ...where });
+  }
+  if (args.json && !args.terminate) {
+    process.stdout.write(`${JSON.stringify(sessions.map((s) => ({ sessionId: s.SessionId, target: s.Target, startDate: s.StartDate, documentName: s.DocumentName ?? null })), null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (sessions.length === 0) {
+    term.info(`No active sessions of ${owner} in ${aws.region}.`);
+    return EXIT.ok;
+  }
+  if (!args.terminate) {
+    const rows = [['SESSION', 'TARGET', 'AGE', 'DOCUMENT'], ...sessions.map((s) => [s.SessionId ?? '?', s.Target ?? '?', age(s.StartDate), s.DocumentName ?? ''])];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) term.result(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+    term.info(`dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them.`);
+    return EXIT.ok;
+  }
+  let exit: number = EXIT.ok;
+  for (const s of sessions) {
+    try {
+      await terminateSession(aws, s.SessionId!);
+      term.success(`terminated ${s.SessionId} (${s.Target})`, 'stdout');
+    } catch (e) {
+      exit = term.error(e);
+    }
+  }
+  return exit;
+}
