@@ -65,6 +65,8 @@ export interface UpArgs extends TargetArgs {
   all: boolean;
   yes: boolean;
   timeout: number;
+  reconnect: 'always' | 'on-failure' | 'never' | undefined;
+  maxReconnects: number;
 }
 
 export async function upDetached(args: UpArgs, term: Terminal): Promise<number> {
@@ -85,7 +87,7 @@ export async function upDetached(args: UpArgs, term: Terminal): Promise<number> 
     }
   }
   const bin = process.argv[1] ?? fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
-  const started = await Promise.allSettled(plan.tunnels.map((t) => startOne(t.env, t.db, loaded.file, args, bin, dir)));
+  const started = await Promise.allSettled(plan.tunnels.map((t) => startOne(t.env, t.db, loaded.file, plan.reconnect, args, bin, dir)));
   let exit: number = EXIT.ok;
   for (const r of started) {
     if (r.status === 'fulfilled') {
@@ -100,7 +102,15 @@ export async function upDetached(args: UpArgs, term: Terminal): Promise<number> 
   return exit;
 }
 
-async function startOne(env: string, db: string, config: string, args: UpArgs, bin: string, dir: string): Promise<BackgroundTunnel> {
+async function startOne(
+  env: string,
+  db: string,
+  config: string,
+  configured: UpArgs['reconnect'],
+  args: UpArgs,
+  bin: string,
+  dir: string,
+): Promise<BackgroundTunnel> {
   const log = path.join(dir, `${entryName(env, db)}.log`);
   const handle = await open(log, 'w', 0o600);
   const argv = [bin, '--config', config, env, db, '--json', '--timeout', String(args.timeout)];
@@ -108,6 +118,9 @@ async function startOne(env: string, db: string, config: string, args: UpArgs, b
   if (args.region) argv.push('--region', args.region);
   if (args.instance) argv.push('--instance', args.instance);
   if (args.yes) argv.push('--yes');
+  // Nobody watches a background tunnel: it reconnects even after AWS ends the session, unless told otherwise.
+  // (A committed config's `reconnect:` still wins over that default: it may be there for a reason.)
+  argv.push('--reconnect', args.reconnect ?? configured ?? 'always', '--max-reconnects', String(args.maxReconnects));
   // Its own session: no terminal to lose, no SIGHUP when this shell closes.
   const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', handle.fd, handle.fd], env: process.env });
   await handle.close();

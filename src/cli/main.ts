@@ -59,6 +59,8 @@ async function main(): Promise<number> {
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only errors' })
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'Print the equivalent aws CLI commands; start nothing' })
+          .option('reconnect', { choices: ['always', 'on-failure', 'never'] as const, describe: 'When a session ends unasked (default: always on a terminal, else on-failure)' })
+          .option('max-reconnects', { type: 'number', default: 10, describe: 'Reconnect attempts per outage' })
           .option('legacy-plugin', {
             type: 'boolean',
             default: false,
@@ -93,6 +95,8 @@ async function main(): Promise<number> {
             yes: a.yes,
             dryRun: a.dryRun,
             command,
+            reconnect: a.reconnect,
+            maxReconnects: a.maxReconnects,
           },
           term,
           signals,
@@ -180,11 +184,13 @@ async function main(): Promise<number> {
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' })
           .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' })
           .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line' })
+          .option('reconnect', { choices: ['always', 'on-failure', 'never'] as const, describe: 'When a session ends unasked (default with -d: always)' })
+          .option('max-reconnects', { type: 'number', default: 10, describe: 'Reconnect attempts per outage' })
           .example('$0 up -d stg mydb', 'Open mydb in the background; dbtunnel ps lists it, dbtunnel down closes it'),
       async (a) => {
         if (completing) return; // yargs answers completions itself; run nothing
         checkInstance(a.instance);
-        const target = { env: a.env, dbs: (a.dbs ?? []).map(String), all: a.all, config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance, yes: a.yes, timeout: a.timeout };
+        const target = { env: a.env, dbs: (a.dbs ?? []).map(String), all: a.all, config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance, yes: a.yes, timeout: a.timeout, reconnect: a.reconnect, maxReconnects: a.maxReconnects };
         if (a.detach) {
           const { upDetached } = await import('./background.js');
           exitCode = await upDetached(target, term);

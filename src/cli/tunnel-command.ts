@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
-import type { OpenTunnel, StopReason, TunnelEvent } from '../tunnel/run.js';
+import type { OpenTunnel, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from './client-hint.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
@@ -20,6 +20,8 @@ export interface TunnelArgs extends TargetArgs {
   dryRun: boolean;
   /** What follows `--`, if anything. */
   command: string[] | undefined;
+  reconnect: ReconnectMode | undefined;
+  maxReconnects: number;
 }
 
 const EXIT_FOR_STOP: Record<StopReason, number> = {
@@ -62,6 +64,7 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
       signal: signals.stop.signal,
       onEvent: (e) => render(e, term, args.command !== undefined),
       whileOpen: args.command ? (tunnels) => runCommand(args.command!, tunnels, term, signals) : undefined,
+      reconnect: { mode: args.reconnect ?? plan.reconnect ?? defaultReconnect(args, term), maxAttempts: args.maxReconnects },
     },
     {
       preparePlugin: async () => {
@@ -93,6 +96,15 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   term.info('Closed.');
   term.event({ event: 'closed', reason: outcome.reason });
   return EXIT_FOR_STOP[outcome.reason];
+}
+
+/**
+ * An interactive hold reconnects always (what people ask for most); a script, a `--` command or a
+ * run without a terminal reconnects on failures only, and never waits forever (attempts are bounded).
+ */
+function defaultReconnect(args: TunnelArgs, term: Terminal): ReconnectMode {
+  const interactive = args.command === undefined && term.mode === 'human' && Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  return interactive ? 'always' : 'on-failure';
 }
 
 /** Environment variables naming the tunnels, for a `--` command. Pure. */
@@ -188,8 +200,12 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       if (term.mode !== 'json') term.warn(`${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`);
       return;
     case 'ended':
-      term.event({ event: 'ended', env: e.tunnel.env, db: e.tunnel.db, sessionId: e.tunnel.sessionId, cause: e.text });
+      term.event({ event: 'ended', env: e.tunnel.env, db: e.tunnel.db, sessionId: e.tunnel.sessionId, cause: e.text, by: e.cause === 'aws' ? 'aws' : 'failure' });
       if (term.mode !== 'json') term.warn(`The session for ${e.tunnel.db} ended: ${e.text}`);
+      return;
+    case 'reconnecting':
+      term.event({ event: 'reconnecting', env: e.tunnel.env, db: e.tunnel.db, attempt: e.attempt, delayMs: e.delayMs });
+      if (term.mode !== 'json') term.info(`  reconnecting ${e.tunnel.db} on ${formatAddress(e.tunnel.address ?? '127.0.0.1', e.tunnel.localPort)} in ${e.delayMs / 1000} s (attempt ${e.attempt})`);
       return;
     case 'closing':
       term.progress('Closing');

@@ -30,6 +30,8 @@ export interface EnvironmentPlan {
   tunnels: TunnelSpec[];
   /** Ask before opening (production guard). */
   confirm: boolean;
+  /** The config's reconnect mode, if it sets one. */
+  reconnect: 'always' | 'on-failure' | 'never' | undefined;
 }
 
 export interface Selection {
@@ -87,5 +89,6 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
     bastion: sel.instance ? { kind: 'instance', instanceId: sel.instance, from: '--instance' } : bastionQuery(env.bastion),
     tunnels,
     confirm: env.confirm ?? false,
+    reconnect: env.reconnect,
   };
 }

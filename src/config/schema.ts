@@ -69,6 +69,10 @@ export const databaseSchema = z.strictObject({
 export const environmentSchema = z.strictObject({
   profile: z.string().min(1, 'must be the name of an AWS profile').optional().describe('Named AWS profile; --profile overrides it. Default: the AWS SDK chain.'),
   confirm: z.boolean({ error: 'must be true or false' }).optional().describe('Ask y/N before opening (production guard); scripts pass --yes.'),
+  reconnect: z
+    .enum(['always', 'on-failure', 'never'], { error: 'must be always, on-failure or never' })
+    .optional()
+    .describe('When a session ends unasked: always reconnect (also after AWS ends it), on-failure (network loss, plugin crash), never.'),
   region: region.optional().describe('AWS region; --region overrides it. Default: AWS_REGION, then the profile\'s region.'),
   bastion: bastion.describe('The bastion: its Name tag, {instanceId: i-…}, or {tags: {Key: value}}.'),
   databases: z

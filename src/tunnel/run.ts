@@ -11,6 +11,7 @@ import type { Engine } from '../config/schema.js';
 import { TunnelError } from '../errors.js';
 import { buildPluginInvocation, redactArgv, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
+import type { PluginExit } from '../plugin/process.js';
 import type { PluginVerdict } from '../plugin/version.js';
 import { boundAddress, chooseLocalPort, portInUseError, systemPickedPort, type LocalPortChoice, type Loopback } from './port.js';
 
@@ -35,7 +36,8 @@ export type TunnelEvent =
   | { type: 'ready'; tunnel: OpenTunnel }
   | { type: 'destination-failed'; tunnel: OpenTunnel }
   | { type: 'failed'; spec: TunnelSpec; error: TunnelError }
-  | { type: 'ended'; tunnel: OpenTunnel; text: string }
+  | { type: 'ended'; tunnel: OpenTunnel; text: string; cause: 'aws' | 'failure' }
+  | { type: 'reconnecting'; tunnel: OpenTunnel; attempt: number; delayMs: number }
   | { type: 'all-ready'; tunnels: OpenTunnel[] }
   | { type: 'closing'; reason: string };
 
@@ -75,6 +77,8 @@ export interface RunOptions {
    * its value is the outcome. Without it, the tunnels are held until a signal or their end.
    */
   whileOpen?: ((tunnels: OpenTunnel[]) => Promise<number>) | undefined;
+  /** What to do when a session ends without being asked to. Default: nothing. */
+  reconnect?: ReconnectPolicy | undefined;
 }
 
 interface Live {
@@ -133,17 +137,11 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
       onEvent({ type: 'failed', spec: f.spec, error: f.error instanceof TunnelError ? f.error : internal(f.error) });
     }
 
-    // 3. Hold until asked to stop, or until every plugin has ended.
+    // 3. Hold until asked to stop, or until every tunnel has ended for good (reconnecting as the
+    // mode says in between).
     const open = live.filter((l) => l.tunnel && l.plugin);
-    const allEnded = Promise.all(
-      open.map(async (l) => {
-        await l.plugin!.exited;
-        if (signal.aborted || closing) return;
-        l.exitedOnItsOwn = true;
-        onEvent({ type: 'ended', tunnel: l.tunnel!, text: endText(l) });
-        await closeOne(l, aws!, deps, onEvent);
-      }),
-    );
+    const ctx: OpenContext = { bastion: found.bastion, plugin, aws, live, opts, deps };
+    const allEnded = Promise.all(open.map((l) => keepOpen(l, ctx, () => closing)));
     const stopped = new Promise<StopReason>((resolve) => {
       if (signal.aborted) resolve(signal.reason as StopReason);
       signal.addEventListener('abort', () => resolve(signal.reason as StopReason), { once: true });
@@ -216,6 +214,99 @@ interface OpenContext {
   live: Live[];
   opts: RunOptions;
   deps: RunDeps;
+}
+
+export type ReconnectMode = 'always' | 'on-failure' | 'never';
+
+export interface ReconnectPolicy {
+  mode: ReconnectMode;
+  /** Attempts per outage; the count resets once a session has lived a minute. */
+  maxAttempts: number;
+}
+
+/** How a session ended: AWS ended it (idle or maximum duration, terminated elsewhere), or it failed. Pure. */
+export function endCause(text: string | undefined, exit: PluginExit): 'aws' | 'failure' {
+  if (text && !/timed out\.?$/.test(text) && exit.code === 0 && !exit.signal) return 'aws';
+  return 'failure';
+}
+
+/** 1 s, 2 s, 4 s … capped at 30 s. Pure. */
+export function backoffMs(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
+}
+
+export function shouldReconnect(mode: ReconnectMode, cause: 'aws' | 'failure'): boolean {
+  return mode === 'always' || (mode === 'on-failure' && cause === 'failure');
+}
+
+const LIVED_LONG_ENOUGH_MS = 60_000;
+
+/** One tunnel, from its first session to its last: each drop reported, then reconnected or not. */
+async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): Promise<void> {
+  const { opts, deps } = ctx;
+  const { onEvent, signal } = opts;
+  const policy = opts.reconnect ?? { mode: 'never', maxAttempts: 0 };
+  let current = first;
+  let attempts = 0;
+  for (;;) {
+    const opened = Date.now();
+    const exit = await current.plugin!.exited;
+    if (signal.aborted || closing()) return;
+    current.exitedOnItsOwn = true;
+    const tunnel = current.tunnel!;
+    const cause = endCause(current.endText, exit);
+    onEvent({ type: 'ended', tunnel, text: endText(current), cause });
+    await closeOne(current, ctx.aws, deps, onEvent);
+    if (!shouldReconnect(policy.mode, cause)) return;
+    if (Date.now() - opened >= LIVED_LONG_ENOUGH_MS) attempts = 0;
+    let next: Live | undefined;
+    while (!next) {
+      if (attempts >= policy.maxAttempts) {
+        onEvent({ type: 'warning', message: `Gave up reconnecting ${tunnel.db} after ${attempts} attempts (--max-reconnects).` });
+        return;
+      }
+      attempts++;
+      const delay = backoffMs(attempts);
+      onEvent({ type: 'reconnecting', tunnel, attempt: attempts, delayMs: delay });
+      if (!(await sleep(delay, signal)) || closing()) return;
+      try {
+        // The same local port: scripts and clients keep their address.
+        await openOne({ env: tunnel.env, db: tunnel.db, host: tunnel.host, port: tunnel.port, localPort: tunnel.localPort, engine: tunnel.engine }, tunnel.localPort, ctx);
+        next = ctx.live.at(-1);
+      } catch (e) {
+        const err = e instanceof TunnelError ? e : internal(e);
+        onEvent({ type: 'warning', message: `Reconnecting ${tunnel.db} failed: ${err.message}` });
+        // What the failed attempt started (a session, perhaps a plugin) ends now, not at exit.
+        const leftovers = ctx.live.filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated);
+        await Promise.all(leftovers.map((l) => closeOne(l, ctx.aws, deps, onEvent)));
+        if (err.kind === 'targetNotConnected' || err.kind === 'aws') {
+          // The bastion may be gone (replaced, stopped): look it up again.
+          try {
+            ctx.bastion = await deps.findBastion(ctx.aws);
+          } catch (lookup) {
+            onEvent({ type: 'debug', message: `bastion lookup failed: ${(lookup as Error).message}` });
+          }
+        }
+      }
+      if (signal.aborted || closing()) return;
+    }
+    current = next!;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** EC2 denials carry an encoded message: decode it when we may, and add what it says. */

@@ -224,4 +224,49 @@ describe('dbtunnel <env> <db>', () => {
     await run.exited;
     await eventually(() => before.every((pid) => !alive(pid)), 3000);
   });
+
+  it('reconnect always: AWS ends the session, a new one opens on the same local port', async () => {
+    world = await createWorld();
+    const { run, port } = await openTunnel(['stg', 'mydb', '--reconnect', 'always']);
+    const [first] = world.emu.sessions.values();
+    world.emu.endSession(first!.id, 'Your session timed out due to inactivity and has been terminated.');
+    await run.waitFor(/reconnecting mydb on 127\.0\.0\.1:\d+ in 1 s \(attempt 1\)/);
+    await eventually(() => world!.emu.activeSessions().length === 1, 8000);
+    const second = world.emu.activeSessions()[0]!;
+    expect(second.id).not.toBe(first!.id);
+    expect(second.parameters.localPortNumber).toEqual([String(port)]);
+    await eventually(async () => (await roundTrip(port, 'again').catch(() => '')) === 'again', 8000);
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+
+  it('on-failure: AWS ending the session is not a failure (exit 26); a crashed plugin is, until --max-reconnects', async () => {
+    world = await createWorld();
+    const a = await openTunnel(['stg', 'mydb', '--reconnect', 'on-failure']);
+    world.emu.endSession([...world.emu.sessions.values()][0]!.id);
+    expect((await a.run.exited).code).toBe(26);
+    expect(a.run.stderr()).not.toMatch(/reconnecting/);
+
+    const b = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--reconnect', 'on-failure', '--max-reconnects', '2'], { ...world.env, FAKE_PLUGIN_CRASH_AFTER_MS: '200' });
+    const { code } = await b.exited;
+    expect(code).toBe(26);
+    expect(b.stderr()).toMatch(/attempt 1\)[\s\S]*attempt 2\)/);
+    expect(b.stderr()).toContain('Gave up reconnecting mydb after 2 attempts');
+    expect(world.emu.activeSessions()).toHaveLength(0);
+  });
+
+  it('the bastion replaced while the tunnel was down: it is looked up again', async () => {
+    world = await createWorld();
+    const { run, port } = await openTunnel(['stg', 'mydb', '--reconnect', 'always']);
+    const old = world.emu.scenario.instances![0]!;
+    old.state = 'terminated';
+    world.emu.scenario.instances!.push({ id: 'i-0fffffffffffffff1', tags: { Name: 'bastion-db-maintenance' } });
+    world.emu.endSession([...world.emu.sessions.values()][0]!.id);
+    await eventually(() => world!.emu.activeSessions().some((s) => s.target === 'i-0fffffffffffffff1'), 15_000);
+    expect(run.stderr()).toMatch(/Reconnecting mydb failed: The bastion i-0abc1234def567890 is not connected/);
+    await eventually(async () => (await roundTrip(port, 'new bastion').catch(() => '')) === 'new bastion', 8000);
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+  });
 });
