@@ -20,6 +20,8 @@ export interface Bastion {
   tags: Record<string, string>;
   /** Why this one, in a sentence. */
   why: string;
+  /** When it was launched, when the lookup said (a bastion that just booted needs a minute). */
+  launchTime?: Date | undefined;
 }
 
 /** States worth reporting when nothing is running ("it is stopped"); terminated ones are noise. */
@@ -91,7 +93,7 @@ export function chooseBastion(
 }
 
 function pick(i: InstanceSummary, why: string): Bastion {
-  return { instanceId: i.instanceId, tags: i.tags, why };
+  return { instanceId: i.instanceId, tags: i.tags, why, launchTime: i.launchTime };
 }
 
 export async function findBastion(aws: AwsContext, q: BastionQuery, warn: (m: string) => void): Promise<Bastion> {

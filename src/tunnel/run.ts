@@ -216,6 +216,16 @@ interface OpenContext {
   deps: RunDeps;
 }
 
+/** Launched less than five minutes ago. */
+function justBooted(b: Bastion, now = Date.now()): boolean {
+  return b.launchTime !== undefined && now - b.launchTime.getTime() < 5 * 60_000;
+}
+
+/** Waits between StartSession attempts on a bastion that just booted: 2 s, 4 s, 8 s, then give up. Pure. */
+export function bootRetryMs(attempt: number): number | undefined {
+  return attempt <= 3 ? 1000 * 2 ** attempt : undefined;
+}
+
 export type ReconnectMode = 'always' | 'on-failure' | 'never';
 
 export interface ReconnectPolicy {
@@ -329,10 +339,18 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
   const request = portForwardingRequest(target, spec.host, spec.port, localPort);
   onEvent({ type: 'progress', message: `Starting a session for ${spec.db} on ${target}` });
   let response;
-  try {
-    response = await deps.startSession(aws, request);
-  } catch (e) {
-    throw explainIfDenied(e, scopeOf(opts.plan, aws, bastion));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      response = await deps.startSession(aws, request);
+      break;
+    } catch (e) {
+      // A bastion that booted minutes ago may not have registered with Session Manager yet.
+      const wait = justBooted(bastion) && e instanceof TunnelError && e.kind === 'targetNotConnected' ? bootRetryMs(attempt) : undefined;
+      if (wait === undefined) throw explainIfDenied(e, scopeOf(opts.plan, aws, bastion));
+      onEvent({ type: 'progress', message: `${target} booted recently and is not connected to Session Manager yet; trying again in ${wait / 1000} s` });
+      onEvent({ type: 'debug', message: `TargetNotConnected on a bastion launched ${bastion.launchTime?.toISOString()}: retry ${attempt} in ${wait} ms` });
+      if (!(await sleep(wait, signal))) return;
+    }
   }
   const entry: Live = { spec, sessionId: response.SessionId, scope: scopeOf(opts.plan, aws, bastion) };
   live.push(entry);

@@ -213,6 +213,19 @@ describe('AWS says no', () => {
     expect(r.stderr).toMatch(/AmazonSSMManagedInstanceCore/);
   });
 
+  it('TargetNotConnected on a bastion that just booted: tried again with backoff until it connects', async () => {
+    world = await createWorld({
+      scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, launchTime: new Date().toISOString(), ping: 'ConnectionLost' }] },
+    });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug'], world.env);
+    await t.waitFor(/TargetNotConnected on a bastion launched .*: retry 1 in 2000 ms/);
+    world.emu.scenario.instances![0]!.ping = 'Online'; // the agent has registered
+    await t.waitFor(/mydb → /);
+    expect(world.emu.callsOf('StartSession').length).toBeGreaterThanOrEqual(2);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
   it('AccessDenied on StartSession: AWS\'s words are kept, exit 22, no plugin', async () => {
     const text = 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:StartSession on resource: arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost because no identity-based policy allows the ssm:StartSession action';
     world = await createWorld({ scenario: { failures: { StartSession: { code: 'AccessDeniedException', message: text } } } });

@@ -1,0 +1,57 @@
+// The bad input corpus (test/corpus/): each file gives a clear error naming the file, the line and
+// the key path, exit code 10, and starts nothing — no AWS call, no plugin.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDbtunnel } from '../support/cli.js';
+import { createWorld, type World } from '../support/world.js';
+
+const corpus = fileURLToPath(new URL('../corpus/', import.meta.url));
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+});
+afterAll(async () => {
+  await world.close();
+});
+
+async function refused(file: string, says: RegExp): Promise<void> {
+  const r = await runDbtunnel(['--config', file, 'stg', 'mydb'], world.env);
+  expect(r.code, r.stderr).toBe(10);
+  expect(r.stderr).toMatch(says);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  expect(world.emu.calls).toHaveLength(0);
+  expect(await world.pluginRecords()).toHaveLength(0);
+}
+
+describe('bad input', () => {
+  it.each([
+    ['malformed.yaml', /malformed\.yaml:[34]: this is not valid YAML/],
+    ['tab-indented.yaml', /tab-indented\.yaml:3: this is not valid YAML/],
+    ['wrong-type.yaml', /wrong-type\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got "3306a"\)/],
+    ['list-not-map.yaml', /list-not-map\.yaml:4: environments\.stg\.databases must be a map of database names to \{host, port\}/],
+    ['port-out-of-range.yaml', /port-out-of-range\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/],
+    ['duplicate-local-ports.yaml', /duplicate-local-ports\.yaml:6: environments\.stg\.databases\.reportdb\.localPort is 13306, the same as databases\.mydb\.localPort/],
+    ['unknown-key.yaml', /unknown-key\.yaml:6: environments\.stg\.databases\.mydb\.hots is not a known key \(did you mean "host"\?/],
+    ['rejected-host.yaml', /rejected-host\.yaml:6: environments\.stg\.databases\.mydb\.host must be at least 3 characters with none of/],
+    ['missing-host.yaml', /missing-host\.yaml:5: environments\.stg\.databases\.mydb\.host is missing/],
+    ['empty.yaml', /empty\.yaml is empty/],
+  ])('%s', async (name, says) => refused(path.join(corpus, name), says));
+
+  it('a huge file', async () => {
+    const huge = path.join(world.dir, 'huge.yaml');
+    await writeFile(huge, `environments:\n${'#'.repeat(2 * 1024 * 1024)}\n`);
+    await refused(huge, /huge\.yaml is 2048 KiB: too large to be a dbtunnel config/);
+  });
+
+  it('a directory instead of a file', async () => {
+    const dir = path.join(world.dir, 'a-directory');
+    await mkdir(dir);
+    await refused(dir, /a-directory is a directory, not a config file/);
+  });
+
+  it('a file that does not exist', async () => {
+    await refused(path.join(world.dir, 'nope.yaml'), /nope\.yaml does not exist \(from --config\)/);
+  });
+});
