@@ -2,6 +2,7 @@
 // assume-role, MFA, credential_process, instance role), the region, and the clients. The SDK keeps
 // honouring AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, AWS_CONFIG_FILE and
 // AWS_SHARED_CREDENTIALS_FILE: we pass nothing that would override them.
+import { rm } from 'node:fs/promises';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
@@ -38,6 +39,8 @@ export interface AwsContext {
   readonly pluginNeedsCredentials: boolean;
   /** The SSM endpoint the SDK really sent StartSession to, for the plugin (AWS-FACTS.md §7). */
   readonly ssmEndpoint: string | undefined;
+  /** Stop using cached keys (AWS said they expired): the profile is resolved again. True if it was using them. */
+  forgetCachedCredentials(): Promise<boolean>;
   /** For other clients (STS, IAM) that should share these credentials and this region. */
   readonly clientConfig: (service: Service) => { region: string; credentials: CredentialProvider; profile?: string; retryMode: string; maxAttempts: number; requestHandler?: RequestHandlerOptions };
 }
@@ -82,7 +85,9 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     // The STS and SSO clients behind assume-role and SSO profiles go through the proxy too.
     clientConfig: { region, ...handlerFor('sts') },
   });
-  const credentials: CredentialProvider = cached ? async () => cached : chain;
+  // Cached keys are used until AWS says they no longer work; then the profile is resolved again.
+  let useCache = cached !== undefined;
+  const credentials: CredentialProvider = async (props) => (useCache ? cached! : chain(props));
   const common = {
     region,
     ...(opts.profile ? { profile: opts.profile } : {}),
@@ -145,7 +150,13 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     ec2,
     ssm,
     get pluginNeedsCredentials() {
-      return mfaUsed || cached !== undefined;
+      return mfaUsed || useCache;
+    },
+    async forgetCachedCredentials() {
+      if (!useCache) return false;
+      useCache = false;
+      if (cacheFile) await rm(cacheFile, { force: true });
+      return true;
     },
     get ssmEndpoint() {
       return ssmEndpoint;

@@ -258,6 +258,7 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
   const policy = opts.reconnect ?? { mode: 'never', maxAttempts: 0 };
   let current = first;
   let attempts = 0;
+  let credentialsHintShown = false;
   for (;;) {
     const opened = Date.now();
     const exit = await current.plugin!.exited;
@@ -289,6 +290,14 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
         // What the failed attempt started (a session, perhaps a plugin) ends now, not at exit.
         const leftovers = ctx.live.filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated);
         await Promise.all(leftovers.map((l) => closeOne(l, ctx.aws, deps, onEvent)));
+        if (err.kind === 'credentials') {
+          // Expired keys: resolve the profile again (and for SSO, a login is needed: say so once).
+          const dropped = await ctx.aws.forgetCachedCredentials();
+          if (!dropped && !credentialsHintShown) {
+            credentialsHintShown = true;
+            onEvent({ type: 'warning', message: err.hint ?? 'Refresh your AWS credentials; dbtunnel keeps trying.' });
+          }
+        }
         if (err.kind === 'targetNotConnected' || err.kind === 'aws') {
           // The bastion may be gone (replaced, stopped): look it up again.
           try {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { roundTrip } from '../support/echo-server.js';
 import { alive, eventually, startDbtunnel } from '../support/cli.js';
+import { DEV_USER } from '../support/emulator.js';
 import { BASTION_ID, createWorld, DB_HOST, type World } from '../support/world.js';
 
 let world: World | undefined;
@@ -147,7 +148,7 @@ describe('dbtunnel <env> <db>', () => {
 
   it('a plugin that crashes: the session is terminated and dbtunnel says so', async () => {
     world = await createWorld();
-    const { run } = await openTunnel(['stg', 'mydb'], { FAKE_PLUGIN_CRASH_AFTER_MS: '300' });
+    const { run } = await openTunnel(['stg', 'mydb', '--reconnect', 'never'], { FAKE_PLUGIN_CRASH_AFTER_MS: '300' });
     const { code } = await run.exited;
     expect(code).toBe(26);
     expect(run.stderr()).toMatch(/The session for mydb ended/);
@@ -208,8 +209,8 @@ describe('dbtunnel <env> <db>', () => {
     world = await createWorld();
     const { run, plugin, port } = await openTunnel();
     run.child.kill('SIGKILL');
-    await eventually(() => !alive(plugin.pid), 6000);
-    expect([...world.emu.sessions.values()][0]!.endedBy).toBe('plugin');
+    await eventually(() => !alive(plugin.pid), 8000);
+    await eventually(() => [...world!.emu.sessions.values()][0]!.endedBy === 'plugin', 2000);
     await expect(roundTrip(port, 'x', '127.0.0.1', 500)).rejects.toThrow();
   });
 
@@ -266,6 +267,21 @@ describe('dbtunnel <env> <db>', () => {
     await eventually(() => world!.emu.activeSessions().some((s) => s.target === 'i-0fffffffffffffff1'), 15_000);
     expect(run.stderr()).toMatch(/Reconnecting mydb failed: The bastion i-0abc1234def567890 is not connected/);
     await eventually(async () => (await roundTrip(port, 'new bastion').catch(() => '')) === 'new bastion', 8000);
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('credentials expired while reconnecting: says how to refresh them once, and retries within the bound', async () => {
+    const dev = { ...DEV_USER };
+    world = await createWorld({ scenario: { principals: [dev] } });
+    const { run, port } = await openTunnel(['stg', 'mydb', '--reconnect', 'always']);
+    dev.expired = true;
+    world.emu.endSession(world.emu.activeSessions()[0]!.id);
+    await run.waitFor(/Reconnecting mydb failed: Your AWS credentials have expired/);
+    await run.waitFor(/aws sso login --profile stg/);
+    dev.expired = false; // the user logged in again
+    await eventually(async () => (await roundTrip(port, 'fresh').catch(() => '')) === 'fresh', 15_000);
+    expect(run.stderr().match(/aws sso login --profile stg/g)).toHaveLength(1);
     run.child.kill('SIGINT');
     expect((await run.exited).code).toBe(0);
   });
