@@ -185,6 +185,12 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       return;
     }
     case 'all-ready':
+      // For the test of the "uncaught exception" exit path: a bug, injected where a real one could be.
+      if (process.env.DBTUNNEL_FAULT === 'uncaught-after-ready') {
+        setTimeout(() => {
+          throw new Error('injected fault (DBTUNNEL_FAULT)');
+        }, 10);
+      }
       if (e.tunnels.length > 1 && !commandMode) {
         void term.settle().then(() => term.info(`${e.tunnels.length} tunnels open: ${e.tunnels.map((t) => `${t.db} → ${formatAddress(t.address ?? '127.0.0.1', t.localPort)}`).join(', ')}. Ctrl-C closes all.`));
       }

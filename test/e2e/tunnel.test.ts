@@ -285,4 +285,17 @@ describe('dbtunnel <env> <db>', () => {
     run.child.kill('SIGINT');
     expect((await run.exited).code).toBe(0);
   });
+
+  it('an uncaught exception (a bug): reported once, plugin stopped, session terminated, exit 1', async () => {
+    world = await createWorld();
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, DBTUNNEL_FAULT: 'uncaught-after-ready' });
+    const { code } = await run.exited;
+    expect(code).toBe(1);
+    expect(run.stderr()).toContain('Unexpected error: injected fault (DBTUNNEL_FAULT)');
+    expect(run.stderr()).toContain('This is a bug in dbtunnel');
+    const [record] = await world.pluginRecords();
+    expect(alive(record!.pid)).toBe(false);
+    expect([...world.emu.sessions.values()][0]!.endedBy).toBe('plugin');
+    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+  });
 });
