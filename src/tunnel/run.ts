@@ -283,7 +283,8 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
       try {
         // The same local port: scripts and clients keep their address.
         await openOne({ env: tunnel.env, db: tunnel.db, host: tunnel.host, port: tunnel.port, localPort: tunnel.localPort, engine: tunnel.engine }, tunnel.localPort, ctx);
-        next = ctx.live.at(-1);
+        // Its own new entry (other tunnels may be reconnecting at the same moment).
+        next = ctx.live.filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated && l.tunnel).at(-1);
       } catch (e) {
         const err = e instanceof TunnelError ? e : internal(e);
         onEvent({ type: 'warning', message: `Reconnecting ${tunnel.db} failed: ${err.message}` });
