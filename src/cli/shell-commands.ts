@@ -88,7 +88,7 @@ export async function completionNames(words: string[]): Promise<{ names: string[
   const positional = words.filter((w, i) => !w.startsWith('-') && words[i - 1] !== '--config');
   // words: everything after `dbtunnel`, the word being completed last.
   const done = positional.slice(0, -1);
-  const skip = ['policy', 'check', 'doctor'];
+  const skip = ['policy', 'check', 'doctor', 'up', 'down', 'sessions'];
   const args = done.filter((w) => !skip.includes(w));
   if (args.length === 0) return { names: Object.keys(config.environments), afterEnvironment: false };
   const env = config.environments[args[0]!];
