@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EXIT, TunnelError } from '../errors.js';
 import { formatAddress } from '../tunnel/port.js';
 import { loadPlan, type TargetArgs } from './plan.js';
+import { formatAge, formatTable } from './table.js';
 import type { Terminal } from './terminal.js';
 
 export interface BackgroundTunnel {
@@ -168,13 +169,6 @@ async function startOne(
   }
 }
 
-function age(since: string, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 export async function psCommand(args: { json: boolean }, term: Terminal): Promise<number> {
   const list = await backgroundTunnels();
   if (args.json) {
@@ -185,9 +179,8 @@ export async function psCommand(args: { json: boolean }, term: Terminal): Promis
     term.info('No tunnels are up in the background. dbtunnel up -d <env> <db> opens one.');
     return EXIT.ok;
   }
-  const rows = [['ENV', 'DB', 'ADDRESS', 'AGE', 'PID'], ...list.map((t) => [t.env, t.db, formatAddress(t.host, t.port), age(t.startedAt), String(t.pid)])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) term.result(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const rows = [['ENV', 'DB', 'ADDRESS', 'AGE', 'PID'], ...list.map((t) => [t.env, t.db, formatAddress(t.host, t.port), formatAge(new Date(t.startedAt)), String(t.pid)])];
+  for (const line of formatTable(rows)) term.result(line);
   return EXIT.ok;
 }
 

@@ -7,6 +7,7 @@ import { describeAwsError } from '../aws/errors.js';
 import { terminateSession } from '../aws/session.js';
 import { EXIT } from '../errors.js';
 import { loadPlan } from './plan.js';
+import { formatAge, formatTable } from './table.js';
 import type { Terminal } from './terminal.js';
 
 export interface SessionsArgs {
@@ -16,12 +17,6 @@ export interface SessionsArgs {
   region: string | undefined;
   terminate: boolean;
   json: boolean;
-}
-
-function age(start: Date | undefined, now = Date.now()): string {
-  if (!start) return '?';
-  const s = Math.max(0, Math.round((now - start.getTime()) / 1000));
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promise<number> {
@@ -57,9 +52,8 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     return EXIT.ok;
   }
   if (!args.terminate) {
-    const rows = [['SESSION', 'TARGET', 'AGE', 'DOCUMENT'], ...sessions.map((s) => [s.SessionId ?? '?', s.Target ?? '?', age(s.StartDate), s.DocumentName ?? ''])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) term.result(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+    const rows = [['SESSION', 'TARGET', 'AGE', 'DOCUMENT'], ...sessions.map((s) => [s.SessionId ?? '?', s.Target ?? '?', formatAge(s.StartDate), s.DocumentName ?? ''])];
+    for (const line of formatTable(rows)) term.result(line);
     term.info(`dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them.`);
     return EXIT.ok;
   }
