@@ -1,0 +1,213 @@
+// `npm run bench`: dbtunnel's speed and memory against the test emulator and the fake plugin, each
+// measure beside its reference taken in the same run. Medians over BENCH_RUNS runs (default 7)
+// after a warm-up. Not a test: it asserts nothing, it reports.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { DB_HOST, createWorld, type World } from '../test/support/world.js';
+
+const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 7));
+const BIN = fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
+const ROLE = 'arn:aws:iam::123456789012:role/bench';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (n: number) => `${Math.round(n)} ms`;
+
+async function repeat(fn: () => Promise<number> | number): Promise<number> {
+  await fn(); // warm-up
+  const out: number[] = [];
+  for (let i = 0; i < RUNS; i++) out.push(await fn());
+  return median(out);
+}
+
+function timeCommand(cmd: string, args: string[], env = process.env): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { env, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return performance.now() - t0;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function untilAccepting(ports: number[], timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (const p of ports) {
+    while (!(await accepting(p))) {
+      if (Date.now() > until) throw new Error(`port ${p} never opened`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
+function rss(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+async function worldWith(dbCount: number, extra: Partial<Parameters<typeof createWorld>[0]> = {}): Promise<{ world: World; ports: number[] }> {
+  const world = await createWorld(extra);
+  const ports = await Promise.all(Array.from({ length: dbCount }, () => freePort()));
+  const databases = Object.fromEntries(ports.map((p, i) => [`db${i + 1}`, { host: DB_HOST, port: 3306, localPort: p }]));
+  await world.writeConfig({ environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: 'bastion-db-maintenance', databases } } });
+  return { world, ports };
+}
+
+/** Start dbtunnel, wait until every port accepts, return the time it took and the process. */
+async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args], {
+    env: { ...world.env, ...env },
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  await untilAccepting(ports);
+  const elapsed = performance.now() - t0;
+  return {
+    elapsed,
+    child,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGINT');
+      }),
+  };
+}
+
+async function awsCliFlow(world: World, port: number): Promise<number> {
+  const t0 = performance.now();
+  const lookup = spawnSync(
+    'aws',
+    ['ec2', 'describe-instances', '--filters', 'Name=tag:Name,Values=bastion-db-maintenance', 'Name=instance-state-name,Values=running', '--query', 'Reservations[].Instances[0].InstanceId', '--output', 'text', '--profile', 'stg', '--region', 'ap-northeast-1'],
+    { env: world.env, encoding: 'utf8' },
+  );
+  const target = lookup.stdout.trim();
+  const params = JSON.stringify({ host: [DB_HOST], portNumber: ['3306'], localPortNumber: [String(port)] });
+  const child = spawn('aws', ['ssm', 'start-session', '--target', target, '--document-name', 'AWS-StartPortForwardingSessionToRemoteHost', '--parameters', params, '--profile', 'stg', '--region', 'ap-northeast-1'], {
+    env: world.env,
+    stdio: 'ignore',
+  });
+  await untilAccepting([port]);
+  const elapsed = performance.now() - t0;
+  // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop.
+  const records = await world.pluginRecords();
+  for (const r of records) {
+    try {
+      process.kill(r.pid, 'SIGINT');
+    } catch {
+      // gone already
+    }
+  }
+  await new Promise((r) => child.once('exit', r));
+  return elapsed;
+}
+
+/** Sequential AWS round trips before the plugin starts, with the emulator adding 50 ms to each call. */
+async function roundTrips(world: World, ports: number[], args: string[]): Promise<{ calls: string[]; sequential: number; elapsed: number }> {
+  world.emu.scenario.latencyMs = 50;
+  world.emu.calls.length = 0;
+  const t = await openWith(world, ports, args);
+  await t.close();
+  world.emu.scenario.latencyMs = 0;
+  const before = world.emu.calls.filter((c) => !['TerminateSession'].includes(c.action));
+  const calls = before.map((c) => c.action);
+  // Calls that started within 50 ms of each other overlapped; each later one waited for an answer.
+  let sequential = 0;
+  let last = -Infinity;
+  for (const c of before) {
+    if (c.at - last >= 45) sequential++;
+    last = c.at;
+  }
+  return { calls, sequential, elapsed: t.elapsed };
+}
+
+async function main() {
+  const rows: string[][] = [];
+  const row = (what: string, value: string, reference: string, ratio: string, target: string) => rows.push([what, value, reference, ratio, target]);
+
+  // Cold start.
+  const node0 = await repeat(() => timeCommand(process.execPath, ['-e', '0']));
+  const version = await repeat(() => timeCommand(process.execPath, [BIN, '--version']));
+  const help = await repeat(() => timeCommand(process.execPath, [BIN, '--help']));
+  row('dbtunnel --version', ms(version), `node -e 0: ${ms(node0)}`, `${(version / node0).toFixed(2)}×`, '≤ 1.5×');
+  row('dbtunnel --help', ms(help), `node -e 0: ${ms(node0)}`, `${(help / node0).toFixed(2)}×`, '');
+
+  // Time to ready: one tunnel, five tunnels, and the AWS CLI's two steps on the same world.
+  const one = await worldWith(1);
+  const oneReady = await repeat(async () => {
+    const t = await openWith(one.world, one.ports);
+    await t.close();
+    return t.elapsed;
+  });
+  const cliPort = await freePort();
+  const cli = await repeat(() => awsCliFlow(one.world, cliPort));
+  const five = await worldWith(5);
+  const fiveReady = await repeat(async () => {
+    const t = await openWith(five.world, five.ports);
+    await t.close();
+    return t.elapsed;
+  });
+  row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
+  row('ready, five tunnels', ms(fiveReady), `one tunnel: ${ms(oneReady)}`, `${(fiveReady / oneReady).toFixed(2)}×`, '≤ 1.3×');
+
+  // Round trips before the plugin starts, 50 ms added per call.
+  const staticKeys = await roundTrips(one.world, one.ports, []);
+  row('AWS round trips, static keys', `${staticKeys.sequential} (${staticKeys.calls.join(', ')})`, `ready in ${ms(staticKeys.elapsed)} at +50 ms/call`, '', '≤ 2 after credentials');
+  const role = await worldWith(1, {
+    scenario: { roles: [{ arn: ROLE }] },
+    awsConfig: `[profile stg-role]\nrole_arn = ${ROLE}\nsource_profile = stg\nregion = ap-northeast-1\n`,
+  });
+  const assumed = await roundTrips(role.world, role.ports, ['--profile', 'stg-role']);
+  row('AWS round trips, assume-role', `${assumed.sequential} (${assumed.calls.join(', ')})`, `ready in ${ms(assumed.elapsed)} at +50 ms/call`, '', 'AssumeRole first, then ≤ 2');
+
+  // Memory: holding one and five tunnels; and over a reconnect soak (AWS ends the session 5 times).
+  for (const [label, w] of [['one tunnel', one], ['five tunnels', five]] as const) {
+    const t = await openWith(w.world, w.ports);
+    await new Promise((r) => setTimeout(r, 500));
+    const m = rss(t.child.pid!);
+    await t.close();
+    row(`RSS holding ${label}`, `${m.now.toFixed(1)} MB (peak ${m.peak.toFixed(1)} MB)`, '', '', label === 'one tunnel' ? '≤ 60 MB' : '');
+  }
+  const soak = await openWith(one.world, one.ports, ['--reconnect', 'always', '--max-reconnects', '100']);
+  await new Promise((r) => setTimeout(r, 500));
+  const start = rss(soak.child.pid!);
+  for (let i = 0; i < 5; i++) {
+    const s = one.world.emu.activeSessions()[0];
+    if (s) one.world.emu.endSession(s.id);
+    await new Promise((r) => setTimeout(r, 200));
+    await untilAccepting(one.ports, 60_000);
+  }
+  const end = rss(soak.child.pid!);
+  await soak.close();
+  row('RSS over a reconnect soak (5 AWS-side ends)', `${start.now.toFixed(1)} → ${end.now.toFixed(1)} MB`, '', '', '');
+
+  for (const w of [one, five, role]) await w.world.close();
+
+  const head = ['measure', 'dbtunnel', 'reference (same run)', 'ratio', 'target'];
+  const table = [head, head.map(() => '---'), ...rows];
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+  console.log(`dbtunnel bench — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpu}, medians of ${RUNS} runs after a warm-up`);
+  console.log('The reference CLI available here is the AWS CLI v1 (Python).\n');
+  for (const r of table) console.log(`| ${r.join(' | ')} |`);
+}
+
+await main();
