@@ -49,6 +49,8 @@ const request = JSON.parse(requestJson);
 const sessionId = response.SessionId;
 const localPort = Number(request.Parameters.localPortNumber?.[0] ?? '0');
 const out = (/** @type {string} */ s) => process.stdout.write(s);
+// Once dbtunnel is gone its end of the pipe is closed; what the plugin prints then goes nowhere.
+process.stdout.on('error', () => {});
 
 out(`\nStarting session with SessionId: ${sessionId}\n`);
 
