@@ -1,18 +1,22 @@
 // `npm run bench`: dbtunnel's speed and memory against the test emulator and the fake plugin, each
 // measure beside its reference taken in the same run. Medians over BENCH_RUNS runs (default 7)
 // after a warm-up. Not a test: it asserts nothing, it reports.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DB_HOST, createWorld, type World } from '../test/support/world.js';
 
+const execFileAsync = promisify(execFile);
 const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 7));
 const BIN = fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
 const ROLE = 'arn:aws:iam::123456789012:role/bench';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${Math.round(n)} ms`;
+/** Progress on stderr, so that a slow or stuck step shows where it is; the table goes to stdout. */
+const step = (what: string) => process.stderr.write(`bench: ${what}…\n`);
 
 async function repeat(fn: () => Promise<number> | number): Promise<number> {
   await fn(); // warm-up
@@ -95,7 +99,8 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
 
 async function awsCliFlow(world: World, port: number): Promise<number> {
   const t0 = performance.now();
-  const lookup = spawnSync(
+  // Asynchronously: the emulator answers from this very process.
+  const lookup = await execFileAsync(
     'aws',
     ['ec2', 'describe-instances', '--filters', 'Name=tag:Name,Values=bastion-db-maintenance', 'Name=instance-state-name,Values=running', '--query', 'Reservations[].Instances[0].InstanceId', '--output', 'text', '--profile', 'stg', '--region', 'ap-northeast-1'],
     { env: world.env, encoding: 'utf8' },
@@ -142,15 +147,19 @@ async function roundTrips(world: World, ports: number[], args: string[]): Promis
 
 async function main() {
   const rows: string[][] = [];
-  const row = (what: string, value: string, reference: string, ratio: string, target: string) => rows.push([what, value, reference, ratio, target]);
+  const row = (what: string, value: string, reference: string, ratio: string, target: string) => {
+    rows.push([what, value, reference, ratio, target]);
+    process.stderr.write(`bench: ${what}: ${value} ${ratio}\n`);
+  };
 
-  // Cold start.
+  step('cold start');
   const node0 = await repeat(() => timeCommand(process.execPath, ['-e', '0']));
   const version = await repeat(() => timeCommand(process.execPath, [BIN, '--version']));
   const help = await repeat(() => timeCommand(process.execPath, [BIN, '--help']));
   row('dbtunnel --version', ms(version), `node -e 0: ${ms(node0)}`, `${(version / node0).toFixed(2)}×`, '≤ 1.5×');
   row('dbtunnel --help', ms(help), `node -e 0: ${ms(node0)}`, `${(help / node0).toFixed(2)}×`, '');
 
+  step('one tunnel');
   // Time to ready: one tunnel, five tunnels, and the AWS CLI's two steps on the same world.
   const one = await worldWith(1);
   const oneReady = await repeat(async () => {
@@ -158,8 +167,10 @@ async function main() {
     await t.close();
     return t.elapsed;
   });
+  step('AWS CLI flow');
   const cliPort = await freePort();
   const cli = await repeat(() => awsCliFlow(one.world, cliPort));
+  step('five tunnels');
   const five = await worldWith(5);
   const fiveReady = await repeat(async () => {
     const t = await openWith(five.world, five.ports);
@@ -169,7 +180,7 @@ async function main() {
   row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
   row('ready, five tunnels', ms(fiveReady), `one tunnel: ${ms(oneReady)}`, `${(fiveReady / oneReady).toFixed(2)}×`, '≤ 1.3×');
 
-  // Round trips before the plugin starts, 50 ms added per call.
+  step('round trips at +50 ms per call');
   const staticKeys = await roundTrips(one.world, one.ports, []);
   row('AWS round trips, static keys', `${staticKeys.sequential} (${staticKeys.calls.join(', ')})`, `ready in ${ms(staticKeys.elapsed)} at +50 ms/call`, '', '≤ 2 after credentials');
   const role = await worldWith(1, {
@@ -179,6 +190,7 @@ async function main() {
   const assumed = await roundTrips(role.world, role.ports, ['--profile', 'stg-role']);
   row('AWS round trips, assume-role', `${assumed.sequential} (${assumed.calls.join(', ')})`, `ready in ${ms(assumed.elapsed)} at +50 ms/call`, '', 'AssumeRole first, then ≤ 2');
 
+  step('memory');
   // Memory: holding one and five tunnels; and over a reconnect soak (AWS ends the session 5 times).
   for (const [label, w] of [['one tunnel', one], ['five tunnels', five]] as const) {
     const t = await openWith(w.world, w.ports);
