@@ -1,39 +1,132 @@
-// Builds dist/ from src/ with esbuild. Type-checking is `npm run typecheck` (tsc), kept apart so
-// that `npm ci` in a clean clone stays fast. Dependencies stay external: they are installed
-// beside the package, and yargs reads its locale files from disk at run time.
+// Builds dist/ from src/ with esbuild: the whole program and its dependencies (the AWS SDK clients
+// tree-shaken to the commands dbtunnel sends), so the published package installs no dependencies
+// and starts without resolving hundreds of modules. Code splitting keeps each command's modules in
+// chunks it imports when it runs: --version, --help, list, alias and completion never load the AWS
+// SDK. Type-checking is `npm run typecheck` (tsc), kept apart so that `npm ci` stays fast.
 import { build } from 'esbuild';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-await rm(new URL('../dist/', import.meta.url), { recursive: true, force: true });
-await build({
+const root = fileURLToPath(new URL('..', import.meta.url));
+const stringWidthShim = path.join(root, 'src/cli/string-width.ts');
+
+/** yargs (and ora) import string-width; send them to the lazy shim, which loads the real one. */
+/** @type {import('esbuild').Plugin} */
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, (args) => (args.importer === stringWidthShim ? undefined : { path: stringWidthShim }));
+  },
+};
+
+/**
+ * The AWS SDK describes every operation of a service in one generated schemas module, and writes
+ * trait keys as computed properties (`{ [_xN]: "Min" }`, `_xN` a string constant of that module).
+ * esbuild must assume a computed key may run code, so it keeps all of them: EC2's 1.3 MB of schemas
+ * for one DescribeInstances. Spelling those keys out as the literal strings they are lets the
+ * unused schemas be shaken out; the meaning of the module does not change.
+ */
+/** @type {import('esbuild').Plugin} */
+const shakeableSdkSchemas = {
+  name: 'shakeable-sdk-schemas',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@aws-sdk[\\/].*[\\/]dist-es[\\/](.*[\\/])?schemas[\\/]schemas_\d+\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const constants = new Map();
+      for (const m of source.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm)) constants.set(m[1], m[2]);
+      const contents = source.replace(/\[(_\w+)\]:/g, (whole, name) => (constants.has(name) ? `${constants.get(name)}:` : whole));
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+await rm(path.join(root, 'dist'), { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
   outdir: 'dist',
   bundle: true,
-  splitting: true, // lazy `import()`s become chunks, so --version and --help never load the AWS SDK
+  splitting: true,
   format: 'esm',
   platform: 'node',
+  // The ES module builds (the AWS SDK's dist-es) so that unused commands and schemas are shaken out;
+  // esbuild prefers a package's CommonJS main on node otherwise.
+  mainFields: ['module', 'main'],
   target: 'node20.19',
-  packages: 'external',
-  sourcemap: 'linked',
+  // Bundled CommonJS modules call require() for Node's built-ins; ESM has no require of its own.
+  banner: { js: "import { createRequire as __dbtunnelRequire } from 'node:module'; const require = __dbtunnelRequire(import.meta.url);" },
+  // Whitespace and syntax only: names stay, so a stack trace still reads.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
+  plugins: [lazyStringWidth, shakeableSdkSchemas],
+  metafile: true,
   logLevel: 'warning',
 });
 
+await writeFile(path.join(root, 'dist/THIRD-PARTY-LICENSES.md'), thirdPartyLicenses(result.metafile));
+// What went into each chunk, for `npx esbuild --analyze`-style digging: DBTUNNEL_BUILD_META=file.json.
+if (process.env.DBTUNNEL_BUILD_META) await writeFile(process.env.DBTUNNEL_BUILD_META, JSON.stringify(result.metafile));
+
 // The config's JSON Schema, generated from the zod schema, for editors (yaml-language-server). The
 // schema module is bundled under node_modules/ so that it resolves zod from this project.
-const tmp = await mkdtemp(path.join('node_modules', '.dbtunnel-schema-'));
+const tmp = await mkdtemp(path.join(root, 'node_modules', '.dbtunnel-schema-'));
 try {
   const out = path.resolve(tmp, 'schema.mjs');
-  await build({ entryPoints: ['src/config/schema.ts'], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'warning' });
+  await build({ absWorkingDir: root, entryPoints: ['src/config/schema.ts'], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'warning' });
   const { configSchema } = await import(pathToFileURL(out).href);
-  const { z } = await import('zod');
+  const { z } = await import('zod/mini');
   const schema = {
     title: 'dbtunnel configuration',
     description: 'Environments and databases for dbtunnel: see config.example.yaml and README "Configuration".',
     ...z.toJSONSchema(configSchema, { target: 'draft-7', io: 'input' }),
   };
-  await writeFile('dist/config.schema.json', `${JSON.stringify(schema, null, 2)}\n`);
+  await writeFile(path.join(root, 'dist/config.schema.json'), `${JSON.stringify(schema, null, 2)}\n`);
 } finally {
   await rm(tmp, { recursive: true, force: true });
 }
+
+/**
+ * Every package whose code is in the bundle, with its licence text (MIT, ISC, BSD and Apache-2.0
+ * all ask that it travel with the code; Apache-2.0 NOTICE files too). A copyleft licence stops the
+ * build: nothing of the kind may ship.
+ * @param {import('esbuild').Metafile} metafile
+ */
+function thirdPartyLicenses(metafile) {
+  const dirs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(m[1]);
+  }
+  const packages = [...dirs]
+    .map((dir) => {
+      const pkg = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
+      const license = typeof pkg.license === 'string' ? pkg.license : (pkg.license?.type ?? 'UNKNOWN');
+      const files = readdirSync(path.join(root, dir)).filter((f) => /^(licen[cs]e|copying|notice)(\.|$)/i.test(f));
+      return { name: pkg.name, version: pkg.version, license, texts: files.map((f) => readFileSync(path.join(root, dir, f), 'utf8').trim()) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  const copyleft = packages.filter((p) => /\b(A?GPL|LGPL|MPL|EPL|EUPL|CDDL|SSPL|OSL|CC-BY-SA)\b/i.test(p.license));
+  if (copyleft.length) throw new Error(`copyleft licence in the bundle: ${copyleft.map((p) => `${p.name} (${p.license})`).join(', ')}`);
+  const unknown = packages.filter((p) => !p.texts.length && !/^(MIT|ISC|Apache-2\.0|BSD-[23]-Clause|0BSD)$/.test(p.license));
+  if (unknown.length) throw new Error(`no licence found for: ${unknown.map((p) => p.name).join(', ')}`);
+  const lines = [
+    '# Third-party licences',
+    '',
+    'dbtunnel is MIT-licensed (see LICENSE). Its bundle (dist/) contains code from these packages, under these licences.',
+    '',
+    ...packages.map((p) => `- ${p.name} ${p.version} — ${p.license}`),
+  ];
+  // Grouped by text: the Apache-2.0 licence, for one, is the same file in every AWS SDK package.
+  const byText = new Map();
+  for (const p of packages) {
+    const key = p.texts.length ? p.texts.join('\n\n') : `Licensed under ${p.license}; the package ships no licence file.`;
+    byText.set(key, [...(byText.get(key) ?? []), `${p.name} ${p.version}`]);
+  }
+  for (const [text, names] of byText) lines.push('', `## ${names.join(', ')}`, '', '```', text, '```');
+  return `${lines.join('\n')}\n`;
+}
+
+if (!existsSync(path.join(root, 'dist/main.js'))) throw new Error('build produced no dist/main.js');

@@ -1,29 +1,34 @@
 // Reading policy documents from files for `dbtunnel policy check`: JSON, with every problem named.
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { TunnelError } from '../errors.js';
 import { isKnownOperator, type NamedPolicy, type PolicyDocument } from './evaluate.js';
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 const statement = z
   .object({
-    Sid: z.string().optional(),
+    Sid: z.optional(z.string()),
     Effect: z.enum(['Allow', 'Deny'], { error: 'Effect must be "Allow" or "Deny"' }),
-    Action: stringOrList.optional(),
-    NotAction: stringOrList.optional(),
-    Resource: stringOrList.optional(),
-    NotResource: stringOrList.optional(),
-    Condition: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    Principal: z.unknown().optional(),
-    NotPrincipal: z.unknown().optional(),
+    Action: z.optional(stringOrList),
+    NotAction: z.optional(stringOrList),
+    Resource: z.optional(stringOrList),
+    NotResource: z.optional(stringOrList),
+    Condition: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
+    Principal: z.optional(z.unknown()),
+    NotPrincipal: z.optional(z.unknown()),
   })
-  .refine((s) => (s.Action === undefined) !== (s.NotAction === undefined), 'a statement needs Action or NotAction (one of them)')
-  .refine((s) => (s.Resource === undefined) !== (s.NotResource === undefined), 'an identity policy statement needs Resource or NotResource (one of them)');
+  .check(
+    z.refine((s) => (s.Action === undefined) !== (s.NotAction === undefined), 'a statement needs Action or NotAction (one of them)'),
+    z.refine((s) => (s.Resource === undefined) !== (s.NotResource === undefined), 'an identity policy statement needs Resource or NotResource (one of them)'),
+  );
 const document = z.object({
-  Version: z.string().optional(),
-  Id: z.string().optional(),
+  Version: z.optional(z.string()),
+  Id: z.optional(z.string()),
   // One statement or a list: read as a list, so that a problem is reported at its own path.
-  Statement: z.preprocess((v) => (Array.isArray(v) || v === undefined ? v : [v]), z.array(statement)),
+  Statement: z.pipe(
+    z.transform((v: unknown) => (Array.isArray(v) || v === undefined ? v : [v])),
+    z.array(statement),
+  ),
 });
 
 export async function readPolicyFile(file: string): Promise<{ policy: NamedPolicy; warnings: string[] }> {

@@ -45,6 +45,9 @@ it('installed globally: --version, --help, and the schema beside the example con
   const example = await readFile(path.join(installed, 'config.example.yaml'), 'utf8');
   const ref = /^# yaml-language-server: \$schema=(\S+)/.exec(example)![1]!;
   await access(path.join(installed, ref));
+  // Bundled: the install brought no dependencies, and the licences of what is bundled came along.
+  await expect(access(path.join(installed, 'node_modules'))).rejects.toThrow();
+  await access(path.join(installed, 'dist', 'THIRD-PARTY-LICENSES.md'));
 });
 
 it('installed globally: a real tunnel carries bytes', async () => {
