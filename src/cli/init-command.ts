@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { configSearchPath, displayPath } from '../config/load.js';
+import { parse } from 'yaml';
 import { configSchema, ENGINES } from '../config/schema.js';
 import { EXIT, TunnelError } from '../errors.js';
 import type { Terminal } from './terminal.js';
@@ -72,7 +73,6 @@ export async function initCommand(args: InitArgs, term: Terminal): Promise<numbe
   const answers = interactive ? await ask(args) : fromFlags(args);
   const draft = starterConfig(answers, schemaLocation());
   // What we write must load: check it with the real schema before it exists.
-  const { parse } = await import('yaml');
   const check = configSchema.safeParse(parse(draft));
   if (!check.success) {
     const issue = check.error.issues[0]!;
