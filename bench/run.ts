@@ -63,10 +63,24 @@ async function untilAccepting(ports: number[], timeoutMs = 30_000): Promise<void
   }
 }
 
-function rss(pid: number): { now: number; peak: number } {
+/** A port still held by the previous run's plugin would answer for the next one: wait it out. */
+async function untilClosed(ports: number[], timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (const p of ports) {
+    while (await accepting(p)) {
+      if (Date.now() > until) throw new Error(`port ${p} still held by an earlier run`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** RSS now and at its peak; and the process's own (private, written) pages, which leave out the
+ * pages of the node binary that every Node process shares. */
+function rss(pid: number): { now: number; peak: number; own: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
-  return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0);
+  return { now: kb(status, 'VmRSS') / 1024, peak: kb(status, 'VmHWM') / 1024, own: kb(rollup, 'Private_Dirty') / 1024 };
 }
 
 async function worldWith(dbCount: number, extra: Partial<Parameters<typeof createWorld>[0]> = {}): Promise<{ world: World; ports: number[] }> {
@@ -79,6 +93,7 @@ async function worldWith(dbCount: number, extra: Partial<Parameters<typeof creat
 
 /** Start dbtunnel, wait until every port accepts, return the time it took and the process. */
 async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}) {
+  await untilClosed(ports);
   const t0 = performance.now();
   const child = spawn(process.execPath, [BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args], {
     env: { ...world.env, ...env },
@@ -98,6 +113,8 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
 }
 
 async function awsCliFlow(world: World, port: number): Promise<number> {
+  await untilClosed([port]);
+  const earlier = (await world.pluginRecords()).length;
   const t0 = performance.now();
   // Asynchronously: the emulator answers from this very process.
   const lookup = await execFileAsync(
@@ -114,7 +131,7 @@ async function awsCliFlow(world: World, port: number): Promise<number> {
   await untilAccepting([port]);
   const elapsed = performance.now() - t0;
   // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop.
-  const records = await world.pluginRecords();
+  const records = (await world.pluginRecords()).slice(earlier);
   for (const r of records) {
     try {
       process.kill(r.pid, 'SIGINT');
@@ -135,6 +152,7 @@ async function roundTrips(world: World, ports: number[], args: string[]): Promis
   world.emu.scenario.latencyMs = 0;
   const before = world.emu.calls.filter((c) => !['TerminateSession'].includes(c.action));
   const calls = before.map((c) => c.action);
+  if (!calls.includes('StartSession')) throw new Error(`the port answered before any session started (${calls.join(', ')})`);
   // Calls that started within 50 ms of each other overlapped; each later one waited for an answer.
   let sequential = 0;
   let last = -Infinity;
@@ -192,12 +210,18 @@ async function main() {
 
   step('memory');
   // Memory: holding one and five tunnels; and over a reconnect soak (AWS ends the session 5 times).
+  // The reference: Node itself, idle, holding nothing.
+  const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  const nodeIdle = rss(idle.pid!);
+  idle.kill();
+  const mb = (m: { now: number; peak: number; own: number }) => `${m.now.toFixed(1)} MB (peak ${m.peak.toFixed(1)}, own ${m.own.toFixed(1)})`;
   for (const [label, w] of [['one tunnel', one], ['five tunnels', five]] as const) {
     const t = await openWith(w.world, w.ports);
     await new Promise((r) => setTimeout(r, 500));
     const m = rss(t.child.pid!);
     await t.close();
-    row(`RSS holding ${label}`, `${m.now.toFixed(1)} MB (peak ${m.peak.toFixed(1)} MB)`, '', '', label === 'one tunnel' ? '≤ 60 MB' : '');
+    row(`RSS holding ${label}`, mb(m), `idle node: ${mb(nodeIdle)}`, '', label === 'one tunnel' ? '≤ 60 MB' : '');
   }
   const soak = await openWith(one.world, one.ports, ['--reconnect', 'always', '--max-reconnects', '100']);
   await new Promise((r) => setTimeout(r, 500));
@@ -210,7 +234,7 @@ async function main() {
   }
   const end = rss(soak.child.pid!);
   await soak.close();
-  row('RSS over a reconnect soak (5 AWS-side ends)', `${start.now.toFixed(1)} → ${end.now.toFixed(1)} MB`, '', '', '');
+  row('RSS over a reconnect soak (5 AWS-side ends)', `${start.now.toFixed(1)} → ${end.now.toFixed(1)} MB (own ${start.own.toFixed(1)} → ${end.own.toFixed(1)})`, '', '', '');
 
   for (const w of [one, five, role]) await w.world.close();
 
@@ -218,7 +242,8 @@ async function main() {
   const table = [head, head.map(() => '---'), ...rows];
   const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
   console.log(`dbtunnel bench — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpu}, medians of ${RUNS} runs after a warm-up`);
-  console.log('The reference CLI available here is the AWS CLI v1 (Python).\n');
+  console.log('The reference CLI available here is the AWS CLI v1 (Python). The plugin is the test suite\'s fake (a Node script). "own": private');
+  console.log('written memory (Private_Dirty), without the node binary\'s pages that every Node process maps and shares.\n');
   for (const r of table) console.log(`| ${r.join(' | ')} |`);
 }
 
