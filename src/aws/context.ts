@@ -191,3 +191,16 @@ function noRegion(profile: string | undefined, cause: unknown): TunnelError {
     cause,
   });
 }
+
+/**
+ * For commands that do not prompt (doctor, sessions): an MFA profile is a credentials problem with a
+ * way out — a tunnel asks for the code once and keeps the role credentials, which these then reuse.
+ */
+export function refuseMfa(command: string): (serial: string) => Promise<string> {
+  return (serial) =>
+    Promise.reject(
+      new TunnelError('credentials', `The profile needs an MFA code (${serial}), and dbtunnel ${command} does not ask for one.`, {
+        hint: 'Open a tunnel once first (dbtunnel <env> <db> asks for the code and keeps the role credentials until they expire); then run this again.',
+      }),
+    );
+}

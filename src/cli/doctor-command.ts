@@ -1,5 +1,5 @@
 // `dbtunnel doctor <env> [db…]`: one line per check, the fix under each problem.
-import { createAwsContext } from '../aws/context.js';
+import { createAwsContext, refuseMfa } from '../aws/context.js';
 import { displayPath } from '../config/load.js';
 import { EXIT } from '../errors.js';
 import { findPlugin, pluginVersion } from '../plugin/locate.js';
@@ -31,7 +31,7 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
       createAwsContext({
         profile: plan.profile,
         region: plan.region,
-        mfaCode: () => Promise.reject(new Error('doctor does not ask for MFA codes: run `dbtunnel <env> <db>` once first')),
+        mfaCode: refuseMfa('doctor'),
         debug: (m) => term.debug(m),
         warn: (m) => term.warn(m),
       }),

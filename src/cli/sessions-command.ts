@@ -2,7 +2,7 @@
 // was killed can leave one open until the idle timeout), and ending them.
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DescribeSessionsCommand, type Session } from '@aws-sdk/client-ssm';
-import { createAwsContext } from '../aws/context.js';
+import { createAwsContext, refuseMfa } from '../aws/context.js';
 import { describeAwsError } from '../aws/errors.js';
 import { terminateSession } from '../aws/session.js';
 import { EXIT } from '../errors.js';
@@ -25,7 +25,7 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
   const aws = await createAwsContext({
     profile: plan?.profile ?? args.profile,
     region: plan?.region ?? args.region,
-    mfaCode: () => Promise.reject(new Error('an MFA code is needed: run `dbtunnel <env> <db>` once first, then sessions reuses its credentials')),
+    mfaCode: refuseMfa('sessions'),
     debug: (m) => term.debug(m),
     warn: (m) => term.warn(m),
   });

@@ -348,7 +348,7 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
   const target = bastion.instanceId;
   const request = portForwardingRequest(target, spec.host, spec.port, localPort);
   onEvent({ type: 'progress', message: `Starting a session for ${spec.db} on ${target}` });
-  let response;
+  let response: Awaited<ReturnType<typeof deps.startSession>>;
   for (let attempt = 1; ; attempt++) {
     try {
       response = await deps.startSession(aws, request);

@@ -87,6 +87,17 @@ describe('credentials', () => {
     expect(r.stderr).toMatch(/No MFA code was entered/);
   });
 
+  it('sessions and doctor do not ask for an MFA code: a credentials error that says how to get one', async () => {
+    const w = await makeWorld();
+    const sessions = await runDbtunnel(['--config', w.configFile, 'sessions', 'stg', '--profile', 'stg-mfa'], w.env, { input: '' });
+    expect(sessions.code).toBe(20);
+    expect(sessions.stderr).toContain(`needs an MFA code (${MFA_SERIAL}), and dbtunnel sessions does not ask for one`);
+    expect(sessions.stderr).toMatch(/Open a tunnel once first/);
+    const doctor = await runDbtunnel(['--config', w.configFile, 'doctor', 'stg', '--profile', 'stg-mfa'], w.env, { input: '' });
+    expect(doctor.stdout + doctor.stderr).toContain('dbtunnel doctor does not ask for one');
+    expect(w.emu.callsOf('StartSession')).toHaveLength(0);
+  });
+
   it('the SDK default chain (exported keys, no profile) works too, and the plugin gets "" as profile', async () => {
     const w = await makeWorld();
     const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb'], {
