@@ -113,6 +113,13 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
   };
 }
 
+/** One run: how long until every port accepted, then closed again. */
+async function readyTime(world: World, ports: number[]): Promise<number> {
+  const t = await openWith(world, ports);
+  await t.close();
+  return t.elapsed;
+}
+
 async function awsCliFlow(world: World, port: number): Promise<number> {
   await untilClosed([port]);
   const earlier = (await world.pluginRecords()).length;
@@ -184,21 +191,13 @@ async function main() {
   step('one tunnel');
   // Time to ready: one tunnel, five tunnels, and the AWS CLI's two steps on the same world.
   const one = await worldWith(1);
-  const oneReady = await repeat(async () => {
-    const t = await openWith(one.world, one.ports);
-    await t.close();
-    return t.elapsed;
-  });
+  const oneReady = await repeat(() => readyTime(one.world, one.ports));
   step('AWS CLI flow');
   const cliPort = await freePort();
   const cli = await repeat(() => awsCliFlow(one.world, cliPort));
   step('five tunnels');
   const five = await worldWith(5);
-  const fiveReady = await repeat(async () => {
-    const t = await openWith(five.world, five.ports);
-    await t.close();
-    return t.elapsed;
-  });
+  const fiveReady = await repeat(() => readyTime(five.world, five.ports));
   row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
   row('ready, five tunnels', ms(fiveReady), `one tunnel: ${ms(oneReady)}`, `${(fiveReady / oneReady).toFixed(2)}×`, '≤ 1.3×');
 

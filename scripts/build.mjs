@@ -4,7 +4,7 @@
 // chunks it imports when it runs: --version, --help, list, alias and completion never load the AWS
 // SDK. Type-checking is `npm run typecheck` (tsc), kept apart so that `npm ci` stays fast.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -129,4 +129,3 @@ function thirdPartyLicenses(metafile) {
   return `${lines.join('\n')}\n`;
 }
 
-if (!existsSync(path.join(root, 'dist/main.js'))) throw new Error('build produced no dist/main.js');
