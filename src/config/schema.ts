@@ -1,6 +1,6 @@
 // The config file's schema: the user-facing contract (README "Configuration", config.example.yaml).
 // Messages here are what a user reads next to a file, line and key path, so they say what is allowed.
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 
 /** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (AWS-FACTS.md §2). */
 export const DOCUMENT_HOST_PATTERN = /^[^,$^&()!;'"<>`{}[\]|#=]{3,}$/;

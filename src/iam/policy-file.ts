@@ -1,6 +1,6 @@
 // Reading policy documents from files for `dbtunnel policy check`: JSON, with every problem named.
 import { readFile } from 'node:fs/promises';
-import { z } from '../zod.js';
+import * as z from '../zod.js';
 import { TunnelError } from '../errors.js';
 import { isKnownOperator, type NamedPolicy, type PolicyDocument } from './evaluate.js';
 
