@@ -1,8 +1,8 @@
 // Finding session-manager-plugin before any session exists, so a missing plugin never leaves a
 // session behind (the AWS CLI starts the session first: aws/aws-cli #9837).
+import { execFile, type ExecFileException } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { TunnelError } from '../errors.js';
 
 export const PLUGIN_NAME = 'session-manager-plugin';
@@ -49,12 +49,26 @@ export async function findPlugin(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
   });
 }
 
-export async function pluginVersion(file: string): Promise<string> {
-  const result = await execa(file, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
-  if (result.failed && result.exitCode !== 0) {
-    throw new TunnelError('pluginMissing', `${file} --version failed: ${result.shortMessage}`, {
-      hint: 'Reinstall session-manager-plugin; the file found is not a working plugin.',
-    });
-  }
-  return result.stdout.trim();
+export const VERSION_TIMEOUT_MS = 10_000;
+
+/** What `<plugin> --version` prints; a plugin that cannot say is not a working plugin. */
+export function pluginVersion(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, ['--version'], { timeout: VERSION_TIMEOUT_MS, windowsHide: true, encoding: 'utf8' }, (error, stdout) => {
+      if (!error) return resolve(stdout.trim());
+      reject(
+        new TunnelError('pluginMissing', `${file} --version failed: ${whyItFailed(error)}`, {
+          hint: 'Reinstall session-manager-plugin; the file found is not a working plugin.',
+        }),
+      );
+    }).stdin?.end();
+  });
+}
+
+/** execFile's error, in words: it could not start, it timed out, a signal, or an exit code. Pure. */
+export function whyItFailed(error: ExecFileException): string {
+  if (typeof error.code === 'string') return `it could not be started (${error.code})`;
+  if (error.killed && error.signal === 'SIGTERM') return `no answer within ${VERSION_TIMEOUT_MS / 1000} s`;
+  if (error.signal) return `killed by ${error.signal}`;
+  return `exit code ${error.code}`;
 }

@@ -2,7 +2,6 @@
 // reach dbtunnel, never the plugin, which treats them all as "terminate"), output read as it
 // comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
 import { spawn } from 'node:child_process';
-import { execa, type ResultPromise } from 'execa';
 import { PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
 
@@ -61,32 +60,34 @@ export function spawnPlugin(
   baseEnv: NodeJS.ProcessEnv,
   onEvent: (e: PluginEvent) => void,
 ): RunningPlugin {
-  const child: ResultPromise = execa(file, invocation.argv, {
+  const child = spawn(file, invocation.argv, {
     env: pluginEnvironment(baseEnv, invocation.env),
-    extendEnv: false,
     detached: true, // own process group: terminal signals go to dbtunnel alone
-    cleanup: false, // execa would send SIGTERM on our exit; we stop it ourselves, with SIGINT
-    forceKillAfterDelay: false,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
     windowsHide: true,
   });
   const reader = new PluginOutputReader();
   let stderrTail = '';
-  child.stdout?.setEncoding('utf8');
-  child.stderr?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => reader.feed(chunk).forEach(onEvent));
-  child.stderr?.on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => reader.feed(chunk).forEach(onEvent));
+  child.stderr.on('data', (chunk: string) => {
     stderrTail = (stderrTail + chunk).slice(-2000);
   });
-  const stdoutDone = child.stdout ? new Promise<void>((r) => child.stdout!.once('close', () => r())) : Promise.resolve();
-  const exited = (async (): Promise<PluginExit> => {
-    const result = await child;
-    await stdoutDone;
+  // 'close' comes once the process has exited and its output has been read to the end; a plugin
+  // that could not be started at all (deleted or made non-executable since it was found) gives
+  // only 'error', and that is an exit too.
+  const exited = new Promise<PluginExit>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code: code ?? undefined, signal: signal ?? undefined }));
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // a failed kill(): the 'close' above still comes
+      stderrTail = `${file}: ${e.message}`;
+      resolve({ code: undefined, signal: undefined });
+    });
+  }).then((exit) => {
     reader.end().forEach(onEvent);
-    return { code: result.exitCode, signal: result.signal };
-  })();
+    return exit;
+  });
   const watchdog = startWatchdog(child.pid ?? -1);
   let gone = false;
   void exited.then(() => {

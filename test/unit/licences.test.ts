@@ -16,7 +16,7 @@ it('installs no dependencies: they are bundled into dist/', () => {
 it('bundles only permissively licensed code (nothing copyleft), each licence text included', () => {
   const notices = readFileSync(`${root}dist/THIRD-PARTY-LICENSES.md`, 'utf8');
   const listed = [...notices.matchAll(/^- (\S+) (\S+) — (.+)$/gm)].map((m) => ({ name: m[1]!, license: m[3]! }));
-  expect(listed.map((p) => p.name)).toEqual(expect.arrayContaining(['@aws-sdk/client-ssm', '@aws-sdk/client-ec2', 'yargs', 'zod', 'yaml', 'execa']));
+  expect(listed.map((p) => p.name)).toEqual(expect.arrayContaining(['@aws-sdk/client-ssm', '@aws-sdk/client-ec2', 'yargs', 'zod', 'yaml', 'ora']));
   expect(listed.filter((p) => !p.license.split(/\s+OR\s+|[()]/).some((l) => PERMISSIVE.has(l.trim())))).toEqual([]);
   expect(notices).toContain('Apache License');
   expect(notices).toContain('Permission is hereby granted, free of charge');
