@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { xdgBase } from '../xdg.js';
 
 export interface CachedCredentials {
   accessKeyId: string;
@@ -17,8 +18,7 @@ export interface CachedCredentials {
 export const REUSE_MARGIN_MS = 5 * 60 * 1000;
 
 export function credentialCacheDir(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
-  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(home, '.cache');
-  return path.join(base, 'dbtunnel', 'credentials');
+  return path.join(xdgBase('cache', env, home), 'dbtunnel', 'credentials');
 }
 
 /** One file per profile and AWS config file (the same name may mean another profile elsewhere). */

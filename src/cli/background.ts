@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, TunnelError } from '../errors.js';
 import { formatAddress } from '../tunnel/port.js';
+import { xdgBase } from '../xdg.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import { formatAge, formatTable } from './table.js';
 import type { Terminal } from './terminal.js';
@@ -25,8 +26,7 @@ export interface BackgroundTunnel {
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
-  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
-  return path.join(base, 'dbtunnel');
+  return path.join(xdgBase('state', env, home), 'dbtunnel');
 }
 
 function alive(pid: number): boolean {

@@ -6,6 +6,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import { TunnelError } from '../errors.js';
 import { closest } from '../suggest.js';
+import { xdgBase } from '../xdg.js';
 import { configSchema, KNOWN_KEYS, type Config } from './schema.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -37,8 +38,7 @@ export function configSearchPath(cwd: string, env: NodeJS.ProcessEnv, home: stri
     if (parent === dir) break;
     dir = parent;
   }
-  const xdg = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
-  found.push(path.join(xdg, 'dbtunnel', 'config.yaml'));
+  found.push(path.join(xdgBase('config', env, home), 'dbtunnel', 'config.yaml'));
   return found;
 }
 
