@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
-import type { OpenTunnel, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
+import type { OpenTunnel, PluginSetup, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from './client-hint.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
@@ -46,16 +46,12 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   }
   if (plan.confirm && !args.yes) await confirmProduction(plan.env, plan.tunnels.map((t) => t.db), term);
   warnAboutOldNode(term);
+  // The plugin check goes first, so that its file reads (and, the first time, its `--version`
+  // process) run while the AWS SDK below is loading; runTunnels reports its outcome in turn.
+  const pluginReady = preparePlugin(args.legacyPlugin, term);
+  pluginReady.catch(() => {});
   // The AWS SDK and the process edges load only now, once the config has been found valid.
-  const [{ findBastion }, { createAwsContext }, { startSession, terminateSession }, { findPlugin, pluginVersion }, { spawnPlugin }, { runTunnels }] =
-    await Promise.all([
-      import('../aws/bastion.js'),
-      import('../aws/context.js'),
-      import('../aws/session.js'),
-      import('../plugin/locate.js'),
-      import('../plugin/process.js'),
-      import('../tunnel/run.js'),
-    ]);
+  const { findBastion, createAwsContext, startSession, terminateSession, spawnPlugin, runTunnels } = await import('../tunnel/start.js');
   const outcome = await runTunnels(
     {
       plan,
@@ -67,12 +63,7 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
       reconnect: { mode: args.reconnect ?? plan.reconnect ?? defaultReconnect(args, term), maxAttempts: args.maxReconnects },
     },
     {
-      preparePlugin: async () => {
-        const file = await findPlugin(process.env);
-        const version = await pluginVersion(file);
-        term.debug(`plugin: ${file} ${version}`);
-        return { file, verdict: judgePluginVersion(version, args.legacyPlugin) };
-      },
+      preparePlugin: () => pluginReady,
       connectAws: () =>
         createAwsContext({
           profile: plan.profile,
@@ -96,6 +87,15 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   term.info('Closed.');
   term.event({ event: 'closed', reason: outcome.reason });
   return EXIT_FOR_STOP[outcome.reason];
+}
+
+/** Where the plugin is and whether its version will do (remembered per plugin file, see version-cache.ts). */
+async function preparePlugin(legacyPlugin: boolean, term: Terminal): Promise<PluginSetup> {
+  const [{ findPlugin }, { knownPluginVersion }] = await Promise.all([import('../plugin/locate.js'), import('../plugin/version-cache.js')]);
+  const file = await findPlugin(process.env);
+  const { version, remembered } = await knownPluginVersion(file);
+  term.debug(`plugin: ${file} ${version}${remembered ? ' (as it said before; the file has not changed)' : ''}`);
+  return { file, verdict: judgePluginVersion(version, legacyPlugin) };
 }
 
 /**
