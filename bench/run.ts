@@ -54,10 +54,30 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
-async function untilAccepting(ports: number[], timeoutMs = 30_000): Promise<void> {
+/**
+ * The tunnel works: a byte sent to the local port comes back from the stand-in database (an echo
+ * server) through the plugin. A port that merely accepts is not enough: dbtunnel checks a port is
+ * free by binding it for a moment, and a connection made then is accepted by the kernel, and closed.
+ */
+function echoes(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.once('connect', () => s.write('?'));
+    s.once('data', () => done(true));
+    s.once('end', () => done(false));
+    s.once('close', () => done(false));
+    s.once('error', () => done(false));
+  });
+}
+
+async function untilTunnelWorks(ports: number[], timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (const p of ports) {
-    while (!(await accepting(p))) {
+    while (!(await echoes(p))) {
       if (Date.now() > until) throw new Error(`port ${p} never opened`);
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -100,7 +120,7 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
     env: { ...world.env, ...env },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  await untilAccepting(ports);
+  await untilTunnelWorks(ports);
   const elapsed = performance.now() - t0;
   return {
     elapsed,
@@ -136,7 +156,7 @@ async function awsCliFlow(world: World, port: number): Promise<number> {
     env: world.env,
     stdio: 'ignore',
   });
-  await untilAccepting([port]);
+  await untilTunnelWorks([port]);
   const elapsed = performance.now() - t0;
   // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop.
   const records = (await world.pluginRecords()).slice(earlier);
@@ -233,7 +253,7 @@ async function main() {
     const s = one.world.emu.activeSessions()[0];
     if (s) one.world.emu.endSession(s.id);
     await new Promise((r) => setTimeout(r, 200));
-    await untilAccepting(one.ports, 60_000);
+    await untilTunnelWorks(one.ports, 60_000);
   }
   const end = rss(soak.child.pid!);
   await soak.close();
