@@ -27,6 +27,12 @@ const lazyStringWidth = {
  * esbuild must assume a computed key may run code, so it keeps all of them: EC2's 1.3 MB of schemas
  * for one DescribeInstances. Spelling those keys out as the literal strings they are lets the
  * unused schemas be shaken out; the meaning of the module does not change.
+ *
+ * SSM's module also registers a class for each of its 140 modelled errors (54 KB, built on every
+ * start). Without the registration, the SDK raises an error of the service's base class with the
+ * same `name`, message, `$metadata` and `$fault` (ProtocolLib.getErrorSchemaOrThrowBaseException),
+ * which is all dbtunnel reads (src/aws/errors.ts goes by `name`; nothing checks `instanceof`, and no
+ * SSM error is modelled as retryable). The base class's own registration stays.
  */
 /** @type {import('esbuild').Plugin} */
 const shakeableSdkSchemas = {
@@ -36,7 +42,8 @@ const shakeableSdkSchemas = {
       const source = readFileSync(args.path, 'utf8');
       const constants = new Map();
       for (const m of source.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm)) constants.set(m[1], m[2]);
-      const contents = source.replace(/\[(_\w+)\]:/g, (whole, name) => (constants.has(name) ? `${constants.get(name)}:` : whole));
+      let contents = source.replace(/\[(_\w+)\]:/g, (whole, name) => (constants.has(name) ? `${constants.get(name)}:` : whole));
+      if (/[\\/]client-ssm[\\/]/.test(args.path)) contents = contents.replace(/^n0_registry\.registerError\(\w+\$, \w+\);$/gm, '');
       return { contents, loader: 'js' };
     });
   },
