@@ -33,6 +33,13 @@ function timeCommand(cmd: string, args: string[], env = process.env): number {
   return performance.now() - t0;
 }
 
+/** `n` copies of a command started at once; the time until the last has exited. */
+async function timeTogether(n: number, cmd: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, () => execFileAsync(cmd, args)));
+  return performance.now() - t0;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -205,8 +212,12 @@ async function main() {
   row('dbtunnel --version', ms(version), `node -e 0: ${ms(node0)}`, `${(version / node0).toFixed(2)}×`, '≤ 1.5×');
   row('dbtunnel --help', ms(help), `node -e 0: ${ms(node0)}`, `${(help / node0).toFixed(2)}×`, '');
   // The fake plugin is a Node script: its start is part of every "ready" below (the real plugin is Go).
-  const pluginStart = await repeat(() => timeCommand(path.join(FAKE_PLUGIN_DIR, 'session-manager-plugin'), ['--version']));
+  const fake = path.join(FAKE_PLUGIN_DIR, 'session-manager-plugin');
+  const pluginStart = await repeat(() => timeCommand(fake, ['--version']));
   row('the fake plugin starting (--version)', ms(pluginStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
+  // Five tunnels start five plugins at once: what that alone costs here, for the five-tunnel row.
+  const fivePlugins = await repeat(() => timeTogether(5, fake, ['--version']));
+  row('five fake plugins starting at once', ms(fivePlugins), `one: ${ms(pluginStart)}`, `${(fivePlugins / pluginStart).toFixed(2)}×`, 'harness, not dbtunnel');
 
   step('one tunnel');
   // Time to ready: one tunnel, five tunnels, and the AWS CLI's two steps on the same world.
