@@ -22,6 +22,20 @@ const lazyStringWidth = {
 };
 
 /**
+ * yaml's "node" export is CommonJS, which esbuild cannot shake; its "default" (browser) export is the
+ * same code as ES modules, differing only in sending warnings to console.warn rather than
+ * process.emitWarning. The ES build lets the config reader load just the parser and composer.
+ */
+/** @type {import('esbuild').Plugin} */
+const esmYaml = {
+  name: 'esm-yaml',
+  setup(b) {
+    const entry = path.join(root, 'node_modules/yaml/browser/dist/index.js');
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: entry }));
+  },
+};
+
+/**
  * The AWS SDK describes every operation of a service in one generated schemas module, and writes
  * trait keys as computed properties (`{ [_xN]: "Min" }`, `_xN` a string constant of that module).
  * esbuild must assume a computed key may run code, so it keeps all of them: EC2's 1.3 MB of schemas
@@ -68,7 +82,7 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
-  plugins: [lazyStringWidth, shakeableSdkSchemas],
+  plugins: [lazyStringWidth, esmYaml, shakeableSdkSchemas],
   metafile: true,
   logLevel: 'warning',
 });
