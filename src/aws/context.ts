@@ -71,8 +71,10 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     probe.destroy();
   }
   if (!region) throw noRegion(opts.profile, undefined);
-  const handlerFor = (service: Service) => {
-    const requestHandler = network(service, region);
+  const services = ['sts', 'ssm', 'ec2', 'iam'] as const;
+  const handlers = await Promise.all(services.map((s) => network(s, region)));
+  const handlerFor = (service: Service): { requestHandler?: RequestHandlerOptions } => {
+    const requestHandler = handlers[services.indexOf(service)];
     return requestHandler ? { requestHandler } : {};
   };
   const chain: CredentialProvider = fromNodeProviderChain({

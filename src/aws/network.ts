@@ -4,8 +4,6 @@
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import { TunnelError } from '../errors.js';
 
@@ -35,19 +33,23 @@ export type RequestHandlerOptions = { httpAgent?: http.Agent; httpsAgent?: https
 
 /**
  * The request handler options for one service's client, or undefined when nothing asks for any
- * (the SDK's own handler is then kept).
+ * (the SDK's own handler is then kept). The proxy agents (and the `debug` package under them) load
+ * only when a proxy is in use.
  */
-export function networkFor(env: NodeJS.ProcessEnv): (service: Service, region: string) => RequestHandlerOptions | undefined {
+export function networkFor(env: NodeJS.ProcessEnv): (service: Service, region: string) => Promise<RequestHandlerOptions | undefined> {
   const ca = readBundle(env);
   const tls = ca ? { ca } : {};
-  return (service, region) => {
+  return async (service, region) => {
     const endpoint = endpointFor(service, region, env);
     const proxy = getProxyForUrl(endpoint);
     const secure = endpoint.startsWith('https:');
+    if (proxy && secure) {
+      const { HttpsProxyAgent } = await import('https-proxy-agent');
+      return { httpsAgent: new HttpsProxyAgent(proxy, { keepAlive: true, ...tls }) as unknown as https.Agent };
+    }
     if (proxy) {
-      return secure
-        ? { httpsAgent: new HttpsProxyAgent(proxy, { keepAlive: true, ...tls }) as unknown as https.Agent }
-        : { httpAgent: new HttpProxyAgent(proxy, { keepAlive: true }) as unknown as http.Agent };
+      const { HttpProxyAgent } = await import('http-proxy-agent');
+      return { httpAgent: new HttpProxyAgent(proxy, { keepAlive: true }) as unknown as http.Agent };
     }
     return ca ? { httpsAgent: new https.Agent({ keepAlive: true, ca }) } : undefined;
   };

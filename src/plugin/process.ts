@@ -23,24 +23,53 @@ export interface RunningPlugin {
 export const STOP_GRACE_MS = 3000;
 
 /**
- * If dbtunnel itself is killed (SIGKILL leaves no chance to clean up), the plugin must not keep the
- * port: a tiny shell, in its own process group, holds a pipe from dbtunnel; when the pipe closes
- * without dbtunnel having dismissed it, it stops the plugin as dbtunnel would (SIGINT, so that it
- * tells the agent; SIGKILL after the grace period).
+ * If dbtunnel itself is killed (SIGKILL leaves no chance to clean up), no plugin may keep its port:
+ * one tiny shell per dbtunnel, in its own process group, reads a pipe from dbtunnel, on which each
+ * plugin is announced when it starts (`+pid`) and dismissed when it has exited (`-pid`). When the
+ * pipe closes — dbtunnel has exited, however it went — the shell stops the plugins still announced
+ * as dbtunnel would (SIGINT, so that each tells the agent; SIGKILL after the grace period); after a
+ * normal close there are none, and it just leaves. One shell for all tunnels: five tunnels start
+ * five plugins, not ten processes. Its first argument is dbtunnel's pid, to be found by `ps`.
  */
-const WATCHDOG = `read _ignored; kill -INT "$1" 2>/dev/null; i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt ${STOP_GRACE_MS / 100} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL "$1" 2>/dev/null`;
+export const WATCHDOG = `pids=" "
+while read -r line; do
+  case "$line" in
+    +*) pids="$pids\${line#+} " ;;
+    -*) keep=" "; for p in $pids; do [ "$p" = "\${line#-}" ] || keep="$keep$p "; done; pids=$keep ;;
+  esac
+done
+for p in $pids; do kill -INT "$p" 2>/dev/null; done
+i=0
+while [ $i -lt ${STOP_GRACE_MS / 100} ]; do
+  alive=""; for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+  [ -z "$alive" ] && exit 0
+  pids=$alive; sleep 0.1; i=$((i+1))
+done
+for p in $pids; do kill -KILL "$p" 2>/dev/null; done`;
 
-function startWatchdog(pluginPid: number): { dismiss(): void } | undefined {
-  if (process.platform === 'win32' || pluginPid <= 0) return undefined;
-  const dog = spawn('sh', ['-c', WATCHDOG, 'dbtunnel-watchdog', String(pluginPid)], {
+interface Watchdog {
+  watch(pid: number): void;
+  dismiss(pid: number): void;
+}
+
+let watchdog: Watchdog | undefined;
+
+function theWatchdog(): Watchdog {
+  if (watchdog) return watchdog;
+  if (process.platform === 'win32') return (watchdog = { watch() {}, dismiss() {} });
+  const dog = spawn('sh', ['-c', WATCHDOG, 'dbtunnel-watchdog', String(process.pid)], {
     stdio: ['pipe', 'ignore', 'ignore'],
     detached: true,
   });
   dog.on('error', () => {}); // no sh: no watchdog, nothing else changes
-  dog.stdin?.on('error', () => {});
+  dog.stdin.on('error', () => {});
   dog.unref();
-  (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  return { dismiss: () => dog.kill('SIGKILL') };
+  // The pipe must not keep dbtunnel running; it closes when dbtunnel's process ends.
+  (dog.stdin as unknown as { unref?: () => void }).unref?.();
+  const say = (line: string) => {
+    if (dog.stdin.writable) dog.stdin.write(`${line}\n`);
+  };
+  return (watchdog = { watch: (pid) => say(`+${pid}`), dismiss: (pid) => say(`-${pid}`) });
 }
 
 /** The plugin's environment: ours, with the invocation's additions and removals. Pure. */
@@ -88,11 +117,12 @@ export function spawnPlugin(
     reader.end().forEach(onEvent);
     return exit;
   });
-  const watchdog = startWatchdog(child.pid ?? -1);
+  const pid = child.pid;
+  if (pid !== undefined) theWatchdog().watch(pid);
   let gone = false;
   void exited.then(() => {
     gone = true;
-    watchdog?.dismiss();
+    if (pid !== undefined) theWatchdog().dismiss(pid);
   });
 
   return {

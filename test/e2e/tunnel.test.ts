@@ -214,16 +214,42 @@ describe('dbtunnel <env> <db>', () => {
     await expect(roundTrip(port, 'x', '127.0.0.1', 500)).rejects.toThrow();
   });
 
-  it('the watchdog leaves with the plugin: no process outlives a normal close', async () => {
+  it('the watchdog leaves with dbtunnel: no process outlives a normal close', async () => {
     world = await createWorld();
     const { run, plugin } = await openTunnel();
     const { execSync } = await import('node:child_process');
-    const dogs = () => execSync(`pgrep -f "dbtunnel-watchdog ${plugin.pid}\$" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+    const dogs = () => execSync(`pgrep -f "dbtunnel-watchdog ${run.child.pid}\$" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
     const before = dogs();
     expect(before).toHaveLength(1);
     run.child.kill('SIGINT');
     await run.exited;
+    expect(alive(plugin.pid)).toBe(false);
     await eventually(() => before.every((pid) => !alive(pid)), 3000);
+  });
+
+  it('dbtunnel holding two tunnels killed with SIGKILL: one watchdog stops both plugins', async () => {
+    world = await createWorld({
+      config: {
+        environments: {
+          stg: {
+            profile: 'stg',
+            region: 'ap-northeast-1',
+            bastion: 'bastion-db-maintenance',
+            databases: { mydb: { host: DB_HOST, port: 3306, localPort: 0 }, reportdb: { host: DB_HOST, port: 3306, localPort: 0 } },
+          },
+        },
+      },
+    });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], world.env);
+    await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    await run.waitFor(/reportdb → 127\.0\.0\.1:(\d+)/);
+    const plugins = await world.pluginRecords();
+    expect(plugins).toHaveLength(2);
+    const { execSync } = await import('node:child_process');
+    expect(execSync(`pgrep -f "dbtunnel-watchdog ${run.child.pid}\$" || true`).toString().trim().split('\n').filter(Boolean)).toHaveLength(1);
+    run.child.kill('SIGKILL');
+    await eventually(() => plugins.every((p) => !alive(p.pid)), 8000);
+    await eventually(() => [...world!.emu.sessions.values()].every((s) => s.endedBy === 'plugin'), 2000);
   });
 
   it('reconnect always: AWS ends the session, a new one opens on the same local port', async () => {

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { endpointFor } from '../../src/aws/network.js';
+import { endpointFor, networkFor } from '../../src/aws/network.js';
 
 it('knows each client\'s endpoint for the proxy decision', () => {
   expect(endpointFor('ssm', 'ap-northeast-1', {})).toBe('https://ssm.ap-northeast-1.amazonaws.com');
@@ -7,4 +7,24 @@ it('knows each client\'s endpoint for the proxy decision', () => {
   expect(endpointFor('iam', 'eu-west-1', {})).toBe('https://iam.amazonaws.com');
   expect(endpointFor('ssm', 'eu-west-1', { AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_SSM: 'http://b' })).toBe('http://b');
   expect(endpointFor('ec2', 'eu-west-1', { AWS_ENDPOINT_URL: 'http://a' })).toBe('http://a');
+});
+
+it('gives a client a proxy agent only when its endpoint goes through a proxy', async () => {
+  const saved = { ...process.env };
+  try {
+    for (const k of Object.keys(process.env)) if (/_proxy$/i.test(k)) delete process.env[k];
+    const env = { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9' };
+    expect(await networkFor(env)('ssm', 'eu-west-1')).toBeUndefined();
+    process.env.HTTPS_PROXY = 'http://proxy.example:3128';
+    process.env.HTTP_PROXY = 'http://proxy.example:3128';
+    process.env.NO_PROXY = '127.0.0.1';
+    const ssm = await networkFor(env)('ssm', 'eu-west-1');
+    expect(ssm?.httpsAgent?.constructor.name).toBe('HttpsProxyAgent');
+    expect(await networkFor(env)('ec2', 'eu-west-1')).toBeUndefined(); // NO_PROXY
+    delete process.env.NO_PROXY;
+    expect((await networkFor(env)('ec2', 'eu-west-1'))?.httpAgent?.constructor.name).toBe('HttpProxyAgent');
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
 });
