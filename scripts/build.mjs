@@ -78,9 +78,11 @@ const result = await build({
   target: 'node20.19',
   // Bundled CommonJS modules call require() for Node's built-ins; ESM has no require of its own.
   banner: { js: "import { createRequire as __dbtunnelRequire } from 'node:module'; const require = __dbtunnelRequire(import.meta.url);" },
-  // Whitespace and syntax only: names stay, so a stack trace still reads.
-  minifyWhitespace: true,
-  minifySyntax: true,
+  // Minified whole: less to read and compile on every start. Stack traces stay readable through the
+  // source maps, which `--debug` turns on (src/cli/main.ts); they name src/ files, not their text.
+  minify: true,
+  sourcemap: 'linked',
+  sourcesContent: false,
   legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
   plugins: [lazyStringWidth, esmYaml, shakeableSdkSchemas],
   metafile: true,

@@ -323,5 +323,13 @@ describe('dbtunnel <env> <db>', () => {
     expect(alive(record!.pid)).toBe(false);
     expect([...world.emu.sessions.values()][0]!.endedBy).toBe('plugin');
     expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    expect(run.stderr()).not.toMatch(/^\s+at /m); // no stack without --debug
+  });
+
+  it('with --debug, a bug\'s stack trace names dbtunnel\'s source files (the minified bundle\'s source maps)', async () => {
+    world = await createWorld();
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug'], { ...world.env, DBTUNNEL_FAULT: 'uncaught-after-ready' });
+    expect((await run.exited).code).toBe(1);
+    expect(run.stderr()).toMatch(/^\s+at .*src[\\/]cli[\\/]tunnel-command\.ts:\d+:\d+\)?$/m);
   });
 });
