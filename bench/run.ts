@@ -81,8 +81,17 @@ function echoes(port: number): Promise<boolean> {
   });
 }
 
-async function untilTunnelWorks(ports: number[], timeoutMs = 30_000): Promise<void> {
+/**
+ * Until a byte comes back through every port. The ports are polled only once StartSession has been
+ * called for each: polling sockets every 2 ms from the start would take CPU from dbtunnel, and from
+ * the emulator (which answers from this very process), on a machine with two cores.
+ */
+async function untilTunnelWorks(world: World, ports: number[], sessionsBefore: number, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  while (world.emu.callsOf('StartSession').length - sessionsBefore < ports.length) {
+    if (Date.now() > until) throw new Error('no session was started');
+    await new Promise((r) => setTimeout(r, 1));
+  }
   for (const p of ports) {
     while (!(await echoes(p))) {
       if (Date.now() > until) throw new Error(`port ${p} never opened`);
@@ -122,12 +131,13 @@ async function worldWith(dbCount: number, extra: Partial<Parameters<typeof creat
 /** Start dbtunnel, wait until every port accepts, return the time it took and the process. */
 async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}) {
   await untilClosed(ports);
+  const sessionsBefore = world.emu.callsOf('StartSession').length;
   const t0 = performance.now();
   const child = spawn(process.execPath, [BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args], {
     env: { ...world.env, ...env },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  await untilTunnelWorks(ports);
+  await untilTunnelWorks(world, ports, sessionsBefore);
   const elapsed = performance.now() - t0;
   return {
     elapsed,
@@ -150,6 +160,7 @@ async function readyTime(world: World, ports: number[]): Promise<number> {
 async function awsCliFlow(world: World, port: number): Promise<number> {
   await untilClosed([port]);
   const earlier = (await world.pluginRecords()).length;
+  const sessionsBefore = world.emu.callsOf('StartSession').length;
   const t0 = performance.now();
   // Asynchronously: the emulator answers from this very process.
   const lookup = await execFileAsync(
@@ -163,7 +174,7 @@ async function awsCliFlow(world: World, port: number): Promise<number> {
     env: world.env,
     stdio: 'ignore',
   });
-  await untilTunnelWorks([port]);
+  await untilTunnelWorks(world, [port], sessionsBefore);
   const elapsed = performance.now() - t0;
   // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop.
   const records = (await world.pluginRecords()).slice(earlier);
@@ -262,9 +273,9 @@ async function main() {
   const start = rss(soak.child.pid!);
   for (let i = 0; i < 5; i++) {
     const s = one.world.emu.activeSessions()[0];
+    const sessionsBefore = one.world.emu.callsOf('StartSession').length;
     if (s) one.world.emu.endSession(s.id);
-    await new Promise((r) => setTimeout(r, 200));
-    await untilTunnelWorks(one.ports, 60_000);
+    await untilTunnelWorks(one.world, one.ports, sessionsBefore, 60_000);
   }
   const end = rss(soak.child.pid!);
   await soak.close();
