@@ -1,7 +1,8 @@
 // Running session-manager-plugin: its own process group (the terminal's Ctrl-C, Ctrl-Z and Ctrl-\
 // reach dbtunnel, never the plugin, which treats them all as "terminate"), output read as it
 // comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
 
@@ -23,53 +24,37 @@ export interface RunningPlugin {
 export const STOP_GRACE_MS = 3000;
 
 /**
- * If dbtunnel itself is killed (SIGKILL leaves no chance to clean up), no plugin may keep its port:
- * one tiny shell per dbtunnel, in its own process group, reads a pipe from dbtunnel, on which each
- * plugin is announced when it starts (`+pid`) and dismissed when it has exited (`-pid`). When the
- * pipe closes — dbtunnel has exited, however it went — the shell stops the plugins still announced
- * as dbtunnel would (SIGINT, so that each tells the agent; SIGKILL after the grace period); after a
- * normal close there are none, and it just leaves. One shell for all tunnels: five tunnels start
- * five plugins, not ten processes. Its first argument is dbtunnel's pid, to be found by `ps`.
+ * If dbtunnel itself is killed (SIGKILL leaves no chance to clean up), the plugin must not keep the
+ * port: a tiny shell per plugin, in its own process group, holds a pipe from dbtunnel; when the pipe
+ * closes without dbtunnel having dismissed it, it stops the plugin as dbtunnel would (SIGINT, so
+ * that it tells the agent; SIGKILL after the grace period).
+ *
+ * The shell also holds the other end of the plugin's stdout and stderr (as fds 3 and 4, never read).
+ * Without it, once dbtunnel is gone the plugin's next line ("Terminate signal received") would go to
+ * a socket nobody holds; the real plugin is a Go program, and Go exits on SIGPIPE for fds 1 and 2 —
+ * before telling the agent, leaving the session open on AWS's side.
  */
-export const WATCHDOG = `pids=" "
-while read -r line; do
-  case "$line" in
-    +*) pids="$pids\${line#+} " ;;
-    -*) keep=" "; for p in $pids; do [ "$p" = "\${line#-}" ] || keep="$keep$p "; done; pids=$keep ;;
-  esac
-done
-for p in $pids; do kill -INT "$p" 2>/dev/null; done
-i=0
-while [ $i -lt ${STOP_GRACE_MS / 100} ]; do
-  alive=""; for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-  [ -z "$alive" ] && exit 0
-  pids=$alive; sleep 0.1; i=$((i+1))
-done
-for p in $pids; do kill -KILL "$p" 2>/dev/null; done`;
+export const WATCHDOG = `read _ignored; kill -INT "$1" 2>/dev/null; i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt ${STOP_GRACE_MS / 100} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL "$1" 2>/dev/null`;
 
-interface Watchdog {
-  watch(pid: number): void;
-  dismiss(pid: number): void;
+/** The descriptor under a child's output stream (Node keeps it on the stream's handle); 'ignore' if none. */
+function descriptorOf(stream: Readable): number | 'ignore' {
+  const fd = (stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : 'ignore';
 }
 
-let watchdog: Watchdog | undefined;
-
-function theWatchdog(): Watchdog {
-  if (watchdog) return watchdog;
-  if (process.platform === 'win32') return (watchdog = { watch() {}, dismiss() {} });
-  const dog = spawn('sh', ['-c', WATCHDOG, 'dbtunnel-watchdog', String(process.pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
+function startWatchdog(plugin: ChildProcessByStdio<null, Readable, Readable>): { dismiss(): void } | undefined {
+  if (process.platform === 'win32' || plugin.pid === undefined) return undefined;
+  const dog = spawn('sh', ['-c', WATCHDOG, 'dbtunnel-watchdog', String(plugin.pid)], {
+    // By descriptor: a stream handed to spawn() would stop being read here.
+    stdio: ['pipe', 'ignore', 'ignore', descriptorOf(plugin.stdout), descriptorOf(plugin.stderr)],
     detached: true,
   });
   dog.on('error', () => {}); // no sh: no watchdog, nothing else changes
-  dog.stdin.on('error', () => {});
+  dog.stdin?.on('error', () => {});
   dog.unref();
   // The pipe must not keep dbtunnel running; it closes when dbtunnel's process ends.
-  (dog.stdin as unknown as { unref?: () => void }).unref?.();
-  const say = (line: string) => {
-    if (dog.stdin.writable) dog.stdin.write(`${line}\n`);
-  };
-  return (watchdog = { watch: (pid) => say(`+${pid}`), dismiss: (pid) => say(`-${pid}`) });
+  (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return { dismiss: () => dog.kill('SIGKILL') };
 }
 
 /** The plugin's environment: ours, with the invocation's additions and removals. Pure. */
@@ -117,12 +102,11 @@ export function spawnPlugin(
     reader.end().forEach(onEvent);
     return exit;
   });
-  const pid = child.pid;
-  if (pid !== undefined) theWatchdog().watch(pid);
+  const watchdog = startWatchdog(child);
   let gone = false;
   void exited.then(() => {
     gone = true;
-    if (pid !== undefined) theWatchdog().dismiss(pid);
+    watchdog?.dismiss();
   });
 
   return {

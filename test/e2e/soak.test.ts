@@ -59,8 +59,7 @@ it('50 open/close cycles and 20 AWS-side ends leave nothing behind', async () =>
   expect(records.length).toBeGreaterThanOrEqual(50 + 30);
   await eventually(() => records.every((r) => !alive(r.pid)), 5000);
   const dogs = execSync('pgrep -f dbtunnel-watchdog || true').toString().trim().split('\n').filter(Boolean);
-  // A watchdog names the dbtunnel it watches over: the plugins' parent.
-  const ours = dogs.filter((pid) => records.some((r) => execSync(`ps -o args= -p ${pid} || true`).toString().trim().endsWith(` ${r.ppid}`)));
+  const ours = dogs.filter((pid) => records.some((r) => execSync(`ps -o args= -p ${pid} || true`).toString().trim().endsWith(` ${r.pid}`)));
   expect(ours).toEqual([]);
   expect(world.emu.activeSessions()).toEqual([]);
   for (const port of ports) expect(await tryBind('127.0.0.1', port)).toBe('free');

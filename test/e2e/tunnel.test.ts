@@ -214,11 +214,21 @@ describe('dbtunnel <env> <db>', () => {
     await expect(roundTrip(port, 'x', '127.0.0.1', 500)).rejects.toThrow();
   });
 
-  it('the watchdog leaves with dbtunnel: no process outlives a normal close', async () => {
+  it('dbtunnel killed with SIGKILL, and a plugin that dies writing to a closed pipe (as Go does): it still tells the agent', async () => {
+    world = await createWorld();
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_GO_PIPES: '1' });
+    await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    const [plugin] = await world.pluginRecords();
+    run.child.kill('SIGKILL');
+    await eventually(() => !alive(plugin!.pid), 8000);
+    await eventually(() => [...world!.emu.sessions.values()][0]!.endedBy === 'plugin', 2000);
+  });
+
+  it('the watchdog leaves with the plugin: no process outlives a normal close', async () => {
     world = await createWorld();
     const { run, plugin } = await openTunnel();
     const { execSync } = await import('node:child_process');
-    const dogs = () => execSync(`pgrep -f "dbtunnel-watchdog ${run.child.pid}\$" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+    const dogs = () => execSync(`pgrep -f "dbtunnel-watchdog ${plugin.pid}\$" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
     const before = dogs();
     expect(before).toHaveLength(1);
     run.child.kill('SIGINT');
@@ -227,7 +237,7 @@ describe('dbtunnel <env> <db>', () => {
     await eventually(() => before.every((pid) => !alive(pid)), 3000);
   });
 
-  it('dbtunnel holding two tunnels killed with SIGKILL: one watchdog stops both plugins', async () => {
+  it('dbtunnel holding two tunnels killed with SIGKILL: each plugin is stopped by its watchdog', async () => {
     world = await createWorld({
       config: {
         environments: {
@@ -240,13 +250,11 @@ describe('dbtunnel <env> <db>', () => {
         },
       },
     });
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], world.env);
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], { ...world.env, FAKE_PLUGIN_GO_PIPES: '1' });
     await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     await run.waitFor(/reportdb → 127\.0\.0\.1:(\d+)/);
     const plugins = await world.pluginRecords();
     expect(plugins).toHaveLength(2);
-    const { execSync } = await import('node:child_process');
-    expect(execSync(`pgrep -f "dbtunnel-watchdog ${run.child.pid}\$" || true`).toString().trim().split('\n').filter(Boolean)).toHaveLength(1);
     run.child.kill('SIGKILL');
     await eventually(() => plugins.every((p) => !alive(p.pid)), 8000);
     await eventually(() => [...world!.emu.sessions.values()].every((s) => s.endedBy === 'plugin'), 2000);

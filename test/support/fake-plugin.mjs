@@ -11,6 +11,8 @@
 //   FAKE_PLUGIN_IGNORE_SIGINT  '1': ignore SIGINT (to test the SIGKILL fallback)
 //   FAKE_PLUGIN_CRASH_AFTER_MS  exit 2 this long after opening the port, without a word
 //   FAKE_PLUGIN_BUSY_PORTS   comma-separated local ports to treat as taken by someone else (a race)
+//   FAKE_PLUGIN_GO_PIPES     '1': die on the spot when writing to a stdout nobody reads any more, as the
+//                            real plugin (a Go program) does: Go exits on SIGPIPE for fd 1 and 2
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -48,7 +50,16 @@ if (first.startsWith(RESPONSE_ENV)) {
 const request = JSON.parse(requestJson);
 const sessionId = response.SessionId;
 const localPort = Number(request.Parameters.localPortNumber?.[0] ?? '0');
-const out = (/** @type {string} */ s) => process.stdout.write(s);
+const out = (/** @type {string} */ s) => {
+  if (process.env.FAKE_PLUGIN_GO_PIPES !== '1') return process.stdout.write(s);
+  try {
+    fs.writeSync(1, s);
+  } catch (e) {
+    if (/** @type {NodeJS.ErrnoException} */ (e).code === 'EPIPE') process.exit(141); // 128 + SIGPIPE, nothing else said
+    throw e;
+  }
+  return true;
+};
 // Once dbtunnel is gone its end of the pipe is closed; what the plugin prints then goes nowhere.
 process.stdout.on('error', () => {});
 
