@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { alive, eventually, runDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
 import { trackPid } from '../support/processes.js';
-import { createWorld, DB_HOST, type World } from '../support/world.js';
+import { createWorld, defaultConfig, type World } from '../support/world.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -16,16 +16,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-const config = {
-  environments: {
-    stg: {
-      profile: 'stg',
-      region: 'ap-northeast-1',
-      bastion: 'bastion-db-maintenance',
-      databases: { mydb: { host: DB_HOST, port: 3306, localPort: 0 }, reportdb: { host: DB_HOST, port: 3306, localPort: 0 } },
-    },
-  },
-};
+const config = defaultConfig({ also: ['reportdb'] });
 
 describe('background tunnels', () => {
   it('up -d returns once ready; ps lists; the tunnel carries bytes; down closes it properly', async () => {

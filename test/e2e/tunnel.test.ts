@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { roundTrip } from '../support/echo-server.js';
 import { alive, eventually, startDbtunnel } from '../support/cli.js';
 import { DEV_USER } from '../support/emulator.js';
-import { BASTION_ID, createWorld, DB_HOST, type World } from '../support/world.js';
+import { BASTION_ID, createWorld, DB_HOST, defaultConfig, type World } from '../support/world.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -238,18 +238,7 @@ describe('dbtunnel <env> <db>', () => {
   });
 
   it('dbtunnel holding two tunnels killed with SIGKILL: each plugin is stopped by its watchdog', async () => {
-    world = await createWorld({
-      config: {
-        environments: {
-          stg: {
-            profile: 'stg',
-            region: 'ap-northeast-1',
-            bastion: 'bastion-db-maintenance',
-            databases: { mydb: { host: DB_HOST, port: 3306, localPort: 0 }, reportdb: { host: DB_HOST, port: 3306, localPort: 0 } },
-          },
-        },
-      },
-    });
+    world = await createWorld({ config: defaultConfig({ also: ['reportdb'] }) });
     const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], { ...world.env, FAKE_PLUGIN_GO_PIPES: '1' });
     await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     await run.waitFor(/reportdb → 127\.0\.0\.1:(\d+)/);

@@ -45,16 +45,17 @@ export interface WorldOptions {
 /**
  * Environment stg with database mydb. Tests run in parallel, so by default the system picks each
  * tunnel's local port (localPort 0) rather than all racing for 3306; `{ databasePort: true }`
- * leaves localPort out, as most users do.
+ * leaves localPort out, as most users do. `also` names more databases on the same host.
  */
-export function defaultConfig(opts: { databasePort?: boolean } = {}): Record<string, unknown> {
+export function defaultConfig(opts: { databasePort?: boolean; also?: string[] } = {}): Record<string, unknown> {
+  const more = Object.fromEntries((opts.also ?? []).map((db) => [db, { host: DB_HOST, port: 3306, localPort: 0 }]));
   return {
     environments: {
       stg: {
         profile: 'stg',
         region: 'ap-northeast-1',
         bastion: 'bastion-db-maintenance',
-        databases: { mydb: opts.databasePort ? { host: DB_HOST, port: 3306 } : { host: DB_HOST, port: 3306, localPort: 0 } },
+        databases: { mydb: opts.databasePort ? { host: DB_HOST, port: 3306 } : { host: DB_HOST, port: 3306, localPort: 0 }, ...more },
       },
     },
   };
