@@ -19,6 +19,12 @@ const mode: OutputMode = ours.includes('--json') ? 'json' : ours.includes('--qui
 const term = new Terminal({ debug: ours.includes('--debug'), mode, stdoutTaken: dashes !== -1 });
 const signals = new Signals();
 const completing = argv.includes('--get-yargs-completions');
+/** yargs answers `--get-yargs-completions` itself, yet still calls the command's handler: run nothing then. */
+const unlessCompleting =
+  <A>(handler: (a: A) => Promise<void>) =>
+  async (a: A): Promise<void> => {
+    if (!completing) await handler(a);
+  };
 // yargs picks the completion script's shell from $SHELL when it starts: `completion --shell zsh`
 // must be known before.
 const shellAt = argv.indexOf('--shell');
@@ -70,8 +76,7 @@ async function main(): Promise<number> {
           .example('$0 stg --all', 'Every database of stg')
           .example('$0 stg mydb -- psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT', 'Run a command through the tunnel, then close it')
           .example('$0 stg mydb --json', 'Events for scripts'),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         if (!a.env) throw new TunnelError('usage', 'Which environment?', { hint: 'Run: dbtunnel <env> <db>   (dbtunnel list shows them; dbtunnel --help for more)' });
         if (!(Number.isFinite(a.timeout) && a.timeout > 0)) {
           throw new TunnelError('usage', `--timeout must be a number of seconds above 0 (got ${String(a.timeout)}).`);
@@ -101,7 +106,7 @@ async function main(): Promise<number> {
           term,
           signals,
         );
-      },
+      }),
     )
     .command('policy', 'Print the least-privilege IAM policy for an environment (policy check: test policy files offline)', (y) =>
       y
@@ -119,8 +124,7 @@ async function main(): Promise<number> {
               .option('region', { type: 'string', describe: 'Region (overrides the config)' })
               .option('json', { type: 'boolean', default: false, describe: 'Print the verdicts as JSON' })
               .example('$0 policy check stg mydb --policy dev-policy.json --scp org-guardrails.json', ''),
-          async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+          unlessCompleting(async (a) => {
             const { policyCheckCommand } = await import('./policy-command.js');
             exitCode = await policyCheckCommand(
               {
@@ -136,7 +140,7 @@ async function main(): Promise<number> {
               },
               term,
             );
-          },
+          }),
         )
         .command(
           '$0 <env> [dbs..]',
@@ -147,29 +151,27 @@ async function main(): Promise<number> {
               .positional('dbs', { type: 'string', array: true })
               .option('region', { type: 'string', describe: 'Region (overrides the config)' })
               .option('json', { type: 'boolean', default: false, describe: 'Print only the policy document' }),
-          async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+          unlessCompleting(async (a) => {
             const { policyCommand } = await import('./policy-command.js');
             exitCode = await policyCommand(
               { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, region: a.region, json: a.json },
               term,
             );
-          },
+          }),
         ),
     )
     .command(
       'doctor <env> [dbs..]',
       'Check everything a tunnel needs, without opening one',
       (y) => y.positional('env', { type: 'string', demandOption: true }).positional('dbs', { type: 'string', array: true }).options(targetOptions),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         checkInstance(a.instance);
         const { doctorCommand } = await import('./doctor-command.js');
         exitCode = await doctorCommand(
           { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance },
           term,
         );
-      },
+      }),
     )
     .command(
       'up <env> [dbs..]',
@@ -187,8 +189,7 @@ async function main(): Promise<number> {
           .option('reconnect', { choices: ['always', 'on-failure', 'never'] as const, describe: 'When a session ends unasked (default with -d: always)' })
           .option('max-reconnects', { type: 'number', default: 10, describe: 'Reconnect attempts per outage' })
           .example('$0 up -d stg mydb', 'Open mydb in the background; dbtunnel ps lists it, dbtunnel down closes it'),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         checkInstance(a.instance);
         const target = { env: a.env, dbs: (a.dbs ?? []).map(String), all: a.all, config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance, yes: a.yes, timeout: a.timeout, reconnect: a.reconnect, maxReconnects: a.maxReconnects };
         if (a.detach) {
@@ -199,27 +200,25 @@ async function main(): Promise<number> {
         signals.install(term);
         const { tunnelCommand } = await import('./tunnel-command.js');
         exitCode = await tunnelCommand({ ...target, legacyPlugin: false, dryRun: false, command: undefined }, term, signals);
-      },
+      }),
     )
     .command(
       'ps',
       'List the tunnels held in the background (env, db, address, age, pid)',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { psCommand } = await import('./background.js');
         exitCode = await psCommand({ json: a.json }, term);
-      },
+      }),
     )
     .command(
       'down [env] [db]',
       'Close background tunnels (all, an environment\'s, or one), properly: plugin stopped, session terminated',
       (y) => y.positional('env', { type: 'string' }).positional('db', { type: 'string' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { downCommand } = await import('./background.js');
         exitCode = await downCommand({ env: a.env, db: a.db }, term);
-      },
+      }),
     )
     .command(
       'init',
@@ -238,14 +237,13 @@ async function main(): Promise<number> {
           .option('file', { type: 'string', describe: 'Where to write (default ./dbtunnel.yaml)' })
           .option('personal', { type: 'boolean', default: false, describe: 'Write ~/.config/dbtunnel/config.yaml instead' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { initCommand } = await import('./init-command.js');
         exitCode = await initCommand(
           { env: a.env, profile: a.profile, region: a.region, bastion: a.bastion, db: a.db, host: a.host, port: a.port, localPort: a.localPort, engine: a.engine, file: a.file, personal: a.personal, force: a.force },
           term,
         );
-      },
+      }),
     )
     .command(
       'sessions [env]',
@@ -257,49 +255,44 @@ async function main(): Promise<number> {
           .option('region', { type: 'string', describe: 'AWS region' })
           .option('terminate', { type: 'boolean', default: false, describe: 'End them (TerminateSession)' })
           .option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { sessionsCommand } = await import('./sessions-command.js');
         exitCode = await sessionsCommand({ env: a.env, config: a.config as string | undefined, profile: a.profile, region: a.region, terminate: a.terminate, json: a.json }, term);
-      },
+      }),
     )
     .command(
       'logout',
       'Forget the temporary AWS credentials dbtunnel keeps between runs (assume-role, MFA)',
       (y) => y.option('profile', { type: 'string', describe: 'Only this profile\'s' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { clearCachedCredentials } = await import('../aws/credential-cache.js');
         await clearCachedCredentials(a.profile);
         term.success(a.profile ? `forgot the cached credentials of profile ${a.profile}` : 'forgot all cached credentials');
-      },
+      }),
     )
     .command(
       'list',
       'List environments, databases and ports',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { listCommand } = await import('./shell-commands.js');
         exitCode = await listCommand({ config: a.config as string | undefined, json: a.json }, term);
-      },
+      }),
     )
     .command(
       'alias',
       'Print a shell alias per database: eval "$(dbtunnel alias)" in your shell rc',
       (y) => y.option('shell', { choices: ['bash', 'zsh', 'fish'] as const, describe: 'Default: from $SHELL' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { aliasCommand } = await import('./shell-commands.js');
         exitCode = await aliasCommand({ config: a.config as string | undefined, shell: a.shell });
-      },
+      }),
     )
     .command(
       'completion',
       'Print a completion script: eval "$(dbtunnel completion)" (bash, zsh); fish: --shell fish',
       (y) => y.option('shell', { choices: ['bash', 'zsh', 'fish'] as const, describe: 'Default: from $SHELL' }),
-      async (a) => {
-        if (completing) return; // yargs answers completions itself; run nothing
+      unlessCompleting(async (a) => {
         const { detectShell, FISH_COMPLETION } = await import('./shell-commands.js');
         const shell = a.shell ?? detectShell(process.env);
         if (shell === 'fish') {
@@ -307,7 +300,7 @@ async function main(): Promise<number> {
           return;
         }
         cli.showCompletionScript(); // for the shell set from --shell above, else $SHELL's
-      },
+      }),
     )
     // The completion scripts call `dbtunnel --get-yargs-completions <words>`: commands and options
     // from yargs, environment and database names from the config.
