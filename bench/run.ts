@@ -128,7 +128,7 @@ async function worldWith(dbCount: number, extra: Partial<Parameters<typeof creat
   return { world, ports };
 }
 
-/** Start dbtunnel, wait until every port accepts, return the time it took and the process. */
+/** Start dbtunnel, wait until a byte comes back through every port, return the time it took and the process. */
 async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}) {
   await untilClosed(ports);
   const sessionsBefore = world.emu.callsOf('StartSession').length;
@@ -150,7 +150,7 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
   };
 }
 
-/** One run: how long until every port accepted, then closed again. */
+/** One run: how long until every tunnel carried a byte; then closed again. */
 async function readyTime(world: World, ports: number[]): Promise<number> {
   const t = await openWith(world, ports);
   await t.close();

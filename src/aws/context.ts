@@ -71,10 +71,10 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     probe.destroy();
   }
   if (!region) throw noRegion(opts.profile, undefined);
-  const services = ['sts', 'ssm', 'ec2', 'iam'] as const;
-  const handlers = await Promise.all(services.map((s) => network(s, region)));
+  const services: Service[] = ['sts', 'ssm', 'ec2', 'iam'];
+  const handlers = new Map(await Promise.all(services.map(async (s) => [s, await network(s, region)] as const)));
   const handlerFor = (service: Service): { requestHandler?: RequestHandlerOptions } => {
-    const requestHandler = handlers[services.indexOf(service)];
+    const requestHandler = handlers.get(service);
     return requestHandler ? { requestHandler } : {};
   };
   const chain: CredentialProvider = fromNodeProviderChain({

@@ -5,7 +5,9 @@ import pkg from '../../package.json' with { type: 'json' };
 
 const args = process.argv.slice(2);
 // The bundle is minified; with --debug, stack traces go through its source maps to src/ lines. Set
-// before anything else loads, so that every chunk's map is read (and none is without --debug).
-if (args.includes('--debug')) process.setSourceMapsEnabled(true);
+// before anything else loads, so that every chunk's map is read (and none is without --debug). A
+// `--debug` after `--` belongs to the command dbtunnel runs, as app.ts reads it too.
+const dashes = args.indexOf('--');
+if ((dashes === -1 ? args : args.slice(0, dashes)).includes('--debug')) process.setSourceMapsEnabled(true);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) process.stdout.write(`${pkg.version}\n`);
 else await import('./app.js');
