@@ -24,5 +24,6 @@ export async function loadPlan(
   term.debug(`config: ${location.file} (via ${location.via})`);
   const loaded = await loadConfig(location);
   if (loaded.localFile) term.debug(`config: merged ${loaded.localFile}`);
+  if (loaded.remembered) term.debug('config: the same text as a run before found valid; not parsed again');
   return { plan: resolvePlan(loaded.config, selection, displayPath(loaded.file)), loaded };
 }

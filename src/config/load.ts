@@ -1,13 +1,17 @@
-// Finding, reading, parsing and validating the config. Every problem names the file, the line and
-// the key path, and says what is allowed.
+// Finding and reading the config; parsing and validating it is validate.ts. Every problem names the
+// file (and, from validate.ts, the line and key path) and says what is allowed.
+//
+// A config found valid is remembered, keyed by its text and by dbtunnel's own files: the next run
+// with the same text skips loading YAML and the schema (~45 ms of a run on a small machine). Any
+// edit of the file, or another build of dbtunnel, validates it again.
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import type { $ZodIssue } from 'zod/v4/core';
+import { fileURLToPath } from 'node:url';
+import { cacheFile, entryOf, readCache, withEntry, writeCache } from '../cache-file.js';
 import { TunnelError } from '../errors.js';
-import { closest } from '../suggest.js';
 import { xdgBase } from '../xdg.js';
-import { configSchema, KNOWN_KEYS, type Config } from './schema.js';
+import type { Config } from './schema.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
@@ -23,6 +27,14 @@ export interface LoadedConfig {
   file: string;
   /** The per-person file merged over `file`, when there is one. */
   localFile: string | undefined;
+  /** Found valid before, with this very text: not parsed or validated again. */
+  remembered: boolean;
+}
+
+/** A config file as read, before it is parsed. */
+export interface ConfigText {
+  file: string;
+  text: string;
 }
 
 /**
@@ -76,38 +88,60 @@ async function isFile(file: string): Promise<boolean> {
   }
 }
 
-export async function loadConfig(location: ConfigLocation): Promise<LoadedConfig> {
-  const base = await readConfigFile(location.file, location.via);
+export function configCacheFile(env: NodeJS.ProcessEnv = process.env, home?: string): string {
+  return cacheFile('config.json', env, home);
+}
+
+/**
+ * What a remembered config is keyed by: the text of the config and of its per-person file, and the
+ * identity of the code that validated it (a rebuilt or upgraded dbtunnel has new files). Pure.
+ */
+export function configDigest(code: string, base: ConfigText, local: ConfigText | undefined): string {
+  const hash = createHash('sha256').update(code).update('\0').update(base.text);
+  if (local) hash.update('\0').update(local.text);
+  return hash.digest('hex');
+}
+
+/** The config remembered for `file` under this digest, if any. Pure. */
+export function rememberedConfig(cache: unknown, file: string, digest: string): Config | undefined {
+  const entry = entryOf(cache, file);
+  return entry?.digest === digest && entry.config && typeof entry.config === 'object' ? (entry.config as Config) : undefined;
+}
+
+/** This code's identity, or undefined when it is not a file (nothing is remembered then). */
+async function codeIdentity(): Promise<string | undefined> {
+  try {
+    const self = fileURLToPath(import.meta.url);
+    const st = await stat(self);
+    return `${self} ${st.dev} ${st.ino} ${st.size} ${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Read, parse and validate the config (and its per-person file); or take it as remembered, when this
+ * dbtunnel found the same text valid before. `store: false` neither reads nor writes the cache.
+ */
+export async function loadConfig(location: ConfigLocation, store: string | false = configCacheFile()): Promise<LoadedConfig> {
+  const remembering = store ? Promise.all([readCache(store), codeIdentity()]) : undefined; // never fails
+  const base = await readConfigText(location.file, location.via);
   const localFile = localConfigPath(location.file);
-  const local = (await isFile(localFile)) ? await readConfigFile(localFile, 'search') : undefined;
-  const merged = local ? mergeConfig(base.data, local.data) : base.data;
-  const sources = local ? [local, base] : [base];
-  const result = configSchema.safeParse(merged);
-  const problems: string[] = [];
-  if (!result.success) {
-    for (const issue of result.error.issues) problems.push(describeIssue(issue, merged, sources));
-  } else {
-    for (const p of duplicateLocalPorts(result.data)) {
-      problems.push(`${locate(p.path, sources)}: ${formatPath(p.path)} ${p.message}`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new TunnelError('config', `The config has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:`, {
-      details: problems.slice(0, 20),
-      hint: 'Every key is described in config.example.yaml and in README "Configuration".',
-    });
-  }
-  return { config: result.data as Config, file: location.file, localFile: local ? localFile : undefined };
+  const local = (await isFile(localFile)) ? await readConfigText(localFile, 'search') : undefined;
+  const [cache, code] = (await remembering) ?? [undefined, undefined];
+  const found = { file: location.file, localFile: local ? localFile : undefined };
+  const digest = code === undefined ? undefined : configDigest(code, base, local);
+  const known = digest && rememberedConfig(cache, location.file, digest);
+  if (known) return { config: known, ...found, remembered: true };
+  // YAML and the schema load only now, when the text is new.
+  const { validateConfig } = await import('./validate.js');
+  const config = validateConfig(base, local);
+  if (store && digest) await writeCache(store, withEntry(cache, location.file, { digest, config }));
+  return { config, ...found, remembered: false };
 }
 
-interface ParsedFile {
-  file: string;
-  doc: Document;
-  lines: LineCounter;
-  data: unknown;
-}
-
-async function readConfigFile(file: string, via: ConfigLocation['via']): Promise<ParsedFile> {
+/** A config file's text, or an error that says what is wrong with the file itself. */
+async function readConfigText(file: string, via: ConfigLocation['via']): Promise<ConfigText> {
   const shown = displayPath(file);
   let text: string;
   try {
@@ -143,120 +177,7 @@ async function readConfigFile(file: string, via: ConfigLocation['via']): Promise
       hint: 'Start from config.example.yaml: it needs an `environments:` map.',
     });
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) {
-    const line = first.linePos?.[0]?.line;
-    throw new TunnelError('config', `${shown}${line ? `:${line}` : ''}: this is not valid YAML: ${firstLine(first.message)}`, {
-      hint: 'Fix the YAML syntax at that line (indentation with spaces, a `key: value` per line).',
-    });
-  }
-  return { file, doc, lines, data: doc.toJS({ maxAliasCount: 100 }) };
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-}
-
-/** Per-person values win; maps merge key by key, anything else is replaced. */
-export function mergeConfig(base: unknown, local: unknown): unknown {
-  if (isPlainObject(base) && isPlainObject(local)) {
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(local)) out[k] = k in base ? mergeConfig(base[k], v) : v;
-    return out;
-  }
-  return local === undefined ? base : local;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Two databases of one environment cannot share a local port. */
-export function duplicateLocalPorts(config: Config): { path: (string | number)[]; message: string }[] {
-  const out: { path: (string | number)[]; message: string }[] = [];
-  for (const [envName, env] of Object.entries(config.environments)) {
-    const seen = new Map<number, string>();
-    for (const [dbName, db] of Object.entries(env.databases)) {
-      if (db.localPort === undefined || db.localPort === 0) continue;
-      const other = seen.get(db.localPort);
-      if (other) {
-        out.push({
-          path: ['environments', envName, 'databases', dbName, 'localPort'],
-          message: `is ${db.localPort}, the same as databases.${other}.localPort: give each database its own local port`,
-        });
-      } else seen.set(db.localPort, dbName);
-    }
-  }
-  return out;
-}
-
-function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): string {
-  const where = locate(issue.path, sources);
-  if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(issue.path);
-    return issue.keys
-      .map((key) => {
-        const keyPath = [...issue.path, key];
-        const guess = closest(key, known);
-        const allowed = `allowed here: ${known.join(', ')}`;
-        return `${locate(keyPath, sources)}: ${formatPath(keyPath)} is not a known key (${guess ? `did you mean "${guess}"? ` : ''}${allowed})`;
-      })
-      .join('\n');
-  }
-  if (issue.code === 'invalid_key') {
-    // A map key that breaks a rule: the rule's own message says which.
-    const inner = issue.issues[0]?.message ?? issue.message;
-    return `${where}: ${formatPath(issue.path)} ${inner.startsWith('is ') || inner.startsWith('must ') ? '' : 'is not a valid name: '}${inner}`;
-  }
-  const value = getIn(data, issue.path);
-  if (value === undefined && issue.path.length > 0) {
-    return `${where}: ${formatPath(issue.path)} is missing: it ${issue.message}`;
-  }
-  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
-  return `${where}: ${formatPath(issue.path) || 'the file'} ${issue.message}${shown}`;
-}
-
-function knownKeysAt(p: PropertyKey[]): readonly string[] {
-  const last = p.at(-1);
-  if (p.length === 0) return KNOWN_KEYS.top;
-  if (last === 'bastion') return KNOWN_KEYS.bastion;
-  if (p.length === 2 && p[0] === 'environments') return KNOWN_KEYS.environment;
-  if (p.length === 4 && p[2] === 'databases') return KNOWN_KEYS.database;
-  return [];
-}
-
-function getIn(data: unknown, p: PropertyKey[]): unknown {
-  let cur: unknown = data;
-  for (const k of p) {
-    if (!isPlainObject(cur) && !Array.isArray(cur)) return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[k];
-  }
-  return cur;
-}
-
-/** `file:line` of the deepest node of `p` present in the first file that has it. */
-function locate(p: PropertyKey[], sources: ParsedFile[]): string {
-  for (const depthCut of [0, 1, 2, 3, 4, 5, 6]) {
-    const sub = p.slice(0, Math.max(0, p.length - depthCut));
-    for (const src of sources) {
-      const line = lineOf(src, sub as (string | number)[]);
-      if (line !== undefined) return `${displayPath(src.file)}:${line}`;
-    }
-    if (sub.length === 0) break;
-  }
-  return displayPath(sources.at(-1)!.file);
-}
-
-function lineOf(src: ParsedFile, p: (string | number)[]): number | undefined {
-  if (p.length === 0) return src.doc.contents?.range ? src.lines.linePos(src.doc.contents.range[0]).line : 1;
-  // The key's own position reads best ("line of `port:`"), so find the pair in its parent map.
-  const parent = p.length === 1 ? src.doc.contents : src.doc.getIn(p.slice(0, -1), true);
-  const items = (parent as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined)?.items;
-  const pair = items?.find((it) => String(it.key?.value) === String(p.at(-1)));
-  const range = pair?.key?.range;
-  return range ? src.lines.linePos(range[0]).line : undefined;
+  return { file, text };
 }
 
 export function formatPath(p: PropertyKey[]): string {

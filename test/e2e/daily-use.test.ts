@@ -1,7 +1,7 @@
 // Daily use, end to end: several tunnels, a `--` command, --json and --quiet, engines, the
 // production guard, list, alias, completion and --dry-run.
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, BIN, eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
@@ -236,6 +236,26 @@ describe('around the shell', () => {
     const dbs = await runDbtunnel(['--get-yargs-completions', '--config', world.configFile, 'stg', ''], world.env);
     expect(dbs.stdout.trim().split('\n')).toEqual(['mydb', 'report-db']);
     expect(dbs.stderr).toBe('');
+  });
+
+  it('a config found valid is not parsed again until it is edited; an edit that breaks it is reported', async () => {
+    world = await createWorld({ config: twoDatabases() });
+    const dryRun = () => runDbtunnel(['--config', world!.configFile, 'stg', 'mydb', '--dry-run', '--debug'], world!.env);
+    const notAgain = 'config: the same text as a run before found valid; not parsed again';
+    expect((await dryRun()).stderr).not.toContain(notAgain);
+    const second = await dryRun();
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain(notAgain);
+    // An edit of the same size: the text is what counts, not the file's size or time.
+    const text = await readFile(world.configFile, 'utf8');
+    await writeFile(world.configFile, text.replace('port: 3306', 'port: 3307'));
+    const edited = await dryRun();
+    expect(edited.stderr).not.toContain(notAgain);
+    expect(edited.stdout).toContain('"portNumber":["3307"]');
+    await writeFile(world.configFile, text.replace('port: 3306', 'port: 9999999'));
+    const broken = await dryRun();
+    expect(broken.code).toBe(10);
+    expect(broken.stderr).toMatch(/databases\.mydb\.port must be a port number from 1 to 65535 \(got 9999999\)/);
   });
 
   it('--dry-run prints the aws CLI commands and starts nothing', async () => {

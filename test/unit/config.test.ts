@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configSearchPath, findConfig, loadConfig, mergeConfig } from '../../src/config/load.js';
+import { configCacheFile, configDigest, configSearchPath, findConfig, loadConfig, rememberedConfig } from '../../src/config/load.js';
+import { mergeConfig } from '../../src/config/validate.js';
 import { resolvePlan } from '../../src/config/resolve.js';
 import { TunnelError } from '../../src/errors.js';
 
@@ -212,5 +213,78 @@ describe('reserved names', () => {
     } finally {
       await rm(d, { recursive: true });
     }
+  });
+});
+
+describe('a config found valid is remembered', () => {
+  const store = () => path.join(dir, 'cache', 'config.json');
+  const at = () => ({ file: path.join(dir, 'dbtunnel.yaml'), via: '--config' as const });
+
+  it('is taken as remembered while its text is the same, and read afresh once edited', async () => {
+    await writeFile(at().file, GOOD);
+    const first = await loadConfig(at(), store());
+    expect(first.remembered).toBe(false);
+    const again = await loadConfig(at(), store());
+    expect(again).toEqual({ ...first, remembered: true });
+    expect((await stat(store())).mode & 0o777).toBe(0o600);
+
+    await writeFile(at().file, GOOD.replace('localPort: 13306', 'localPort: 13307'));
+    const edited = await loadConfig(at(), store());
+    expect(edited.remembered).toBe(false);
+    expect(edited.config.environments.stg!.databases.mydb!.localPort).toBe(13307);
+
+    // An edit that breaks it is reported as ever, even though an earlier text was remembered.
+    await writeFile(at().file, GOOD.replace('port: 3306', 'port: 99999'));
+    const broken = await loadConfig(at(), store()).catch((e: TunnelError) => e);
+    expect((broken as TunnelError).details[0]).toMatch(/dbtunnel\.yaml:9: environments\.stg\.databases\.mydb\.port must be a port number/);
+  });
+
+  it('counts the per-person file: adding, changing or removing it validates again', async () => {
+    await writeFile(at().file, GOOD);
+    await loadConfig(at(), store());
+    const local = path.join(dir, 'dbtunnel.local.yaml');
+    await writeFile(local, 'environments:\n  stg:\n    profile: mine\n');
+    const merged = await loadConfig(at(), store());
+    expect(merged).toMatchObject({ remembered: false, localFile: local });
+    expect(merged.config.environments.stg!.profile).toBe('mine');
+    expect((await loadConfig(at(), store())).remembered).toBe(true);
+    await writeFile(local, 'environments:\n  stg:\n    profile: 42\n');
+    const broken = await loadConfig(at(), store()).catch((e: TunnelError) => e);
+    expect((broken as TunnelError).details[0]).toMatch(/dbtunnel\.local\.yaml:3: environments\.stg\.profile/);
+    await rm(local);
+    const alone = await loadConfig(at(), store());
+    expect(alone).toMatchObject({ remembered: false, localFile: undefined });
+    expect(alone.config.environments.stg!.profile).toBe('stg');
+  });
+
+  it('is keyed by the text of both files and by the code that validated them', () => {
+    const base = { file: '/c.yaml', text: GOOD };
+    const digest = configDigest('build-1', base, undefined);
+    expect(configDigest('build-1', base, undefined)).toBe(digest);
+    expect(configDigest('build-2', base, undefined)).not.toBe(digest);
+    expect(configDigest('build-1', { ...base, text: `${GOOD}\n` }, undefined)).not.toBe(digest);
+    expect(configDigest('build-1', base, { file: '/l.yaml', text: '' })).not.toBe(digest);
+    const cache = { '/c.yaml': { digest, config: { environments: {} } } };
+    expect(rememberedConfig(cache, '/c.yaml', digest)).toEqual({ environments: {} });
+    expect(rememberedConfig(cache, '/c.yaml', configDigest('build-2', base, undefined))).toBeUndefined();
+    expect(rememberedConfig(cache, '/other.yaml', digest)).toBeUndefined();
+    expect(rememberedConfig({ '/c.yaml': { digest, config: 'not a config' } }, '/c.yaml', digest)).toBeUndefined();
+    expect(rememberedConfig('garbage', '/c.yaml', digest)).toBeUndefined();
+  });
+
+  it('answers rightly when the cache cannot be read or written, or is not used', async () => {
+    await writeFile(at().file, GOOD);
+    const blocked = path.join(dir, 'a-file');
+    await writeFile(blocked, 'not a directory');
+    for (let i = 0; i < 2; i++) expect((await loadConfig(at(), path.join(blocked, 'config.json'))).remembered).toBe(false);
+    await mkdir(path.dirname(store()), { recursive: true });
+    await writeFile(store(), '{"half":');
+    expect((await loadConfig(at(), store())).remembered).toBe(false);
+    expect((await loadConfig(at(), store())).remembered).toBe(true);
+    expect((await loadConfig(at(), false)).remembered).toBe(false);
+  });
+
+  it('lives in the XDG cache directory', () => {
+    expect(configCacheFile({ XDG_CACHE_HOME: '/xdg' }, '/home/me')).toBe(path.join('/xdg', 'dbtunnel', 'config.json'));
   });
 });
