@@ -22,6 +22,20 @@ const lazyStringWidth = {
 };
 
 /**
+ * yargs' words come from y18n, which reads translations from a folder it finds relative to yargs'
+ * code — once bundled, a folder outside dbtunnel's package. src/cli/yargs-strings.ts gives yargs its
+ * English strings with no file to read.
+ */
+/** @type {import('esbuild').Plugin} */
+const englishYargs = {
+  name: 'english-yargs',
+  setup(b) {
+    const strings = path.join(root, 'src/cli/yargs-strings.ts');
+    b.onResolve({ filter: /^y18n$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: strings } : undefined));
+  },
+};
+
+/**
  * yaml's "node" export is CommonJS, which esbuild cannot shake; its "default" (browser) export is the
  * same code as ES modules, differing only in sending warnings to console.warn rather than
  * process.emitWarning. The ES build lets the config reader load just the parser and composer.
@@ -84,7 +98,7 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
-  plugins: [lazyStringWidth, esmYaml, shakeableSdkSchemas],
+  plugins: [lazyStringWidth, englishYargs, esmYaml, shakeableSdkSchemas],
   metafile: true,
   logLevel: 'warning',
 });

@@ -6,6 +6,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, TunnelError } from '../errors.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
+import { unknownArguments } from './usage.js';
 
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
@@ -325,7 +326,11 @@ async function main(): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new TunnelError('usage', msg, { hint: 'Run dbtunnel --help for the commands and options.' });
+      if (err) throw err;
+      // getOptions() is yargs' own (not in its type declarations): by now, the failed command's options.
+      const options = (cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions();
+      const unknown = unknownArguments(msg, argv, Object.keys(options.key));
+      throw new TunnelError('usage', unknown?.message ?? msg, { hint: unknown?.hint ?? 'Run dbtunnel --help for the commands and options.' });
     });
   await cli.parseAsync();
   return exitCode;

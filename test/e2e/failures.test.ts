@@ -294,7 +294,10 @@ describe('what the user typed', () => {
 
   it('an unknown flag or a bad --timeout: usage error, exit 2', async () => {
     world = await createWorld();
-    expect((await run(['stg', 'mydb', '--tiemout', '3'])).code).toBe(2);
+    const typo = await run(['stg', 'mydb', '--tiemout', '3']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Unknown option: --tiemout.');
+    expect(typo.stderr).toContain('Did you mean --timeout?');
     const r = await run(['stg', 'mydb', '--timeout', 'soon']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--timeout must be a number of seconds/);

@@ -1,7 +1,7 @@
 // The published package: `npm pack`, installed globally into a temporary prefix, works from there —
 // --help, --version, and a real tunnel that carries bytes. A broken bundle fails here.
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,20 @@ it('installed globally: --version, --help, and the schema beside the example con
   // Bundled: the install brought no dependencies, and the licences of what is bundled came along.
   await expect(access(path.join(installed, 'node_modules'))).rejects.toThrow();
   await access(path.join(installed, 'dist', 'THIRD-PARTY-LICENSES.md'));
+});
+
+it('installed globally: reads no translation files from outside its package', async () => {
+  // yargs' y18n looks for a locales/ folder relative to yargs' code: in the bundle, beside the
+  // installed package. A file there must neither reword nor break dbtunnel's messages.
+  const beside = path.join(installed, '..', 'locales');
+  await mkdir(beside, { recursive: true });
+  await writeFile(path.join(beside, 'en.json'), '{"Show help": "not ours", ');
+  await writeFile(path.join(beside, 'en_US.json'), '{"Show help": "not ours"}');
+  const env = { ...process.env, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' };
+  const help = await run(bin, ['--help'], { env });
+  expect(help.stdout).toMatch(/-h, --help +Show help/);
+  const wrong = await run(bin, ['stg', '--no-such-flag'], { env }).catch((e: { code: number; stderr: string }) => e);
+  expect(wrong.stderr).toContain('Unknown option: --no-such-flag.');
 });
 
 it('installed globally: a real tunnel carries bytes', async () => {
