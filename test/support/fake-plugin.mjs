@@ -14,9 +14,14 @@
 //   FAKE_PLUGIN_GO_PIPES     '1': die on the spot when writing to a stdout nobody reads any more, as the
 //                            real plugin (a Go program) does: Go exits on SIGPIPE for fd 1 and 2
 import fs from 'node:fs';
-import http from 'node:http';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+
+// By require(), as dbtunnel's bundle does: on Node 22, an ES module import of node:http reads its lazy
+// WebSocket export, which loads undici (~50 ms of every start of this stand-in for a Go program).
+/** @type {typeof import('node:http')} */
+const http = createRequire(import.meta.url)('node:http');
 
 const RESPONSE_ENV = 'AWS_SSM_START_SESSION_RESPONSE';
 const version = process.env.FAKE_PLUGIN_VERSION ?? '1.2.835.0';
