@@ -19,11 +19,17 @@ const ms = (n: number) => `${Math.round(n)} ms`;
 /** Progress on stderr, so that a slow or stuck step shows where it is; the table goes to stdout. */
 const step = (what: string) => process.stderr.write(`bench: ${what}…\n`);
 
-async function repeat(fn: () => Promise<number> | number): Promise<number> {
-  await fn(); // warm-up
-  const out: number[] = [];
-  for (let i = 0; i < RUNS; i++) out.push(await fn());
-  return median(out);
+/**
+ * Medians of several measures taken in turn (a, b, c, a, b, c, …) after a warm-up of each: a measure
+ * and its reference then see the same machine. On a shared VM the speed drifts over minutes; taken
+ * one after the other, a ratio would compare two different machines.
+ */
+type Measure = () => Promise<number> | number;
+async function alternately<const T extends readonly Measure[]>(fns: T): Promise<{ -readonly [K in keyof T]: number }> {
+  for (const fn of fns) await fn(); // warm-up
+  const out: number[][] = fns.map(() => []);
+  for (let i = 0; i < RUNS; i++) for (const [j, fn] of fns.entries()) out[j]!.push(await fn());
+  return out.map(median) as { -readonly [K in keyof T]: number };
 }
 
 function timeCommand(cmd: string, args: string[], env = process.env): number {
@@ -217,37 +223,38 @@ async function main() {
   };
 
   step('cold start');
-  const node0 = await repeat(() => timeCommand(process.execPath, ['-e', '0']));
-  const version = await repeat(() => timeCommand(process.execPath, [BIN, '--version']));
-  const help = await repeat(() => timeCommand(process.execPath, [BIN, '--help']));
+  const [node0, version, help] = await alternately([
+    () => timeCommand(process.execPath, ['-e', '0']),
+    () => timeCommand(process.execPath, [BIN, '--version']),
+    () => timeCommand(process.execPath, [BIN, '--help']),
+  ]);
   row('dbtunnel --version', ms(version), `node -e 0: ${ms(node0)}`, `${(version / node0).toFixed(2)}×`, '≤ 1.5×');
   row('dbtunnel --help', ms(help), `node -e 0: ${ms(node0)}`, `${(help / node0).toFixed(2)}×`, '');
   // The fake plugin is a Node script: its start is part of every "ready" below (the real plugin is Go).
   const fake = path.join(FAKE_PLUGIN_DIR, 'session-manager-plugin');
-  const pluginStart = await repeat(() => timeCommand(fake, ['--version']));
-  row('the fake plugin starting (--version)', ms(pluginStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
   // Five tunnels start five plugins at once: what that alone costs here, for the five-tunnel row.
-  const fivePlugins = await repeat(() => timeTogether(5, fake, ['--version']));
+  const [pluginStart, fivePlugins] = await alternately([() => timeCommand(fake, ['--version']), () => timeTogether(5, fake, ['--version'])]);
+  row('the fake plugin starting (--version)', ms(pluginStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
   row('five fake plugins starting at once', ms(fivePlugins), `one: ${ms(pluginStart)}`, `${(fivePlugins / pluginStart).toFixed(2)}×`, 'harness, not dbtunnel');
 
-  step('one tunnel');
-  // Time to ready: one tunnel, five tunnels, and the AWS CLI's two steps on the same world.
+  step('one tunnel, the AWS CLI, five tunnels, in turn');
+  // Time to ready: one tunnel, the AWS CLI's two steps on the same world, five tunnels; and, where
+  // the environment sets NODE_EXTRA_CA_CERTS, one tunnel without it. Node 20 reads and parses that
+  // whole file before running any code (~80 ms with a system bundle; Node 22 reads it when TLS first
+  // needs it): that row shows a machine without it; the row in this environment is the one that counts.
   const one = await worldWith(1);
-  const oneReady = await repeat(() => readyTime(one.world, one.ports));
-  step('AWS CLI flow');
-  const cliPort = await freePort();
-  const cli = await repeat(() => awsCliFlow(one.world, cliPort));
-  step('five tunnels');
   const five = await worldWith(5);
-  const fiveReady = await repeat(() => readyTime(five.world, five.ports));
+  const cliPort = await freePort();
+  const withCerts = Boolean(process.env.NODE_EXTRA_CA_CERTS);
+  const unset = () => readyTime(one.world, one.ports, { NODE_EXTRA_CA_CERTS: '' });
+  const [oneReady, cli, fiveReady, without] = await alternately([
+    () => readyTime(one.world, one.ports),
+    () => awsCliFlow(one.world, cliPort),
+    () => readyTime(five.world, five.ports),
+    withCerts ? unset : () => NaN,
+  ]);
   row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
-  // Node 20 reads and parses the whole NODE_EXTRA_CA_CERTS file before running any code (~80 ms
-  // with a system bundle; Node 22 reads it when TLS first needs it). Where the environment sets it,
-  // also what a machine without it sees; the row above, in this environment, is the one that counts.
-  if (process.env.NODE_EXTRA_CA_CERTS) {
-    const without = await repeat(() => readyTime(one.world, one.ports, { NODE_EXTRA_CA_CERTS: '' }));
-    row('ready, one tunnel, NODE_EXTRA_CA_CERTS unset', ms(without), `AWS CLI v1: ${ms(cli)}`, `${(without / cli).toFixed(2)}×`, 'for reference');
-  }
+  if (withCerts) row('ready, one tunnel, NODE_EXTRA_CA_CERTS unset', ms(without), `AWS CLI v1: ${ms(cli)}`, `${(without / cli).toFixed(2)}×`, 'for reference');
   row('ready, five tunnels', ms(fiveReady), `one tunnel: ${ms(oneReady)}`, `${(fiveReady / oneReady).toFixed(2)}×`, '≤ 1.3×');
   // How much of that is dbtunnel: the five-tunnel time less what five fake plugins starting at once
   // cost beyond one (the harness row above). An estimate: in a real run they start a few ms apart.
