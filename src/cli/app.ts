@@ -6,7 +6,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, TunnelError } from '../errors.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
-import { unknownArguments } from './usage.js';
+import { HELP_HINT, unknownArguments } from './usage.js';
 
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
@@ -330,7 +330,7 @@ async function main(): Promise<number> {
       // getOptions() is yargs' own (not in its type declarations): by now, the failed command's options.
       const options = (cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions();
       const unknown = unknownArguments(msg, argv, Object.keys(options.key));
-      throw new TunnelError('usage', unknown?.message ?? msg, { hint: unknown?.hint ?? 'Run dbtunnel --help for the commands and options.' });
+      throw new TunnelError('usage', unknown?.message ?? msg, { hint: unknown?.hint ?? HELP_HINT });
     });
   await cli.parseAsync();
   return exitCode;

@@ -3,6 +3,9 @@
 // nearest known option when one looks like a typo.
 import { closest } from '../suggest.js';
 
+/** The hint of every usage error. */
+export const HELP_HINT = 'Run dbtunnel --help for the commands and options.';
+
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /**
@@ -26,6 +29,6 @@ export function unknownArguments(message: string, typed: readonly string[], know
   const guess = typo ? closest(typo.replace(/^--(no-)?/, ''), longOptions) : undefined;
   return {
     message: `Unknown ${what}: ${asTyped.join(', ')}.`,
-    hint: guess ? `Did you mean --${guess}? Run dbtunnel --help for the commands and options.` : 'Run dbtunnel --help for the commands and options.',
+    hint: guess ? `Did you mean --${guess}? ${HELP_HINT}` : HELP_HINT,
   };
 }
