@@ -19,12 +19,13 @@ const ms = (n: number) => `${Math.round(n)} ms`;
 /** Progress on stderr, so that a slow or stuck step shows where it is; the table goes to stdout. */
 const step = (what: string) => process.stderr.write(`bench: ${what}…\n`);
 
+type Measure = () => Promise<number> | number;
+
 /**
  * Medians of several measures taken in turn (a, b, c, a, b, c, …) after a warm-up of each: a measure
  * and its reference then see the same machine. On a shared VM the speed drifts over minutes; taken
  * one after the other, a ratio would compare two different machines.
  */
-type Measure = () => Promise<number> | number;
 async function alternately<const T extends readonly Measure[]>(fns: T): Promise<{ -readonly [K in keyof T]: number }> {
   for (const fn of fns) await fn(); // warm-up
   const out: number[][] = fns.map(() => []);

@@ -7,6 +7,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { xdgBase } from './xdg.js';
 
+/** The parts of a file's stat that change when it is replaced or rewritten. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/** A file's identity from its stat: what a remembered answer about the file is valid for. Pure. */
+export function identityOf(st: FileIdentity): FileIdentity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+}
+
 /** Entries kept per cache: one per config or plugin in use, and a long-gone one dropped in time. */
 const KEEP = 8;
 

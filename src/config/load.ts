@@ -6,9 +6,10 @@
 // edit of the file, or another build of dbtunnel, validates it again.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheFile, entryOf, readCache, withEntry, writeCache } from '../cache-file.js';
+import { cacheFile, entryOf, identityOf, readCache, withEntry, writeCache } from '../cache-file.js';
 import { TunnelError } from '../errors.js';
 import { xdgBase } from '../xdg.js';
 import type { Config } from './schema.js';
@@ -88,7 +89,7 @@ async function isFile(file: string): Promise<boolean> {
   }
 }
 
-export function configCacheFile(env: NodeJS.ProcessEnv = process.env, home?: string): string {
+export function configCacheFile(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
   return cacheFile('config.json', env, home);
 }
 
@@ -112,8 +113,7 @@ export function rememberedConfig(cache: unknown, file: string, digest: string): 
 async function codeIdentity(): Promise<string | undefined> {
   try {
     const self = fileURLToPath(import.meta.url);
-    const st = await stat(self);
-    return `${self} ${st.dev} ${st.ino} ${st.size} ${st.mtimeMs}`;
+    return JSON.stringify([self, identityOf(await stat(self))]);
   } catch {
     return undefined;
   }
@@ -178,10 +178,6 @@ async function readConfigText(file: string, via: ConfigLocation['via']): Promise
     });
   }
   return { file, text };
-}
-
-export function formatPath(p: PropertyKey[]): string {
-  return p.map(String).join('.');
 }
 
 /** Paths in messages: relative to the current directory when that is shorter. */

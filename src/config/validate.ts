@@ -5,7 +5,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import { TunnelError } from '../errors.js';
 import { closest } from '../suggest.js';
-import { displayPath, formatPath, type ConfigText } from './load.js';
+import { displayPath, type ConfigText } from './load.js';
 import { configSchema, KNOWN_KEYS, type Config } from './schema.js';
 
 interface ParsedFile {
@@ -52,7 +52,6 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
   }
   return { file, doc, lines, data: doc.toJS({ maxAliasCount: 100 }) };
 }
-
 
 function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
@@ -158,3 +157,6 @@ function lineOf(src: ParsedFile, p: (string | number)[]): number | undefined {
   return range ? src.lines.linePos(range[0]).line : undefined;
 }
 
+function formatPath(p: PropertyKey[]): string {
+  return p.map(String).join('.');
+}

@@ -5,16 +5,8 @@
 // cannot be set back by anyone. `doctor` always asks afresh.
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
-import { cacheFile, entryOf, readCache, withEntry, writeCache } from '../cache-file.js';
+import { cacheFile, entryOf, identityOf, readCache, withEntry, writeCache, type FileIdentity } from '../cache-file.js';
 import { pluginVersion } from './locate.js';
-
-export interface FileIdentity {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-}
 
 interface Remembered extends FileIdentity {
   version: string;
@@ -22,11 +14,6 @@ interface Remembered extends FileIdentity {
 
 export function versionCacheFile(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
   return cacheFile('plugin-version.json', env, home);
-}
-
-/** The parts of a stat that change when the file is replaced or rewritten. Pure. */
-export function identityOf(st: FileIdentity): FileIdentity {
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
 /** The remembered version, if it was said by this very file. Pure. */

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TunnelError } from '../../src/errors.js';
 import { pluginVersion, whyItFailed } from '../../src/plugin/locate.js';
 import { spawnPlugin } from '../../src/plugin/process.js';
-import { identityOf, knownPluginVersion, rememberedVersion, versionCacheFile, withVersion, type FileIdentity } from '../../src/plugin/version-cache.js';
+import { identityOf, type FileIdentity } from '../../src/cache-file.js';
+import { knownPluginVersion, rememberedVersion, versionCacheFile, withVersion } from '../../src/plugin/version-cache.js';
 
 let dir: string | undefined;
 afterEach(async () => {
