@@ -76,3 +76,26 @@ function parseLine(line: string): PluginEvent[] {
   }
   return [];
 }
+
+/**
+ * Whole lines of a stream, as they complete: what the plugin printed, word for word, for `--debug`.
+ * A last line without its newline comes out at end().
+ */
+export function lineSplitter(onLine: (line: string) => void): { feed(chunk: string): void; end(): void } {
+  let rest = '';
+  const emit = (line: string) => {
+    const text = line.replace(/\r$/, '');
+    if (text.trim()) onLine(text);
+  };
+  return {
+    feed(chunk) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      lines.forEach(emit);
+    },
+    end() {
+      emit(rest);
+      rest = '';
+    },
+  };
+}

@@ -3,7 +3,7 @@
 // comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { PluginOutputReader, type PluginEvent } from './output.js';
+import { lineSplitter, PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
 
 export interface PluginExit {
@@ -73,6 +73,8 @@ export function spawnPlugin(
   invocation: PluginInvocation,
   baseEnv: NodeJS.ProcessEnv,
   onEvent: (e: PluginEvent) => void,
+  /** Each line the plugin prints, as printed (for --debug). */
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void = () => {},
 ): RunningPlugin {
   const child = spawn(file, invocation.argv, {
     env: pluginEnvironment(baseEnv, invocation.env),
@@ -81,11 +83,17 @@ export function spawnPlugin(
     windowsHide: true,
   });
   const reader = new PluginOutputReader();
+  const outLines = lineSplitter((line) => onLine('stdout', line));
+  const errLines = lineSplitter((line) => onLine('stderr', line));
   let stderrTail = '';
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => reader.feed(chunk).forEach(onEvent));
+  child.stdout.on('data', (chunk: string) => {
+    outLines.feed(chunk);
+    reader.feed(chunk).forEach(onEvent);
+  });
   child.stderr.on('data', (chunk: string) => {
+    errLines.feed(chunk);
     stderrTail = (stderrTail + chunk).slice(-2000);
   });
   // 'close' comes once the process has exited and its output has been read to the end; a plugin
@@ -99,6 +107,8 @@ export function spawnPlugin(
       resolve({ code: undefined, signal: undefined });
     });
   }).then((exit) => {
+    outLines.end();
+    errLines.end();
     reader.end().forEach(onEvent);
     return exit;
   });

@@ -37,6 +37,10 @@ it('no token anywhere but the plugin\'s environment, across the scenarios', asyn
     await new Promise((r) => setTimeout(r, 2500));
   });
   await hold([], () => {}, { FAKE_PLUGIN_IGNORE_SIGINT: '1' });
+  // A plugin that prints the token: --debug shows the plugin's lines word for word, less the token.
+  await hold([], () => {}, { FAKE_PLUGIN_PRINT_TOKEN: '1' });
+  expect(seen.at(-1)!.text).toContain('plugin mydb printed: token (session token)');
+  expect(seen.at(-1)!.text).toContain('plugin mydb printed on stderr: token (session token)');
   // A `--` command dumps its whole environment.
   const dump = path.join(world.dir, 'command-env.txt');
   const cmd = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug', '--', 'sh', '-c', `env > ${dump}`], world.env);

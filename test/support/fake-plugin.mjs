@@ -11,6 +11,8 @@
 //   FAKE_PLUGIN_IGNORE_SIGINT  '1': ignore SIGINT (to test the SIGKILL fallback)
 //   FAKE_PLUGIN_CRASH_AFTER_MS  exit 2 this long after opening the port, without a word
 //   FAKE_PLUGIN_BUSY_PORTS   comma-separated local ports to treat as taken by someone else (a race)
+//   FAKE_PLUGIN_PRINT_TOKEN  '1': print the session token on stdout and stderr (no real plugin does;
+//                            dbtunnel's --debug shows the plugin's lines and must not show it)
 //   FAKE_PLUGIN_GO_PIPES     '1': die on the spot when writing to a stdout nobody reads any more, as the
 //                            real plugin (a Go program) does: Go exits on SIGPIPE for fd 1 and 2
 import fs from 'node:fs';
@@ -69,6 +71,10 @@ const out = (/** @type {string} */ s) => {
 process.stdout.on('error', () => {});
 
 out(`\nStarting session with SessionId: ${sessionId}\n`);
+if (process.env.FAKE_PLUGIN_PRINT_TOKEN === '1') {
+  out(`token ${response.TokenValue}\n`);
+  process.stderr.write(`token ${response.TokenValue}\n`);
+}
 
 const channelBase = response.StreamUrl.replace(/^ws/, 'http').replace(/\?.*$/, '');
 /** @type {net.Server | undefined} */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PluginOutputReader, type PluginEvent } from '../../src/plugin/output.js';
+import { lineSplitter, PluginOutputReader, type PluginEvent } from '../../src/plugin/output.js';
 
 const S = 'dev-0a1b2c3d4e5f67890';
 // Exactly what the plugin prints (AWS-FACTS.md §5).
@@ -60,5 +60,27 @@ describe('reading session-manager-plugin output', () => {
     const r = new PluginOutputReader();
     r.feed('something unexpected\n');
     expect(r.lastOutput).toBe('something unexpected');
+  });
+});
+
+describe("the plugin's lines for --debug", () => {
+  function linesOf(chunks: string[], end = true): string[] {
+    const lines: string[] = [];
+    const split = lineSplitter((l) => lines.push(l));
+    chunks.forEach((c) => split.feed(c));
+    if (end) split.end();
+    return lines;
+  }
+
+  it('gives whole lines as printed, without blank ones or carriage returns, however the chunks fall', () => {
+    const expected = [`Starting session with SessionId: ${S}`, `Port 13306 opened for sessionId ${S}.`, 'Waiting for connections...', `Connection accepted for session [${S}]`];
+    expect(linesOf([MUX])).toEqual(expected);
+    expect(linesOf(MUX.split(''))).toEqual(expected);
+    expect(linesOf(['a\r\n', '\r\n', 'b\n'])).toEqual(['a', 'b']);
+  });
+
+  it('holds a line until its newline, and gives a last line without one at the end', () => {
+    expect(linesOf(['Port 13306 opened for sessionId x.'], false)).toEqual([]);
+    expect(linesOf(['Port 13306 opened for sessionId x.'])).toEqual(['Port 13306 opened for sessionId x.']);
   });
 });
