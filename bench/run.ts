@@ -1,13 +1,15 @@
-// `npm run bench`: dbtunnel's speed and memory against the test emulator and the fake plugin, each
+// `npm run bench`: dbtunnel's speed and memory against the test emulator and a fake plugin, each
 // measure beside its reference taken in the same run. Medians over BENCH_RUNS runs (default 7)
 // after a warm-up. Not a test: it asserts nothing, it reports.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DB_HOST, FAKE_PLUGIN_DIR, createWorld, type World } from '../test/support/world.js';
+import { GO_LIKE_PLUGIN_SOURCE, buildGoLikePlugin } from './go-like-plugin.js';
 
 const execFileAsync = promisify(execFile);
 const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 7));
@@ -127,8 +129,27 @@ function rss(pid: number): { now: number; peak: number; own: number } {
   return { now: kb(status, 'VmRSS') / 1024, peak: kb(status, 'VmHWM') / 1024, own: kb(rollup, 'Private_Dirty') / 1024 };
 }
 
-async function worldWith(dbCount: number, extra: Partial<Parameters<typeof createWorld>[0]> = {}): Promise<{ world: World; ports: number[] }> {
+/**
+ * The bench's plugin: the test suite's fake in C (go-like-plugin.c), which starts in a few ms as the
+ * real (Go) plugin does; the Node fake's start would be most of the five-tunnel measure. Built into
+ * a temporary directory; without a C compiler, undefined (and the Node fake is used).
+ */
+function goLikePluginDir(): string | undefined {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dbtunnel-bench-plugin-'));
+  const built = buildGoLikePlugin(dir);
+  if (built.ok) {
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+  process.stderr.write(`bench: could not build ${path.basename(GO_LIKE_PLUGIN_SOURCE)} (${built.why}); using the Node fake plugin\n`);
+  rmSync(dir, { recursive: true, force: true });
+  return undefined;
+}
+
+/** A world whose PATH finds `pluginDir`'s session-manager-plugin first (default: the Node fake, as in the tests). */
+async function worldWith(dbCount: number, extra: Partial<Parameters<typeof createWorld>[0]> = {}, pluginDir?: string): Promise<{ world: World; ports: number[] }> {
   const world = await createWorld(extra);
+  if (pluginDir) world.env.PATH = `${pluginDir}${path.delimiter}${world.env.PATH}`;
   const ports = await Promise.all(Array.from({ length: dbCount }, () => freePort()));
   const databases = Object.fromEntries(ports.map((p, i) => [`db${i + 1}`, { host: DB_HOST, port: 3306, localPort: p }]));
   await world.writeConfig({ environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: 'bastion-db-maintenance', databases } } });
@@ -231,36 +252,52 @@ async function main() {
   ]);
   row('dbtunnel --version', ms(version), `node -e 0: ${ms(node0)}`, `${(version / node0).toFixed(2)}×`, '≤ 1.5×');
   row('dbtunnel --help', ms(help), `node -e 0: ${ms(node0)}`, `${(help / node0).toFixed(2)}×`, '');
-  // The fake plugin is a Node script: its start is part of every "ready" below (the real plugin is Go).
-  const fake = path.join(FAKE_PLUGIN_DIR, 'session-manager-plugin');
-  // Five tunnels start five plugins at once: what that alone costs here, for the five-tunnel row.
-  const [pluginStart, fivePlugins] = await alternately([() => timeCommand(fake, ['--version']), () => timeTogether(5, fake, ['--version'])]);
-  row('the fake plugin starting (--version)', ms(pluginStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
-  row('five fake plugins starting at once', ms(fivePlugins), `one: ${ms(pluginStart)}`, `${(fivePlugins / pluginStart).toFixed(2)}×`, 'harness, not dbtunnel');
+  // The plugin's start is part of every "ready" below, and five tunnels start five at once.
+  const goLike = goLikePluginDir();
+  const nodeFake = path.join(FAKE_PLUGIN_DIR, 'session-manager-plugin');
+  const plugin = goLike ? path.join(goLike, 'session-manager-plugin') : nodeFake;
+  const [pluginName, pluginsName] = goLike ? ['the C plugin', 'C plugins'] : ['the Node fake plugin', 'Node fake plugins'];
+  const [pluginStart, fivePlugins, nodeFakeStart, fiveNodeFakes] = await alternately([
+    () => timeCommand(plugin, ['--version']),
+    () => timeTogether(5, plugin, ['--version']),
+    goLike ? () => timeCommand(nodeFake, ['--version']) : () => NaN,
+    goLike ? () => timeTogether(5, nodeFake, ['--version']) : () => NaN,
+  ]);
+  row(`${pluginName} starting (--version)`, ms(pluginStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
+  row(`five ${pluginsName} starting at once`, ms(fivePlugins), `one: ${ms(pluginStart)}`, `${(fivePlugins / pluginStart).toFixed(2)}×`, 'harness, not dbtunnel');
+  if (goLike) {
+    row('the Node fake plugin (the tests\') starting (--version)', ms(nodeFakeStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
+    row('five Node fake plugins starting at once', ms(fiveNodeFakes), `one: ${ms(nodeFakeStart)}`, `${(fiveNodeFakes / nodeFakeStart).toFixed(2)}×`, 'harness, not dbtunnel');
+  }
 
   step('one tunnel, the AWS CLI, five tunnels, in turn');
   // Time to ready: one tunnel, the AWS CLI's two steps on the same world, five tunnels; and, where
   // the environment sets NODE_EXTRA_CA_CERTS, one tunnel without it. Node 20 reads and parses that
   // whole file before running any code (~80 ms with a system bundle; Node 22 reads it when TLS first
   // needs it): that row shows a machine without it; the row in this environment is the one that counts.
-  const one = await worldWith(1);
-  const five = await worldWith(5);
+  // With the C plugin, the same one and five tunnels with the Node fake, for reference.
+  const one = await worldWith(1, {}, goLike);
+  const five = await worldWith(5, {}, goLike);
+  const oneNode = goLike ? await worldWith(1) : undefined;
+  const fiveNode = goLike ? await worldWith(5) : undefined;
   const cliPort = await freePort();
   const withCerts = Boolean(process.env.NODE_EXTRA_CA_CERTS);
   const unset = () => readyTime(one.world, one.ports, { NODE_EXTRA_CA_CERTS: '' });
-  const [oneReady, cli, fiveReady, without] = await alternately([
+  const [oneReady, cli, fiveReady, without, oneNodeReady, fiveNodeReady] = await alternately([
     () => readyTime(one.world, one.ports),
     () => awsCliFlow(one.world, cliPort),
     () => readyTime(five.world, five.ports),
     withCerts ? unset : () => NaN,
+    oneNode ? () => readyTime(oneNode.world, oneNode.ports) : () => NaN,
+    fiveNode ? () => readyTime(fiveNode.world, fiveNode.ports) : () => NaN,
   ]);
   row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
   if (withCerts) row('ready, one tunnel, NODE_EXTRA_CA_CERTS unset', ms(without), `AWS CLI v1: ${ms(cli)}`, `${(without / cli).toFixed(2)}×`, 'for reference');
   row('ready, five tunnels', ms(fiveReady), `one tunnel: ${ms(oneReady)}`, `${(fiveReady / oneReady).toFixed(2)}×`, '≤ 1.3×');
-  // How much of that is dbtunnel: the five-tunnel time less what five fake plugins starting at once
-  // cost beyond one (the harness row above). An estimate: in a real run they start a few ms apart.
-  const fiveOwn = fiveReady - (fivePlugins - pluginStart);
-  row('ready, five tunnels, less the harness\'s extra for five plugins', ms(fiveOwn), `one tunnel: ${ms(oneReady)}`, `${(fiveOwn / oneReady).toFixed(2)}×`, 'estimate, for reference');
+  if (oneNode && fiveNode) {
+    row('ready, one tunnel, with the Node fake plugin', ms(oneNodeReady), `AWS CLI v1: ${ms(cli)}`, `${(oneNodeReady / cli).toFixed(2)}×`, 'for reference');
+    row('ready, five tunnels, with the Node fake plugin', ms(fiveNodeReady), `one tunnel: ${ms(oneNodeReady)}`, `${(fiveNodeReady / oneNodeReady).toFixed(2)}×`, 'for reference');
+  }
 
   step('round trips at +50 ms per call');
   const staticKeys = await roundTrips(one.world, one.ports, []);
@@ -268,7 +305,7 @@ async function main() {
   const role = await worldWith(1, {
     scenario: { roles: [{ arn: ROLE }] },
     awsConfig: `[profile stg-role]\nrole_arn = ${ROLE}\nsource_profile = stg\nregion = ap-northeast-1\n`,
-  });
+  }, goLike);
   const assumed = await roundTrips(role.world, role.ports, ['--profile', 'stg-role']);
   row('AWS round trips, assume-role', `${assumed.sequential} (${assumed.calls.join(', ')})`, `ready in ${ms(assumed.elapsed)} at +50 ms/call`, '', 'AssumeRole first, then ≤ 2');
 
@@ -284,8 +321,14 @@ async function main() {
     const t = await openWith(w.world, w.ports);
     await new Promise((r) => setTimeout(r, 500));
     const m = rss(t.child.pid!);
-    await t.close();
     row(`RSS holding ${label}`, mb(m), `idle node: ${mb(nodeIdle)}`, '', label === 'one tunnel' ? '≤ 60 MB' : '');
+    if (label === 'one tunnel') {
+      // What a tunnel held for an hour costs: V8 gives back the heap that starting grew once the
+      // process has been quiet for a few seconds (its memory reducer; ~8 s on Node 20 and 22).
+      await new Promise((r) => setTimeout(r, 12_000));
+      row('RSS holding one tunnel, 12 s later', mb(rss(t.child.pid!)), '', '', 'for reference');
+    }
+    await t.close();
   }
   const soak = await openWith(one.world, one.ports, ['--reconnect', 'always', '--max-reconnects', '100']);
   await new Promise((r) => setTimeout(r, 500));
@@ -300,15 +343,17 @@ async function main() {
   await soak.close();
   row('RSS over a reconnect soak (5 AWS-side ends)', `${start.now.toFixed(1)} → ${end.now.toFixed(1)} MB (own ${start.own.toFixed(1)} → ${end.own.toFixed(1)})`, '', '', '');
 
-  for (const w of [one, five, role]) await w.world.close();
+  for (const w of [one, five, role, oneNode, fiveNode]) await w?.world.close();
 
   const head = ['measure', 'dbtunnel', 'reference (same run)', 'ratio', 'target'];
   const table = [head, head.map(() => '---'), ...rows];
   const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
   console.log(`dbtunnel bench — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpu}, medians of ${RUNS} runs after a warm-up`);
-  console.log('The reference CLI available here is the AWS CLI v1 (Python). The plugin is the test suite\'s fake (a Node script, started');
-  console.log('without NODE_EXTRA_CA_CERTS, which the Go plugin it stands in for never reads). "own": private');
-  console.log('written memory (Private_Dirty), without the node binary\'s pages that every Node process maps and shares.\n');
+  console.log('The reference CLI available here is the AWS CLI v1 (Python). The plugin, for dbtunnel and the AWS CLI alike, is');
+  console.log(goLike
+    ? 'bench/go-like-plugin.c: the test suite\'s fake in C, which starts in a few ms as the real (Go) plugin does.'
+    : 'the test suite\'s fake (a Node script, started without NODE_EXTRA_CA_CERTS, which the Go plugin never reads): no C compiler.');
+  console.log('"own": private written memory (Private_Dirty), without the node binary\'s pages that every Node process maps and shares.\n');
   for (const r of table) console.log(`| ${r.join(' | ')} |`);
 }
 
