@@ -10,11 +10,9 @@
  * and exit 0, SIGTERM kills; a record of each run in FAKE_PLUGIN_RECORD_DIR (argv, pid, ppid).
  * The test suite's knobs (FAKE_PLUGIN_BIND, _CRASH_AFTER_MS, ...) are not here: tests use the Node fake.
  *
- * Compiled by bench/run.ts with the system's C compiler: cc -O2 -o DIR/session-manager-plugin THIS.
+ * Plain POSIX C (Linux and macOS). Built by bench/go-like-plugin.ts: cc -O2 -o DIR/session-manager-plugin THIS.
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -81,7 +79,7 @@ static int connect_to(const char *host, const char *port) {
   if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
   int fd = -1;
   for (ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
     if (fd < 0) continue;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
     close(fd);
@@ -242,7 +240,7 @@ int main(int argc, char **argv) {
   snprintf(channel_port, sizeof channel_port, "%.*s", colon ? (int)(slash - colon - 1) : 2, colon ? colon + 1 : "80");
   snprintf(channel_path, sizeof channel_path, "%.*s", (int)strcspn(slash ? slash : "", "?"), slash ? slash : "");
 
-  if (pipe2(signal_pipe, O_CLOEXEC) != 0) return 1;
+  if (pipe(signal_pipe) != 0) return 1;
   struct sigaction sa = {.sa_handler = on_terminate_signal};
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
@@ -280,7 +278,7 @@ int main(int argc, char **argv) {
         json_string(lines, "destination", destination, sizeof destination);
         if (!json_string(lines, "agentVersion", agent, sizeof agent)) strcpy(agent, "0");
         mux = newer_than_3_0_196_0(agent);
-        server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        server = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
         setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(local_port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -338,7 +336,7 @@ int main(int argc, char **argv) {
       if (r > 0) line_len += r;
     }
     if (server >= 0 && fds[2].revents) {
-      int client = accept4(server, NULL, NULL, SOCK_CLOEXEC);
+      int client = accept(server, NULL, NULL);
       if (client >= 0) {
         if (mux) say("\nConnection accepted for session [%s]\n", session_id);
         else say("Connection accepted for session %s.\n", session_id);

@@ -12,7 +12,7 @@ export const GO_LIKE_PLUGIN_SOURCE = fileURLToPath(new URL('./go-like-plugin.c',
  */
 export function buildGoLikePlugin(dir: string): { ok: true; file: string } | { ok: false; why: string } {
   const file = path.join(dir, 'session-manager-plugin');
-  const r = spawnSync(process.env.CC || 'cc', ['-O2', '-Wall', '-Werror', '-o', file, GO_LIKE_PLUGIN_SOURCE], { encoding: 'utf8' });
+  const r = spawnSync(process.env.CC || 'cc', ['-O2', '-o', file, GO_LIKE_PLUGIN_SOURCE], { encoding: 'utf8' });
   if (r.status === 0) return { ok: true, file };
   return { ok: false, why: r.error?.message ?? r.stderr.trim() };
 }
