@@ -432,8 +432,10 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
     };
     // Word for word under --debug (what "Run again with --debug to see the plugin's output" promises),
     // less the session token, should a plugin ever print it.
-    const onPluginLine = (stream: 'stdout' | 'stderr', line: string) =>
-      onEvent({ type: 'debug', message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${response.TokenValue ? line.split(response.TokenValue).join('(session token)') : line}` });
+    const onPluginLine = (stream: 'stdout' | 'stderr', line: string) => {
+      const shown = response.TokenValue ? line.split(response.TokenValue).join('(session token)') : line;
+      onEvent({ type: 'debug', message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${shown}` });
+    };
     entry.plugin = deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
     onEvent({ type: 'debug', message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only` });
     void entry.plugin.exited.then((exit) => {

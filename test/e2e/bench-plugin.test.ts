@@ -2,11 +2,11 @@
 // in a few ms as the real Go plugin does. Its numbers stand for dbtunnel with the real plugin only if
 // dbtunnel sees the same plugin as in the tests: the same lines, read as the same events, for each
 // part of a tunnel's life. Each scenario runs with both plugins and the two accounts must match.
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGoLikePlugin } from '../../bench/go-like-plugin.js';
 import { roundTrip } from '../support/echo-server.js';
 import { eventually, startDbtunnel } from '../support/cli.js';
@@ -25,8 +25,9 @@ afterAll(async () => {
 type Scenario = (world: World, port: number, run: ReturnType<typeof startDbtunnel>) => Promise<void>;
 
 /**
- * One tunnel's life with the given plugin first on PATH: what dbtunnel read from the plugin (its
- * `--debug` events, with session ids and the port made generic), how it exited, and what AWS was asked.
+ * One tunnel's life with the given plugin first on PATH: what dbtunnel read from the plugin (the
+ * events and the lines `--debug` shows, with session ids and the port made generic), how it exited,
+ * and what AWS was asked.
  */
 async function lifeWith(dir: string, scenario: Scenario, opts: { agentVersion?: string; args?: string[] } = {}) {
   const world = await createWorld(
@@ -49,7 +50,7 @@ async function lifeWith(dir: string, scenario: Scenario, opts: { agentVersion?: 
     const printed = run
       .stderr()
       .split('\n')
-      .flatMap((l) => /debug \+\d+ms plugin mydb printed(?: on stderr)?: (.*)$/.exec(l)?.[0].replace(/^debug \+\d+ms /, '') ?? [])
+      .flatMap((l) => /debug \+\d+ms (plugin mydb printed(?: on stderr)?: .*)$/.exec(l)?.[1] ?? [])
       .map((l) => l.replace(/dev-[0-9a-f]+/g, 'SESSION').replace(new RegExp(`\\b${port}\\b`, 'g'), 'PORT'));
     const plugin = run.stderr().match(/plugin: (\S+) ([\d.]+)/);
     return {
