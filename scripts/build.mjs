@@ -22,16 +22,19 @@ const lazyStringWidth = {
 };
 
 /**
- * yargs' words come from y18n, which reads translations from a folder it finds relative to yargs'
- * code — once bundled, a folder outside dbtunnel's package. src/cli/yargs-strings.ts gives yargs its
- * English strings with no file to read.
+ * Stand-ins for two of yargs' imports. y18n (yargs' words) reads translations from a folder it finds
+ * relative to yargs' code — once bundled, a folder outside dbtunnel's package: src/cli/yargs-strings.ts
+ * gives yargs its English strings with no file to read. node:assert (two checks of yargs' own
+ * invariants) loads eight more built-in modules at every start: src/cli/yargs-assert.ts has the two.
  */
 /** @type {import('esbuild').Plugin} */
-const englishYargs = {
-  name: 'english-yargs',
+const yargsStandIns = {
+  name: 'yargs-stand-ins',
   setup(b) {
-    const strings = path.join(root, 'src/cli/yargs-strings.ts');
-    b.onResolve({ filter: /^y18n$/ }, (args) => (/[\\/]yargs[\\/]/.test(args.importer) ? { path: strings } : undefined));
+    const standIns = { y18n: 'src/cli/yargs-strings.ts', assert: 'src/cli/yargs-assert.ts' };
+    b.onResolve({ filter: /^(y18n|assert)$/ }, (args) =>
+      /[\\/]yargs[\\/]/.test(args.importer) ? { path: path.join(root, standIns[/** @type {'y18n' | 'assert'} */ (args.path)]) } : undefined,
+    );
   },
 };
 
@@ -117,7 +120,7 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
-  plugins: [httpByRequire, lazyStringWidth, englishYargs, esmYaml, shakeableSdkSchemas],
+  plugins: [httpByRequire, lazyStringWidth, yargsStandIns, esmYaml, shakeableSdkSchemas],
   metafile: true,
   logLevel: 'warning',
 });

@@ -2,7 +2,6 @@
 // AWS, plugin and port edges into src/tunnel/run.ts, renders its events (for people, or as JSON),
 // runs a `--` command, maps the outcome to an exit code.
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
@@ -237,6 +236,7 @@ async function confirmProduction(env: string, dbs: string[], term: Terminal): Pr
     });
   }
   process.stderr.write(`\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.\n`);
+  const { createInterface } = await import('node:readline'); // only to ask: 7 built-in modules a tunnel need not load
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await new Promise<string>((resolve) => {
     rl.once('close', () => resolve(''));
@@ -251,6 +251,7 @@ async function confirmProduction(env: string, dbs: string[], term: Terminal): Pr
 /** MFA codes: asked on stderr, read from stdin (a terminal, or a pipe in scripts and tests). */
 async function askMfaCode(serial: string, term: Terminal): Promise<string> {
   await term.settle();
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
   try {
     const code = await new Promise<string>((resolve, reject) => {
