@@ -185,7 +185,8 @@ async function readyTime(world: World, ports: number[], env: Record<string, stri
   return t.elapsed;
 }
 
-async function awsCliFlow(world: World, port: number): Promise<number> {
+/** The AWS CLI's two steps until a byte comes back; `whileOpen` runs then, with the CLI's pid, before it is stopped. */
+async function awsCliFlow(world: World, port: number, whileOpen?: (pid: number) => Promise<void>): Promise<number> {
   await untilClosed([port]);
   const earlier = (await world.pluginRecords()).length;
   const sessionsBefore = world.emu.callsOf('StartSession').length;
@@ -204,6 +205,7 @@ async function awsCliFlow(world: World, port: number): Promise<number> {
   });
   await untilTunnelWorks(world, [port], sessionsBefore);
   const elapsed = performance.now() - t0;
+  await whileOpen?.(child.pid!);
   // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop.
   const records = (await world.pluginRecords()).slice(earlier);
   for (const r of records) {
@@ -330,6 +332,11 @@ async function main() {
     }
     await t.close();
   }
+  // The AWS CLI v1 holding its session (a Python process; the plugin is apart in both cases).
+  await awsCliFlow(one.world, cliPort, async (pid) => {
+    await new Promise((r) => setTimeout(r, 500));
+    row('RSS of the AWS CLI v1 holding one session', mb(rss(pid)), '', '', 'for reference');
+  });
   const soak = await openWith(one.world, one.ports, ['--reconnect', 'always', '--max-reconnects', '100']);
   await new Promise((r) => setTimeout(r, 500));
   const start = rss(soak.child.pid!);
