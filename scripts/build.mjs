@@ -25,7 +25,7 @@ const lazyStringWidth = {
  * Stand-ins for two of yargs' imports. y18n (yargs' words) reads translations from a folder it finds
  * relative to yargs' code — once bundled, a folder outside dbtunnel's package: src/cli/yargs-strings.ts
  * gives yargs its English strings with no file to read. node:assert (two checks of yargs' own
- * invariants) loads eight more built-in modules at every start: src/cli/yargs-assert.ts has the two.
+ * invariants) loads five more built-in modules at every start: src/cli/yargs-assert.ts has the two.
  */
 /** @type {import('esbuild').Plugin} */
 const yargsStandIns = {

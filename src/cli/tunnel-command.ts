@@ -236,7 +236,7 @@ async function confirmProduction(env: string, dbs: string[], term: Terminal): Pr
     });
   }
   process.stderr.write(`\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.\n`);
-  const { createInterface } = await import('node:readline'); // only to ask: 7 built-in modules a tunnel need not load
+  const { createInterface } = await import('node:readline'); // only to ask: 4 built-in modules a tunnel need not load
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await new Promise<string>((resolve) => {
     rl.once('close', () => resolve(''));

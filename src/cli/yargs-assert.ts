@@ -1,5 +1,5 @@
 // The two checks yargs imports from node:assert for its own invariants (a command's handler result,
-// a frozen parser state). node:assert loads eight more built-in modules at every start, for checks
+// a frozen parser state). node:assert loads five more built-in modules at every start, for checks
 // that only fail on a bug in yargs. The build (scripts/build.mjs) gives yargs these instead; they throw
 // as node:assert would, with the same code and comparison (Object.is).
 class AssertionError extends Error {
