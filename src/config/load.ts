@@ -103,17 +103,20 @@ export function configDigest(code: string, base: ConfigText, local: ConfigText |
   return hash.digest('hex');
 }
 
-/** The config remembered for `file` under this digest, if any. Pure. */
-export function rememberedConfig(cache: unknown, file: string, digest: string): Config | undefined {
-  const entry = entryOf(cache, file);
+/** The config remembered under `key` (a config file, as read by one install) for this digest, if any. Pure. */
+export function rememberedConfig(cache: unknown, key: string, digest: string): Config | undefined {
+  const entry = entryOf(cache, key);
   return entry?.digest === digest && entry.config && typeof entry.config === 'object' ? (entry.config as Config) : undefined;
 }
 
-/** This code's identity, or undefined when it is not a file (nothing is remembered then). */
-async function codeIdentity(): Promise<string | undefined> {
+/**
+ * This code's file and that file's identity, or undefined when it is not a file (nothing is
+ * remembered then). Each install of dbtunnel (a global one, a project's) keeps its own entry.
+ */
+async function codeIdentity(): Promise<{ file: string; identity: string } | undefined> {
   try {
-    const self = fileURLToPath(import.meta.url);
-    return JSON.stringify([self, identityOf(await stat(self))]);
+    const file = fileURLToPath(import.meta.url);
+    return { file, identity: JSON.stringify([file, identityOf(await stat(file))]) };
   } catch {
     return undefined;
   }
@@ -130,13 +133,14 @@ export async function loadConfig(location: ConfigLocation, store: string | false
   const local = (await isFile(localFile)) ? await readConfigText(localFile, 'search') : undefined;
   const [cache, code] = (await remembering) ?? [undefined, undefined];
   const found = { file: location.file, localFile: local ? localFile : undefined };
-  const digest = code === undefined ? undefined : configDigest(code, base, local);
-  const known = digest && rememberedConfig(cache, location.file, digest);
+  const key = code && JSON.stringify([location.file, code.file]);
+  const digest = code && configDigest(code.identity, base, local);
+  const known = key && digest && rememberedConfig(cache, key, digest);
   if (known) return { config: known, ...found, remembered: true };
   // YAML and the schema load only now, when the text is new.
   const { validateConfig } = await import('./validate.js');
   const config = validateConfig(base, local);
-  if (store && digest) await writeCache(store, withEntry(cache, location.file, { digest, config }));
+  if (store && key && digest) await writeCache(store, withEntry(cache, key, { digest, config }));
   return { config, ...found, remembered: false };
 }
 

@@ -1,7 +1,7 @@
 // Daily use, end to end: several tunnels, a `--` command, --json and --quiet, engines, the
 // production guard, list, alias, completion and --dry-run.
-import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, BIN, eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
@@ -256,6 +256,20 @@ describe('around the shell', () => {
     const broken = await dryRun();
     expect(broken.code).toBe(10);
     expect(broken.stderr).toMatch(/databases\.mydb\.port must be a port number from 1 to 65535 \(got 9999999\)/);
+  });
+
+  it('two installs of dbtunnel used in turn on one config each remember it', async () => {
+    // Say a global install and a project's: each has its own code, and neither pushes out the other.
+    world = await createWorld();
+    const other = path.join(world.dir, 'other-install');
+    const root = path.dirname(path.dirname(BIN));
+    for (const part of ['bin', 'dist', 'package.json']) await cp(path.join(root, part), path.join(other, part), { recursive: true });
+    const notAgain = 'config: the same text as a run before found valid; not parsed again';
+    const dryRun = (bin: string) =>
+      spawnSync(process.execPath, [bin, '--config', world!.configFile, 'stg', 'mydb', '--dry-run', '--debug'], { env: world!.env, encoding: 'utf8' });
+    const runs = [BIN, path.join(other, 'bin', 'dbtunnel'), BIN, path.join(other, 'bin', 'dbtunnel')].map(dryRun);
+    expect(runs.map((r) => r.status)).toEqual([0, 0, 0, 0]);
+    expect(runs.map((r) => r.stderr.includes(notAgain))).toEqual([false, false, true, true]);
   });
 
   it('--dry-run prints the aws CLI commands and starts nothing', async () => {
