@@ -116,7 +116,7 @@ export function rememberedConfig(cache: unknown, key: string, digest: string): C
 async function codeIdentity(): Promise<{ file: string; identity: string } | undefined> {
   try {
     const file = fileURLToPath(import.meta.url);
-    return { file, identity: JSON.stringify([file, identityOf(await stat(file))]) };
+    return { file, identity: JSON.stringify(identityOf(await stat(file))) };
   } catch {
     return undefined;
   }
@@ -133,14 +133,13 @@ export async function loadConfig(location: ConfigLocation, store: string | false
   const local = (await isFile(localFile)) ? await readConfigText(localFile, 'search') : undefined;
   const [cache, code] = (await remembering) ?? [undefined, undefined];
   const found = { file: location.file, localFile: local ? localFile : undefined };
-  const key = code && JSON.stringify([location.file, code.file]);
-  const digest = code && configDigest(code.identity, base, local);
-  const known = key && digest && rememberedConfig(cache, key, digest);
+  const entry = code && { key: JSON.stringify([location.file, code.file]), digest: configDigest(code.identity, base, local) };
+  const known = entry && rememberedConfig(cache, entry.key, entry.digest);
   if (known) return { config: known, ...found, remembered: true };
   // YAML and the schema load only now, when the text is new.
   const { validateConfig } = await import('./validate.js');
   const config = validateConfig(base, local);
-  if (store && key && digest) await writeCache(store, withEntry(cache, key, { digest, config }));
+  if (store && entry) await writeCache(store, withEntry(cache, entry.key, { digest: entry.digest, config }));
   return { config, ...found, remembered: false };
 }
 
