@@ -1,5 +1,6 @@
 // dbtunnel's small remembered answers (the plugin's version, the validated config): one JSON file
-// each under $XDG_CACHE_HOME/dbtunnel, a map from a file's path to what was learnt about it. A cache
+// each under $XDG_CACHE_HOME/dbtunnel, a map from a key (the plugin's path; a config's path and the
+// install of dbtunnel that read it) to what was learnt. A cache
 // is a convenience: unreadable means "not known", unwritable means "not remembered this time";
 // neither changes an answer.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ export function identityOf(st: FileIdentity): FileIdentity {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
-/** Entries kept per cache: one per config or plugin in use, and a long-gone one dropped in time. */
+/** Entries kept per cache: one per plugin, or per config and install, in use; a long-gone one dropped in time. */
 const KEEP = 8;
 
 export function cacheFile(name: string, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
