@@ -1,8 +1,7 @@
 // dbtunnel's small remembered answers (the plugin's version, the validated config): one JSON file
 // each under $XDG_CACHE_HOME/dbtunnel, a map from a key (the plugin's path; a config's path and the
-// install of dbtunnel that read it) to what was learnt. A cache
-// is a convenience: unreadable means "not known", unwritable means "not remembered this time";
-// neither changes an answer.
+// install of dbtunnel that read it) to what was learnt. A cache is a convenience: unreadable means
+// "not known", unwritable means "not remembered this time"; neither changes an answer.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
