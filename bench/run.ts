@@ -15,6 +15,8 @@ const execFileAsync = promisify(execFile);
 const RUNS = Math.max(7, Number(process.env.BENCH_RUNS ?? 7));
 const BIN = fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
 const ROLE = 'arn:aws:iam::123456789012:role/bench';
+/** V8 at its leanest: interpreter only, a 1 MB young generation, size before speed (a floor, for reference). */
+const LEAN_V8 = ['--jitless', '--max-semi-space-size=1', '--optimize-for-size'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -157,11 +159,11 @@ async function worldWith(dbCount: number, extra: Partial<Parameters<typeof creat
 }
 
 /** Start dbtunnel, wait until a byte comes back through every port, return the time it took and the process. */
-async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}) {
+async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = []) {
   await untilClosed(ports);
   const sessionsBefore = world.emu.callsOf('StartSession').length;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args], {
     env: { ...world.env, ...env },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
@@ -179,8 +181,8 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
 }
 
 /** One run: how long until every tunnel carried a byte; then closed again. */
-async function readyTime(world: World, ports: number[], env: Record<string, string> = {}): Promise<number> {
-  const t = await openWith(world, ports, [], env);
+async function readyTime(world: World, ports: number[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<number> {
+  const t = await openWith(world, ports, [], env, nodeArgs);
   await t.close();
   return t.elapsed;
 }
@@ -285,13 +287,14 @@ async function main() {
   const cliPort = await freePort();
   const withCerts = Boolean(process.env.NODE_EXTRA_CA_CERTS);
   const unset = () => readyTime(one.world, one.ports, { NODE_EXTRA_CA_CERTS: '' });
-  const [oneReady, cli, fiveReady, without, oneNodeReady, fiveNodeReady] = await alternately([
+  const [oneReady, cli, fiveReady, without, oneNodeReady, fiveNodeReady, leanReady] = await alternately([
     () => readyTime(one.world, one.ports),
     () => awsCliFlow(one.world, cliPort),
     () => readyTime(five.world, five.ports),
     withCerts ? unset : () => NaN,
     oneNode ? () => readyTime(oneNode.world, oneNode.ports) : () => NaN,
     fiveNode ? () => readyTime(fiveNode.world, fiveNode.ports) : () => NaN,
+    () => readyTime(one.world, one.ports, {}, LEAN_V8),
   ]);
   row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
   if (withCerts) row('ready, one tunnel, NODE_EXTRA_CA_CERTS unset', ms(without), `AWS CLI v1: ${ms(cli)}`, `${(without / cli).toFixed(2)}×`, 'for reference');
@@ -300,6 +303,7 @@ async function main() {
     row('ready, one tunnel, with the Node fake plugin', ms(oneNodeReady), `AWS CLI v1: ${ms(cli)}`, `${(oneNodeReady / cli).toFixed(2)}×`, 'for reference');
     row('ready, five tunnels, with the Node fake plugin', ms(fiveNodeReady), `one tunnel: ${ms(oneNodeReady)}`, `${(fiveNodeReady / oneNodeReady).toFixed(2)}×`, 'for reference');
   }
+  row(`ready, one tunnel, node ${LEAN_V8.join(' ')}`, ms(leanReady), `one tunnel: ${ms(oneReady)}`, `${(leanReady / oneReady).toFixed(2)}×`, 'for reference');
 
   step('round trips at +50 ms per call');
   const staticKeys = await roundTrips(one.world, one.ports, []);
@@ -332,6 +336,12 @@ async function main() {
     }
     await t.close();
   }
+  // The floor: V8 told to spend the least memory it can (no compilers beyond the interpreter, the
+  // smallest young generation). What dbtunnel could reach by trading speed for memory.
+  const lean = await openWith(one.world, one.ports, [], {}, LEAN_V8);
+  await new Promise((r) => setTimeout(r, 500));
+  row(`RSS holding one tunnel, node ${LEAN_V8.join(' ')}`, mb(rss(lean.child.pid!)), '', '', 'for reference');
+  await lean.close();
   // The AWS CLI v1 holding its session (a Python process; the plugin is apart in both cases).
   await awsCliFlow(one.world, cliPort, async (pid) => {
     await new Promise((r) => setTimeout(r, 500));
