@@ -279,7 +279,8 @@ async function main() {
   // the environment sets NODE_EXTRA_CA_CERTS, one tunnel without it. Node 20 reads and parses that
   // whole file before running any code (~80 ms with a system bundle; Node 22 reads it when TLS first
   // needs it): that row shows a machine without it; the row in this environment is the one that counts.
-  // With the C plugin, the same one and five tunnels with the Node fake, for reference.
+  // With the C plugin, the same one and five tunnels with the Node fake, for reference; and one
+  // tunnel with V8 at its leanest, the price of the memory floor measured below.
   const one = await worldWith(1, {}, goLike);
   const five = await worldWith(5, {}, goLike);
   const oneNode = goLike ? await worldWith(1) : undefined;
