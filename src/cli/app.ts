@@ -6,7 +6,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, TunnelError } from '../errors.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
-import { HELP_HINT, unknownArguments } from './usage.js';
+import { HELP_HINT, numberProblem, optionWithoutValue, usageError, valuedOptions, type YargsOptions } from './usage.js';
 
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
@@ -79,9 +79,6 @@ async function main(): Promise<number> {
           .example('$0 stg mydb --json', 'Events for scripts'),
       unlessCompleting(async (a) => {
         if (!a.env) throw new TunnelError('usage', 'Which environment?', { hint: 'Run: dbtunnel <env> <db>   (dbtunnel list shows them; dbtunnel --help for more)' });
-        if (!(Number.isFinite(a.timeout) && a.timeout > 0)) {
-          throw new TunnelError('usage', `--timeout must be a number of seconds above 0 (got ${String(a.timeout)}).`);
-        }
         checkInstance(a.instance);
         const command = (a['--'] as unknown[] | undefined)?.map(String);
         if (command !== undefined && command.length === 0) throw new TunnelError('usage', 'Nothing after `--`.', { hint: 'Give the command to run: dbtunnel stg mydb -- psql …' });
@@ -325,13 +322,21 @@ async function main(): Promise<number> {
     .strict(!completing)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
+    // Before yargs' own checks, so that `--reconnect` with no value is said to need one.
+    .middleware((a) => {
+      if (completing) return;
+      const missing = optionWithoutValue(argv, valuedOptions(commandOptions()));
+      if (missing) throw new TunnelError('usage', `${missing} needs a value.`, { hint: HELP_HINT });
+      const wrong = numberProblem(a as { timeout?: unknown; maxReconnects?: unknown }, argv);
+      if (wrong) throw new TunnelError('usage', wrong, { hint: HELP_HINT });
+    }, true)
     .fail((msg, err) => {
       if (err) throw err;
-      // getOptions() is yargs' own (not in its type declarations): by now, the failed command's options.
-      const options = (cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions();
-      const unknown = unknownArguments(msg, argv, Object.keys(options.key));
-      throw new TunnelError('usage', unknown?.message ?? msg, { hint: unknown?.hint ?? HELP_HINT });
+      const said = usageError(msg, argv, commandOptions());
+      throw new TunnelError('usage', said?.message ?? msg, { hint: said?.hint ?? HELP_HINT });
     });
+  /** getOptions() is yargs' own (not in its type declarations): the running (or failed) command's options. */
+  const commandOptions = () => (cli as unknown as { getOptions(): YargsOptions }).getOptions();
   await cli.parseAsync();
   return exitCode;
 }

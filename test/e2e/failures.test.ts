@@ -300,7 +300,27 @@ describe('what the user typed', () => {
     expect(typo.stderr).toContain('Did you mean --timeout?');
     const r = await run(['stg', 'mydb', '--timeout', 'soon']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--timeout must be a number of seconds/);
+    expect(r.stderr).toContain('--timeout must be a number of seconds above 0 (got "soon").');
+  });
+
+  it('an option without its value, or with one it cannot take: usage error, exit 2, nothing started', async () => {
+    world = await createWorld();
+    // yargs alone would take `--profile` as an empty profile: the config's profile silently not used.
+    for (const [args, said] of [
+      [['stg', 'mydb', '--profile'], '--profile needs a value.'],
+      [['stg', '--profile', '--all'], '--profile needs a value.'],
+      [['stg', 'mydb', '--timeout'], '--timeout needs a value.'],
+      [['stg', 'mydb', '--timeout', '1e9'], '--timeout must be at most 2147483 seconds, about 24 days (got 1e9).'],
+      [['up', 'stg', 'mydb', '--timeout', '0'], '--timeout must be a number of seconds above 0 (got 0).'],
+      [['stg', 'mydb', '--max-reconnects', 'many'], '--max-reconnects must be a whole number, 0 or more (got "many").'],
+      [['stg', 'mydb', '--reconnect', 'sometimes'], '--reconnect must be always, on-failure or never (got "sometimes").'],
+      [['doctor', '--profile', 'stg'], 'Which environment?\n  → Run: dbtunnel doctor <env> [db…]'],
+    ] as const) {
+      const r = await run([...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(said);
+    }
+    expect(world.emu.calls).toHaveLength(0);
   });
 
   it('finds the config in a parent directory with no --config', async () => {
