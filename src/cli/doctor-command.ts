@@ -10,13 +10,12 @@ import type { Terminal } from './terminal.js';
 export type DoctorArgs = TargetArgs;
 
 export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<number> {
+  // doctor checks every database unless some are named.
   const { plan, loaded } = await loadPlan(
     args.config,
-    { env: args.env, dbs: args.dbs, profile: args.profile, region: args.region, instance: args.instance },
+    { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, profile: args.profile, region: args.region, instance: args.instance },
     term,
   );
-  // doctor checks every database unless some are named.
-  const all = args.dbs.length ? plan : { ...plan, tunnels: Object.entries(loaded.config.environments[plan.env]!.databases).map(([db, d]) => ({ env: plan.env, db, host: d.host, port: d.port, localPort: d.localPort })) };
   const mark: Record<CheckStatus, string> = {
     pass: term.paint('green', '✔'),
     warn: term.paint('yellow', '⚠'),
@@ -24,7 +23,7 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
     skip: term.paint('dim', '–'),
   };
   let exit: number = EXIT.ok;
-  for await (const r of runDoctor(all, displayPath(loaded.file), {
+  for await (const r of runDoctor(plan, displayPath(loaded.file), {
     findPlugin: () => findPlugin(process.env),
     pluginVersion,
     connectAws: () =>

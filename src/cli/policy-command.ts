@@ -13,6 +13,7 @@ import type { Terminal } from './terminal.js';
 
 export interface PolicyArgs {
   env: string;
+  /** None: every database of the environment. */
   dbs: string[];
   config: string | undefined;
   region: string | undefined;
@@ -24,7 +25,7 @@ function scopeOf(plan: EnvironmentPlan): TunnelScope {
 }
 
 export async function policyCommand(args: PolicyArgs, term: Terminal): Promise<number> {
-  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, region: args.region }, term);
+  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, region: args.region }, term);
   const policy = leastPrivilegePolicy([scopeOf(plan)]);
   if (!args.json) {
     term.info(
@@ -58,7 +59,7 @@ export function callerFromArn(arn: string): Caller {
 }
 
 export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal): Promise<number> {
-  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, region: args.region }, term);
+  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, region: args.region }, term);
   const region = plan.region ?? 'us-east-1';
   const caller = callerFromArn(args.principal ?? `arn:${partitionOf(region)}:iam::123456789012:user/you`);
   const read = async (files: string[]) => {

@@ -37,6 +37,14 @@ describe('dbtunnel doctor', () => {
     expect(sims.find((c) => String(c.input['ResourceArns.member.1']).includes(':document/'))).toBeDefined();
   });
 
+  it('an environment of several databases and none named: every one is checked', async () => {
+    world = await createWorld({ config: defaultConfig({ also: ['reports'] }) });
+    const r = await doctor(world);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(line(r.stdout, 'config')).toContain('environment stg, mydb, reports');
+    expect(r.stdout.split('\n').filter((l) => l.slice(2).startsWith('local port')).map((l) => l.replace(/^. local port +(\w+):.*$/, '$1'))).toEqual(['mydb', 'reports']);
+  });
+
   it('the tag-only policy: the document fails with the statement to add, exit 22', async () => {
     const statements: Statement[] = [
       { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'iam:SimulatePrincipalPolicy', 'ssm:TerminateSession', 'ssmmessages:OpenDataChannel', 'ssm:ResumeSession', 'ssm:DescribeSessions'], Resource: '*' },

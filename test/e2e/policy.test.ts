@@ -59,6 +59,19 @@ describe('dbtunnel policy', () => {
     expect(text).not.toMatch(/arn:aws:/);
   });
 
+  it('an environment of several databases and none named: the policy for all of them', async () => {
+    await writeFile(
+      path.join(dir, 'two.yaml'),
+      'environments:\n  stg:\n    region: ap-northeast-1\n    bastion: bastion-db-maintenance\n    databases:\n      mydb: {host: mydb.internal, port: 3306}\n      reports: {host: reports.internal, port: 5432}\n',
+    );
+    const r = await run(['--config', 'two.yaml', 'policy', 'stg', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse((await run(['--config', 'two.yaml', 'policy', 'stg', 'mydb', 'reports', '--json'])).stdout));
+    await write('generated.json', JSON.parse(r.stdout));
+    const check = await run(['--config', 'two.yaml', 'policy', 'check', 'stg', '--policy', 'generated.json']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+  });
+
   it('without --json: a note on stderr, the policy on stdout', async () => {
     const r = await run(['policy', 'stg']);
     expect(r.stderr).toMatch(/Least-privilege IAM policy for dbtunnel stg/);
