@@ -39,8 +39,11 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
     term,
   );
   if (args.dryRun) {
-    const { dryRunCommands } = await import('./dry-run.js');
-    term.result(dryRunCommands(plan).join('\n\n'));
+    const { dryRunCommands, dryRunScript } = await import('./dry-run.js');
+    const steps = dryRunCommands(plan);
+    // The commands are what --dry-run is asked for: printed with --quiet too, as an event with --json.
+    if (term.mode === 'json') term.event({ event: 'dry-run', commands: steps });
+    else process.stdout.write(`${dryRunScript(steps)}\n`);
     return EXIT.ok;
   }
   if (plan.confirm && !args.yes) await confirmProduction(plan.env, plan.tunnels.map((t) => t.db), term);

@@ -280,5 +280,13 @@ describe('around the shell', () => {
     expect(r.stdout).toContain(`aws ssm start-session --target "$BASTION" --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{"host":["${DB_HOST}"],"portNumber":["3306"],"localPortNumber":["0"]}' --region ap-northeast-1 --profile stg`);
     expect(world.emu.calls).toHaveLength(0);
     expect(await world.pluginRecords()).toHaveLength(0);
+    // --quiet leaves out everything but the commands; --json gives them as an event.
+    expect((await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--dry-run', '--quiet'], world.env)).stdout).toBe(r.stdout);
+    const json = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--dry-run', '--json'], world.env);
+    expect(json.code).toBe(0);
+    const event = JSON.parse(json.stdout);
+    expect(event).toMatchObject({ event: 'dry-run', commands: [{ what: 'find the bastion' }, { what: 'stg mydb' }] });
+    expect(`${event.commands.map((c: { what: string; command: string }) => `# ${c.what}\n${c.command}`).join('\n\n')}\n`).toBe(r.stdout);
+    expect(world.emu.calls).toHaveLength(0);
   });
 });
