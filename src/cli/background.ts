@@ -6,6 +6,7 @@ import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { displayPath } from '../config/load.js';
 import { EXIT, TunnelError } from '../errors.js';
 import { formatAddress } from '../tunnel/port.js';
 import { xdgBase } from '../xdg.js';
@@ -78,22 +79,35 @@ export async function upDetached(args: UpArgs, term: Terminal): Promise<number> 
   );
   const dir = stateDir();
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // `up` makes them be up: one already held in the background is left as it is (scripts can run
+  // `up -d` each time), and said so; the others are started. Background tunnels are known by
+  // environment and database: the same names from another config are another tunnel, which must
+  // be closed first.
   const running = await backgroundTunnels(dir);
+  const held = (t: { env: string; db: string }) => running.find((r) => r.env === t.env && r.db === t.db);
   for (const t of plan.tunnels) {
-    const up = running.find((r) => r.env === t.env && r.db === t.db);
-    if (up) {
-      throw new TunnelError('usage', `${t.env} ${t.db} is already up in the background (pid ${up.pid}, ${formatAddress(up.host, up.port)}).`, {
+    const up = held(t);
+    if (up && up.config !== loaded.file) {
+      throw new TunnelError('usage', `${t.env} ${t.db} is already up in the background from another config (pid ${up.pid}, ${formatAddress(up.host, up.port)}).`, {
+        details: [`Its config: ${displayPath(up.config)}`],
         hint: `dbtunnel down ${t.env} ${t.db} closes it.`,
       });
     }
   }
   const bin = process.argv[1] ?? fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
-  const started = await Promise.allSettled(plan.tunnels.map((t) => startOne(t.env, t.db, loaded.file, plan.reconnect, args, bin, dir)));
+  const started = await Promise.allSettled(
+    plan.tunnels.map(async (t) => {
+      const up = held(t);
+      return up ? { ...up, already: true } : { ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, args, bin, dir)), already: false };
+    }),
+  );
   let exit: number = EXIT.ok;
   for (const r of started) {
     if (r.status === 'fulfilled') {
-      term.success(`${r.value.db} → ${term.paint('bold', formatAddress(r.value.host, r.value.port))}   ${term.paint('dim', `in the background (pid ${r.value.pid}); dbtunnel down ${r.value.env} ${r.value.db} closes it`)}`, 'stdout');
-      term.event({ event: 'ready', env: r.value.env, db: r.value.db, host: r.value.host, port: r.value.port, sessionId: r.value.sessionId, pid: r.value.pid });
+      const t = r.value;
+      const how = t.already ? `already up in the background for ${formatAge(new Date(t.startedAt))} (pid ${t.pid})` : `in the background (pid ${t.pid})`;
+      term.success(`${t.db} → ${term.paint('bold', formatAddress(t.host, t.port))}   ${term.paint('dim', `${how}; dbtunnel down ${t.env} ${t.db} closes it`)}`, 'stdout');
+      term.event({ event: 'ready', env: t.env, db: t.db, host: t.host, port: t.port, sessionId: t.sessionId, pid: t.pid, ...(t.already && { already: true }) });
     } else {
       const e = r.reason instanceof TunnelError ? r.reason : new TunnelError('internal', String(r.reason));
       term.error(e);

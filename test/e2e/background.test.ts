@@ -1,5 +1,5 @@
 // `up -d`, `ps`, `down`: background tunnels, closed properly, stale entries noticed.
-import { readdir } from 'node:fs/promises';
+import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, eventually, runDbtunnel } from '../support/cli.js';
@@ -34,9 +34,20 @@ describe('background tunnels', () => {
     const json = JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout) as { db: string; pid: number }[];
     expect(json.map((t) => t.db)).toEqual(['mydb', 'reportdb']);
 
+    // Up again: what is up is left as it is (no new session), and said so.
+    const sessions = world.emu.callsOf('StartSession').length;
     const again = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toContain('stg mydb is already up in the background');
+    expect(again.code, again.stderr).toBe(0);
+    const mydbPort = ports.find((m) => m[1] === 'mydb')![2];
+    expect(again.stdout).toMatch(new RegExp(`mydb → 127\\.0\\.0\\.1:${mydbPort}   already up in the background for \\d+s \\(pid ${ports.find((m) => m[1] === 'mydb')![3]}\\)`));
+    expect(world.emu.callsOf('StartSession')).toHaveLength(sessions);
+    // The same names from another config are another tunnel: refused until this one is closed.
+    const other = path.join(world.dir, 'other.yaml');
+    await copyFile(world.configFile, other);
+    const clash = await runDbtunnel(['--config', other, 'up', '-d', 'stg', 'mydb'], world.env);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('stg mydb is already up in the background from another config');
+    expect(world.emu.callsOf('StartSession')).toHaveLength(sessions);
 
     const down = await runDbtunnel(['down', 'stg', 'mydb'], world.env);
     expect(down.stdout).toMatch(/closed stg mydb/);
