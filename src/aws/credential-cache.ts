@@ -2,7 +2,7 @@
 // runs until shortly before they expire, in a 0600 file under the XDG cache directory — as the AWS
 // CLI keeps its own — so that an MFA code is asked once per role session, not once per run.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { xdgBase } from '../xdg.js';
@@ -46,7 +46,11 @@ export async function writeCachedCredentials(file: string, c: CachedCredentials)
   await writeFile(file, body, { mode: 0o600, flag: 'wx' });
 }
 
-/** `dbtunnel logout`: forget one profile's cached credentials, or all. */
-export async function clearCachedCredentials(profile?: string): Promise<void> {
-  await rm(profile ? credentialCacheFile(profile) : credentialCacheDir(), { recursive: true, force: true });
+/** `dbtunnel logout`: forget one profile's cached credentials, or all. How many profiles' were kept. */
+export async function clearCachedCredentials(profile?: string): Promise<number> {
+  const dir = credentialCacheDir();
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const kept = profile ? files.filter((f) => path.join(dir, f) === credentialCacheFile(profile)).length : files.filter((f) => f.endsWith('.json')).length;
+  await rm(profile ? credentialCacheFile(profile) : dir, { recursive: true, force: true });
+  return kept;
 }

@@ -264,8 +264,9 @@ async function main(): Promise<number> {
       (y) => y.option('profile', { type: 'string', describe: 'Only this profile\'s' }),
       unlessCompleting(async (a) => {
         const { clearCachedCredentials } = await import('../aws/credential-cache.js');
-        await clearCachedCredentials(a.profile);
-        term.success(a.profile ? `forgot the cached credentials of profile ${a.profile}` : 'forgot all cached credentials');
+        const kept = await clearCachedCredentials(a.profile);
+        if (kept === 0) term.info(a.profile ? `No credentials of profile ${a.profile} were cached.` : 'No credentials were cached.');
+        else term.success(a.profile ? `forgot the cached credentials of profile ${a.profile}` : `forgot the cached credentials of ${kept} profile${kept === 1 ? '' : 's'}`);
       }),
     )
     .command(

@@ -138,7 +138,10 @@ describe('credentials', () => {
 
     const logout = await runDbtunnel(['logout', '--profile', 'stg-mfa'], w.env);
     expect(logout.code).toBe(0);
+    expect(logout.stdout + logout.stderr).toContain('forgot the cached credentials of profile stg-mfa');
     expect(await readdir(dir)).toEqual([]);
+    const nothing = await runDbtunnel(['logout'], w.env);
+    expect(nothing.stderr).toContain('No credentials were cached.');
     const third = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
     expect(third.code).toBe(20);
     expect(third.stderr).toMatch(/No MFA code was entered/);
