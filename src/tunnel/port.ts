@@ -75,7 +75,7 @@ export function portInUseError(port: number, holders: readonly string[], db: str
   const where = holders.map((h) => (h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`)).join(' and ');
   return new TunnelError('portInUse', `Local port ${port} for ${db} is already in use (${where}). Nothing was started.`, {
     hint:
-      `See what holds it: lsof -nP -iTCP:${port} -sTCP:LISTEN (another dbtunnel or aws ssm start-session?).\n` +
+      `See what holds it: dbtunnel ps (tunnels up in the background), or lsof -nP -iTCP:${port} -sTCP:LISTEN.\n` +
       `Or give ${db} another localPort in the config (dbtunnel.local.yaml for just you).`,
   });
 }

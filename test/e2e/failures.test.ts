@@ -73,7 +73,7 @@ describe('nothing starts when the preflight fails', () => {
     held.close();
     expect(r.code).toBe(14);
     expect(r.stderr).toContain(`Local port ${port} for mydb is already in use (${host.includes(':') ? `[${host}]` : host}:${port})`);
-    expect(r.stderr).toMatch(/lsof -nP -iTCP:\d+ -sTCP:LISTEN/);
+    expect(r.stderr).toMatch(/See what holds it: dbtunnel ps \(tunnels up in the background\), or lsof -nP -iTCP:\d+ -sTCP:LISTEN/);
     expect(world.emu.callsOf('StartSession')).toHaveLength(0);
   });
 
