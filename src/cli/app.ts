@@ -202,7 +202,7 @@ async function main(): Promise<number> {
     )
     .command(
       'ps',
-      'List the tunnels held in the background (env, db, address, age, pid)',
+      'List the tunnels held in the background (env, db, address, state, age, pid)',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
       unlessCompleting(async (a) => {
         const { psCommand } = await import('./background.js');

@@ -63,6 +63,31 @@ export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTun
 
 const entryName = (env: string, db: string) => `${env}--${db}`;
 
+/** The JSON events a background dbtunnel wrote to its log (it runs with --json). Pure. */
+export function logEvents(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return []; // a line cut short while being written
+      }
+    });
+}
+
+/** What a background tunnel is doing now, from its log: up (with its current session), or reconnecting. Pure. */
+export function tunnelState(events: readonly Record<string, unknown>[]): { state: 'up' | 'reconnecting' | 'down'; sessionId?: string; attempt?: number } {
+  let now: ReturnType<typeof tunnelState> = { state: 'down' };
+  for (const e of events) {
+    if (e.event === 'ready') now = { state: 'up', sessionId: String(e.sessionId) };
+    else if (e.event === 'ended') now = { state: 'down' };
+    else if (e.event === 'reconnecting') now = { state: 'reconnecting', attempt: Number(e.attempt) };
+  }
+  return now;
+}
+
 export interface UpArgs extends TargetArgs {
   all: boolean;
   yes: boolean;
@@ -147,10 +172,7 @@ async function startOne(
   for (;;) {
     // Whether it has exited is read before the log, so that its last words are in what we read.
     const gone = code !== 'running';
-    const events = (await readFile(log, 'utf8').catch(() => ''))
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = logEvents(await readFile(log, 'utf8').catch(() => ''));
     const ready = events.find((e) => e.event === 'ready');
     if (ready && !gone) {
       const entry: BackgroundTunnel = {
@@ -184,7 +206,15 @@ async function startOne(
 }
 
 export async function psCommand(args: { json: boolean }, term: Terminal): Promise<number> {
-  const list = await backgroundTunnels();
+  // The entry holds the first session; after a reconnect the log knows the current one.
+  const list = await Promise.all(
+    (await backgroundTunnels()).map(async (t) => {
+      const events = logEvents(await readFile(t.log, 'utf8').catch(() => ''));
+      // No log to read (removed by hand): the entry, written when it was ready, is all there is.
+      const now = events.length > 0 ? tunnelState(events) : { state: 'up' as const, sessionId: t.sessionId, attempt: undefined };
+      return { ...t, sessionId: now.sessionId ?? t.sessionId, state: now.state, ...(now.attempt !== undefined && { attempt: now.attempt }) };
+    }),
+  );
   if (args.json) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return EXIT.ok;
@@ -193,7 +223,8 @@ export async function psCommand(args: { json: boolean }, term: Terminal): Promis
     term.info('No tunnels are up in the background. dbtunnel up -d <env> <db> opens one.');
     return EXIT.ok;
   }
-  const rows = [['ENV', 'DB', 'ADDRESS', 'AGE', 'PID'], ...list.map((t) => [t.env, t.db, formatAddress(t.host, t.port), formatAge(new Date(t.startedAt)), String(t.pid)])];
+  const state = (t: (typeof list)[number]) => (t.state === 'reconnecting' ? `reconnecting (attempt ${t.attempt})` : t.state);
+  const rows = [['ENV', 'DB', 'ADDRESS', 'STATE', 'AGE', 'PID'], ...list.map((t) => [t.env, t.db, formatAddress(t.host, t.port), state(t), formatAge(new Date(t.startedAt)), String(t.pid)])];
   for (const line of formatTable(rows)) term.result(line);
   return EXIT.ok;
 }

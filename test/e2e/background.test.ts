@@ -29,8 +29,8 @@ describe('background tunnels', () => {
     expect(await roundTrip(Number(ports[0]![2]), 'held in the background')).toBe('held in the background');
 
     const ps = await runDbtunnel(['ps'], world.env);
-    expect(ps.stdout.split('\n')[0]).toMatch(/^ENV +DB +ADDRESS +AGE +PID$/);
-    expect(ps.stdout).toMatch(/stg +mydb +127\.0\.0\.1:\d+ +\d+s +\d+/);
+    expect(ps.stdout.split('\n')[0]).toMatch(/^ENV +DB +ADDRESS +STATE +AGE +PID$/);
+    expect(ps.stdout).toMatch(/stg +mydb +127\.0\.0\.1:\d+ +up +\d+s +\d+/);
     const json = JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout) as { db: string; pid: number }[];
     expect(json.map((t) => t.db)).toEqual(['mydb', 'reportdb']);
 
@@ -61,6 +61,21 @@ describe('background tunnels', () => {
     await runDbtunnel(['down'], world.env);
     expect(world.emu.activeSessions()).toHaveLength(0);
     expect((await runDbtunnel(['ps'], world.env)).stderr).toContain('No tunnels are up in the background');
+  });
+
+  it('ps follows a background tunnel through a reconnect: its state and its current session', async () => {
+    world = await createWorld({ config });
+    const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
+    expect(up.code, up.stderr).toBe(0);
+    trackPid(Number(/pid (\d+)/.exec(up.stdout)![1]));
+    const ps = async () => (JSON.parse((await runDbtunnel(['ps', '--json'], world!.env)).stdout) as { state: string; sessionId: string }[])[0]!;
+    const first = await ps();
+    expect(first.state).toBe('up');
+    world.emu.endSession(first.sessionId);
+    await eventually(async () => (await ps()).sessionId !== first.sessionId, 15_000);
+    const now = await ps();
+    expect(now.state).toBe('up');
+    expect(world.emu.activeSessions().map((s) => s.id)).toEqual([now.sessionId]);
   });
 
   it('a background dbtunnel that died is noticed by ps and cleaned', async () => {
