@@ -205,9 +205,10 @@ async function startOne(
   }
 }
 
-export async function psCommand(args: { json: boolean }, term: Terminal): Promise<number> {
+/** Every live background tunnel as it is now: its state and current session, from its log. */
+export async function backgroundTunnelsNow(): Promise<(BackgroundTunnel & { state: 'up' | 'reconnecting' | 'down'; attempt?: number })[]> {
   // The entry holds the first session; after a reconnect the log knows the current one.
-  const list = await Promise.all(
+  return Promise.all(
     (await backgroundTunnels()).map(async (t) => {
       const events = logEvents(await readFile(t.log, 'utf8').catch(() => ''));
       // No log to read (removed by hand): the entry, written when it was ready, is all there is.
@@ -215,6 +216,10 @@ export async function psCommand(args: { json: boolean }, term: Terminal): Promis
       return { ...t, sessionId: now.sessionId ?? t.sessionId, state: now.state, ...(now.attempt !== undefined && { attempt: now.attempt }) };
     }),
   );
+}
+
+export async function psCommand(args: { json: boolean }, term: Terminal): Promise<number> {
+  const list = await backgroundTunnelsNow();
   if (args.json) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return EXIT.ok;

@@ -43,22 +43,45 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
   } catch (e) {
     throw describeAwsError(e, { action: 'list your sessions (ssm:DescribeSessions)', ...where });
   }
+  // Sessions that tunnels up in the background here hold: shown as theirs, and not ended by
+  // --terminate (the tunnel would only reconnect; `dbtunnel down` closes it properly).
+  const { backgroundTunnelsNow } = await import('./background.js');
+  const holders = new Map((await backgroundTunnelsNow()).map((t) => [t.sessionId, t]));
+  const heldBy = (s: Session) => holders.get(s.SessionId ?? '');
   if (args.json && !args.terminate) {
-    process.stdout.write(`${JSON.stringify(sessions.map((s) => ({ sessionId: s.SessionId, target: s.Target, startDate: s.StartDate, documentName: s.DocumentName ?? null })), null, 2)}\n`);
+    const list = sessions.map((s) => {
+      const t = heldBy(s);
+      return { sessionId: s.SessionId, target: s.Target, startDate: s.StartDate, documentName: s.DocumentName ?? null, heldBy: t ? { env: t.env, db: t.db, pid: t.pid } : null };
+    });
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return EXIT.ok;
   }
   if (sessions.length === 0) {
     term.info(`No active sessions of ${owner} in ${aws.region}.`);
     return EXIT.ok;
   }
+  const holder = (s: Session) => {
+    const t = heldBy(s);
+    return t ? `${t.env} ${t.db} (up -d, pid ${t.pid})` : '';
+  };
   if (!args.terminate) {
-    const rows = [['SESSION', 'TARGET', 'AGE', 'DOCUMENT'], ...sessions.map((s) => [s.SessionId ?? '?', s.Target ?? '?', formatAge(s.StartDate), s.DocumentName ?? ''])];
-    for (const line of formatTable(rows)) term.result(line);
-    term.info(`dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them.`);
+    // HELD BY only when a tunnel up in the background holds one of them.
+    const held = sessions.some(heldBy);
+    const rows = [
+      ['SESSION', 'TARGET', 'AGE', 'DOCUMENT', ...(held ? ['HELD BY'] : [])],
+      ...sessions.map((s) => [s.SessionId ?? '?', s.Target ?? '?', formatAge(s.StartDate), s.DocumentName ?? '', ...(held ? [holder(s)] : [])]),
+    ];
+    for (const line of formatTable(rows)) term.result(line.trimEnd());
+    term.info(`dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them${holders.size > 0 ? ' (not those held by tunnels up in the background: dbtunnel down closes those)' : ''}.`);
     return EXIT.ok;
   }
   let exit: number = EXIT.ok;
   for (const s of sessions) {
+    const t = heldBy(s);
+    if (t) {
+      term.info(`left ${s.SessionId}: the tunnel ${t.env} ${t.db} up in the background holds it (dbtunnel down ${t.env} ${t.db} closes it)`);
+      continue;
+    }
     try {
       await terminateSession(aws, s.SessionId!);
       term.success(`terminated ${s.SessionId} (${s.Target})`, 'stdout');
