@@ -113,8 +113,8 @@ async function main(): Promise<number> {
           'Evaluate IAM policy files against the requests a tunnel makes; a verdict and a fix for each',
           (c) =>
             c
-              .positional('env', { type: 'string', demandOption: true })
-              .positional('dbs', { type: 'string', array: true })
+              .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
+              .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' })
               .option('policy', { type: 'string', array: true, demandOption: 'Pass at least one identity policy: --policy FILE', describe: 'Identity policy JSON file(s) of the user or role' })
               .option('scp', { type: 'string', array: true, default: [] as string[], describe: 'Service control policy JSON file(s), taken as one level of the organization' })
               .option('boundary', { type: 'string', describe: 'Permissions boundary JSON file' })
@@ -145,8 +145,8 @@ async function main(): Promise<number> {
           'Print the least-privilege identity policy for the tunnels of <env>',
           (c) =>
             c
-              .positional('env', { type: 'string', demandOption: true })
-              .positional('dbs', { type: 'string', array: true })
+              .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
+              .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' })
               .option('region', { type: 'string', describe: 'Region (overrides the config)' })
               .option('json', { type: 'boolean', default: false, describe: 'Print only the policy document' }),
           unlessCompleting(async (a) => {
@@ -161,7 +161,7 @@ async function main(): Promise<number> {
     .command(
       'doctor <env> [dbs..]',
       'Check everything a tunnel needs, without opening one',
-      (y) => y.positional('env', { type: 'string', demandOption: true }).positional('dbs', { type: 'string', array: true }).options(targetOptions),
+      (y) => y.positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' }).positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' }).options(targetOptions),
       unlessCompleting(async (a) => {
         checkInstance(a.instance);
         const { doctorCommand } = await import('./doctor-command.js');
@@ -176,8 +176,8 @@ async function main(): Promise<number> {
       'Open tunnels; with -d, leave them to background processes and return once they are ready',
       (y) =>
         y
-          .positional('env', { type: 'string', demandOption: true })
-          .positional('dbs', { type: 'string', array: true })
+          .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
+          .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment' })
           .options(targetOptions)
           .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Hold the tunnels in the background' })
           .option('all', { type: 'boolean', default: false, describe: 'Every database of the environment' })
@@ -212,7 +212,7 @@ async function main(): Promise<number> {
     .command(
       'down [env] [db]',
       'Close background tunnels (all, an environment\'s, or one), properly: plugin stopped, session terminated',
-      (y) => y.positional('env', { type: 'string' }).positional('db', { type: 'string' }),
+      (y) => y.positional('env', { type: 'string', describe: 'Only this environment\'s' }).positional('db', { type: 'string', describe: 'Only this database' }),
       unlessCompleting(async (a) => {
         const { downCommand } = await import('./background.js');
         exitCode = await downCommand({ env: a.env, db: a.db }, term);
