@@ -77,7 +77,7 @@ export async function findConfig(opts: {
       'Looked for dbtunnel.yaml and .dbtunnel.yaml in this directory and its parents,',
       `then ${candidates.at(-1)}.`,
     ],
-    hint: 'Create one from config.example.yaml, or point to one with --config FILE or DBTUNNEL_CONFIG.',
+    hint: 'dbtunnel init writes one (it asks what to put in it); or point to one with --config FILE or DBTUNNEL_CONFIG.',
   });
 }
 

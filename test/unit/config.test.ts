@@ -68,8 +68,10 @@ describe('where the config is found', () => {
     expect((await findConfig({ flag: undefined, env: {}, cwd: sub, home: dir })).file).toBe(path.join(dir, '.dbtunnel.yaml'));
   });
 
-  it('says where it looked when there is none', async () => {
-    await expect(findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: dir, home: dir })).rejects.toThrow(/No dbtunnel config found/);
+  it('says where it looked when there is none, and how to make one', async () => {
+    const e = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: dir, home: dir }).catch((err: unknown) => err);
+    expect(e).toMatchObject({ kind: 'config', message: 'No dbtunnel config found.' });
+    expect((e as TunnelError).hint).toMatch(/^dbtunnel init writes one/);
   });
 });
 
