@@ -21,6 +21,8 @@ export const EXIT = {
   sessionEnded: 26,
   throttled: 27,
   invalidDocument: 28,
+  /** A question (init's) answered with Ctrl-C or Ctrl-D: the shell's code for Ctrl-C. */
+  cancelled: 130,
   sighup: 129,
   sigint: 130,
   sigterm: 143,

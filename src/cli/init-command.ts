@@ -3,7 +3,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { configSearchPath, displayPath } from '../config/load.js';
@@ -111,10 +111,19 @@ function fromFlags(a: InitArgs): Answers {
 
 async function ask(a: InitArgs): Promise<Answers> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Lines are read as a queue, so that answers pasted or typed ahead are each kept for their
+  // question. Ctrl-C and Ctrl-D close the prompt (readline ends the queue): nothing is written.
+  const lines = rl[Symbol.asyncIterator]();
   const question = async (text: string, given: string | number | undefined, fallback?: string): Promise<string> => {
     if (given !== undefined) return String(given);
-    const answer = (await rl.question(`${text}${fallback ? ` [${fallback}]` : ''}: `)).trim();
-    return answer || fallback || '';
+    rl.setPrompt(`${text}${fallback ? ` [${fallback}]` : ''}: `);
+    rl.prompt();
+    const line = await lines.next();
+    if (line.done) {
+      process.stderr.write('\n');
+      throw new TunnelError('cancelled', 'Cancelled: nothing was written.');
+    }
+    return line.value.trim() || fallback || '';
   };
   try {
     const env = await question('Environment name', a.env, 'stg');

@@ -60,14 +60,43 @@ it('--personal writes the XDG config', async () => {
   await access(path.join(dir, 'xdg', 'dbtunnel', 'config.yaml'));
 });
 
-it('on a terminal: asks, and writes what was answered', async () => {
+/** `dbtunnel init` on a pseudo-terminal (util-linux `script`): what it shows, and its keyboard. */
+function initOnTerminal() {
   const command = `stty cols 100 rows 30; cd '${dir}'; exec '${process.execPath}' '${BIN}' init`;
   const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
-  let screen = '';
-  child.stdout.on('data', (d) => (screen += d));
+  const out = { screen: '' };
+  child.stdout.on('data', (d) => (out.screen += d));
+  return { child, out, closed: new Promise((r) => child.on('close', r)) };
+}
+
+it('on a terminal: Ctrl-C or Ctrl-D at a question cancels, exit 130, nothing written', async () => {
+  for (const key of ['\x03', '\x04']) {
+    const { child, out, closed } = initOnTerminal();
+    await eventually(() => out.screen.includes('Environment name'), 10_000);
+    child.stdin.write('prd\r');
+    await eventually(() => out.screen.includes('AWS profile'), 10_000);
+    child.stdin.write(key);
+    expect(await closed).toBe(130);
+    expect(out.screen).toContain('Cancelled: nothing was written.');
+    expect(out.screen).not.toContain('Unexpected error');
+    await expect(access(path.join(dir, 'dbtunnel.yaml'))).rejects.toThrow();
+  }
+});
+
+it('on a terminal: answers typed ahead (or pasted) are each kept for their question', async () => {
+  const { child, out, closed } = initOnTerminal();
+  await eventually(() => out.screen.includes('Environment name'), 10_000);
+  child.stdin.write(['prd', '', '', 'prd-bastion', 'main', 'main.internal', '5432', '', 'postgres', ''].join('\r'));
+  expect(await closed).toBe(0);
+  const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
+  expect(list.environments[0]).toMatchObject({ name: 'prd', bastion: 'prd-bastion', databases: [{ name: 'main', port: 5432, engine: 'postgres' }] });
+});
+
+it('on a terminal: asks, and writes what was answered', async () => {
+  const { child, out, closed } = initOnTerminal();
   const answer = async (prompt: string, text: string) => {
-    await eventually(() => screen.includes(prompt), 10_000);
-    screen = screen.slice(screen.indexOf(prompt) + prompt.length);
+    await eventually(() => out.screen.includes(prompt), 10_000);
+    out.screen = out.screen.slice(out.screen.indexOf(prompt) + prompt.length);
     child.stdin.write(`${text}\r`);
   };
   await answer('Environment name', 'prd');
@@ -79,7 +108,7 @@ it('on a terminal: asks, and writes what was answered', async () => {
   await answer('Its port', '5432');
   await answer('Local port', '');
   await answer('Engine', 'postgres');
-  expect(await new Promise((r) => child.on('close', r))).toBe(0);
+  expect(await closed).toBe(0);
   const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
   expect(list.environments[0]).toMatchObject({ name: 'prd', profile: 'prd-admin', region: 'eu-west-1', bastion: 'prd-bastion', databases: [{ name: 'main', port: 5432, localPort: null, engine: 'postgres' }] });
 });
