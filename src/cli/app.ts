@@ -40,6 +40,20 @@ const targetOptions = {
   instance: { type: 'string', describe: 'Use this bastion instance id instead of looking it up' },
 } as const;
 
+/** The options of a tunnel (`dbtunnel <env> [db…]`, the default command). */
+const tunnelOptions = {
+  ...targetOptions,
+  all: { type: 'boolean', default: false, describe: 'Every database of the environment' },
+  timeout: { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' },
+  json: { type: 'boolean', default: false, describe: 'One JSON event per line (ready, ended, error…), nothing else' },
+  quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Print only errors' },
+  yes: { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' },
+  'dry-run': { type: 'boolean', default: false, describe: 'Print the equivalent aws CLI commands; start nothing' },
+  reconnect: { choices: ['always', 'on-failure', 'never'], describe: 'When a session ends unasked (default: always on a terminal, else on-failure)' },
+  'max-reconnects': { type: 'number', default: 10, describe: 'Reconnect attempts per outage' },
+  'legacy-plugin': { type: 'boolean', default: false, describe: 'Allow session-manager-plugin ≤ 1.2.497.0 (the session token goes on its command line)' },
+} as const;
+
 function checkInstance(instance: string | undefined): void {
   if (instance !== undefined && !/^(i|mi)-[0-9a-f]{8,17}$/.test(instance)) {
     throw new TunnelError('usage', `--instance must be an instance id such as i-0abc1234def567890 (got "${instance}").`);
@@ -59,20 +73,7 @@ async function main(): Promise<number> {
         y
           .positional('env', { type: 'string', describe: 'Environment from the config (e.g. stg)' })
           .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (e.g. mydb)' })
-          .options(targetOptions)
-          .option('all', { type: 'boolean', default: false, describe: 'Every database of the environment' })
-          .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' })
-          .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line (ready, ended, error…), nothing else' })
-          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only errors' })
-          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'Print the equivalent aws CLI commands; start nothing' })
-          .option('reconnect', { choices: ['always', 'on-failure', 'never'] as const, describe: 'When a session ends unasked (default: always on a terminal, else on-failure)' })
-          .option('max-reconnects', { type: 'number', default: 10, describe: 'Reconnect attempts per outage' })
-          .option('legacy-plugin', {
-            type: 'boolean',
-            default: false,
-            describe: 'Allow session-manager-plugin ≤ 1.2.497.0 (the session token goes on its command line)',
-          })
+          .options(tunnelOptions)
           .example('$0 stg mydb', 'Open mydb of environment stg, hold it until Ctrl-C')
           .example('$0 stg --all', 'Every database of stg')
           .example('$0 stg mydb -- psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT', 'Run a command through the tunnel, then close it')
@@ -301,15 +302,22 @@ async function main(): Promise<number> {
         cli.showCompletionScript(); // for the shell set from --shell above, else $SHELL's
       }),
     )
-    // The completion scripts call `dbtunnel --get-yargs-completions <words>`: commands and options
-    // from yargs, environment and database names from the config.
+    // The completion scripts call `dbtunnel --get-yargs-completions <words>`, the words being the
+    // command line as typed, `dbtunnel` first (bash's COMP_WORDS, zsh's words; fish's script does
+    // the same): commands and options from yargs, environment and database names from the config.
     .completion('__completion-script', false, (current: string, parsed: unknown, completionFilter: (cb: (err: unknown, defaults?: string[]) => void) => void, done: (names: string[]) => void) => {
       completionFilter(async (_err: unknown, defaults: string[] = []) => {
         const { completionNames } = await import('./shell-commands.js');
-        const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
-        const { names, afterEnvironment } = current.startsWith('-') ? { names: [], afterEnvironment: false } : await completionNames(words);
-        // Commands only as the first word; then the environment's databases.
-        const commands = afterEnvironment ? [] : defaults.filter((d) => d !== '$0' && !d.startsWith('__completion'));
+        const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
+        const { names, afterEnvironment, tunnel } = await completionNames(words);
+        if (current.startsWith('-')) {
+          // Options: a named command's from yargs; a tunnel's (the default command) from its list.
+          const flags = tunnel ? Object.keys(tunnelOptions).map((k) => `--${k}`) : [];
+          done([...new Set([...defaults, ...flags])].filter((n) => n.startsWith(current)));
+          return;
+        }
+        // Commands only as the first word; then the environment's databases. Options when asked (`-`).
+        const commands = afterEnvironment ? [] : defaults.filter((d) => d !== '$0' && !d.startsWith('__completion') && !d.startsWith('-'));
         done([...new Set([...commands, ...names])].filter((n) => n.startsWith(current)));
       });
       void parsed;
@@ -332,6 +340,8 @@ async function main(): Promise<number> {
       if (wrong) throw new TunnelError('usage', wrong, { hint: HELP_HINT });
     }, true)
     .fail((msg, err) => {
+      // A line being completed is not a whole command yet (`policy check` lacks its --policy): no error.
+      if (completing) return;
       if (err) throw err;
       const said = usageError(msg, argv, commandOptions());
       throw new TunnelError('usage', said?.message ?? msg, { hint: said?.hint ?? HELP_HINT });

@@ -77,29 +77,34 @@ export async function aliasCommand(args: { config: string | undefined; shell: Sh
 }
 
 /** Environment and database names for shell completion; nothing (never an error) without a config. */
-export async function completionNames(words: string[]): Promise<{ names: string[]; afterEnvironment: boolean }> {
+/**
+ * What may come next on a command line being completed (`words`: what follows `dbtunnel`, the word
+ * being completed last): environment names first, then that environment's databases. `tunnel`: the
+ * line is a tunnel's (`dbtunnel <env> …`, the default command), whose options yargs does not list.
+ */
+export async function completionNames(words: string[]): Promise<{ names: string[]; afterEnvironment: boolean; tunnel: boolean }> {
   let config: Config;
   try {
     const flagAt = words.indexOf('--config');
     config = (await load(flagAt >= 0 ? words[flagAt + 1] : undefined)).config;
   } catch {
-    return { names: [], afterEnvironment: false };
+    return { names: [], afterEnvironment: false, tunnel: false };
   }
-  const positional = words.filter((w, i) => !w.startsWith('-') && words[i - 1] !== '--config');
-  // words: everything after `dbtunnel`, the word being completed last.
-  const done = positional.slice(0, -1);
-  const skip = ['policy', 'check', 'doctor', 'up', 'down', 'sessions'];
-  const args = done.filter((w) => !skip.includes(w));
-  if (args.length === 0) return { names: Object.keys(config.environments), afterEnvironment: false };
+  const done = words.slice(0, -1);
+  const positional = done.filter((w, i) => !w.startsWith('-') && done[i - 1] !== '--config');
+  const commands = ['policy', 'check', 'doctor', 'up', 'down', 'sessions'];
+  const args = positional.filter((w) => !commands.includes(w));
+  if (args.length === 0) return { names: Object.keys(config.environments), afterEnvironment: false, tunnel: false };
   const env = config.environments[args[0]!];
-  return { names: env ? Object.keys(env.databases).filter((db) => !args.includes(db)) : [], afterEnvironment: true };
+  const tunnel = positional[0] === args[0] && env !== undefined;
+  return { names: env ? Object.keys(env.databases).filter((db) => !args.includes(db)) : [], afterEnvironment: true, tunnel };
 }
 
 export const FISH_COMPLETION = `# dbtunnel completions for fish.
 # Install: dbtunnel completion --shell fish > ~/.config/fish/completions/dbtunnel.fish
 function __dbtunnel_complete
     set -l tokens (commandline -opc) (commandline -ct)
-    dbtunnel --get-yargs-completions $tokens[2..-1] 2>/dev/null
+    dbtunnel --get-yargs-completions $tokens 2>/dev/null
 end
 complete -c dbtunnel -f -a '(__dbtunnel_complete)'
 `;

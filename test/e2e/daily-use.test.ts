@@ -231,11 +231,37 @@ describe('around the shell', () => {
     expect(zsh.stdout).toContain('compdef');
     const fish = await runDbtunnel(['completion', '--shell', 'fish'], world.env);
     expect(fish.stdout).toContain('complete -c dbtunnel');
-    const first = await runDbtunnel(['--get-yargs-completions', '--config', world.configFile, ''], world.env);
-    expect(first.stdout.split('\n')).toEqual(expect.arrayContaining(['policy', 'doctor', 'list', 'stg']));
-    const dbs = await runDbtunnel(['--get-yargs-completions', '--config', world.configFile, 'stg', ''], world.env);
-    expect(dbs.stdout.trim().split('\n')).toEqual(['mydb', 'report-db']);
-    expect(dbs.stderr).toBe('');
+    // As the scripts ask: the command line as typed, `dbtunnel` first, the word being completed last.
+    const complete = async (...words: string[]) => {
+      const r = await runDbtunnel(['--get-yargs-completions', 'dbtunnel', '--config', world!.configFile, ...words], world!.env);
+      expect(r.stderr).toBe('');
+      return r.stdout.trim().split('\n').filter(Boolean);
+    };
+    expect(await complete('')).toEqual(expect.arrayContaining(['policy', 'doctor', 'list', 'stg']));
+    expect(await complete('')).not.toContain('--help');
+    expect(await complete('stg', '')).toEqual(['mydb', 'report-db']);
+    expect(await complete('stg', 'mydb', '')).toEqual(['report-db']);
+    expect(await complete('doctor', '')).toEqual(['stg']);
+    expect(await complete('stg', '--re')).toEqual(['--region', '--reconnect']);
+    expect(await complete('doctor', '--p')).toEqual(['--profile']);
+    expect(await complete('policy', 'check', 'stg', '')).toEqual(['mydb', 'report-db']); // no usage error mid-line
+  });
+
+  it('completion in bash: the script it prints completes environments, databases and options', async () => {
+    world = await createWorld({ config: twoDatabases() });
+    // bash runs the function the script defines with COMP_WORDS set, as it does on Tab.
+    const bin = path.join(world.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'dbtunnel'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
+    const script = [
+      'eval "$(dbtunnel completion --shell bash)"',
+      'tab() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _dbtunnel_yargs_completions; echo "${COMPREPLY[*]}"; }',
+      'tab dbtunnel s',
+      'tab dbtunnel stg ""',
+      'tab dbtunnel stg mydb --ti',
+    ].join('\n');
+    const r = spawnSync('bash', ['-c', script], { env: { ...world.env, PATH: `${bin}:${world.env.PATH}`, DBTUNNEL_CONFIG: world.configFile }, encoding: 'utf8' });
+    expect(r.stdout.split('\n')).toEqual(['sessions stg', 'mydb report-db', '--timeout', '']);
   });
 
   it('a config found valid is not parsed again until it is edited; an edit that breaks it is reported', async () => {
