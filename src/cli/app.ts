@@ -193,7 +193,8 @@ async function main(): Promise<number> {
         const target = { env: a.env, dbs: (a.dbs ?? []).map(String), all: a.all, config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance, yes: a.yes, timeout: a.timeout, reconnect: a.reconnect, maxReconnects: a.maxReconnects };
         if (a.detach) {
           const { upDetached } = await import('./background.js');
-          exitCode = await upDetached(target, term);
+          signals.install(term);
+          exitCode = await upDetached(target, term, signals.stop.signal);
           return;
         }
         signals.install(term);

@@ -96,7 +96,15 @@ export interface UpArgs extends TargetArgs {
   maxReconnects: number;
 }
 
-export async function upDetached(args: UpArgs, term: Terminal): Promise<number> {
+/** Exit codes of an `up -d` stopped while it waited: the shell's 128+N. */
+const EXIT_FOR_SIGNAL: Record<string, number> = { SIGINT: EXIT.cancelled, SIGTERM: EXIT.sigterm, SIGHUP: EXIT.sighup };
+
+/**
+ * `up -d`: a background dbtunnel per database, and return once each is ready. Stopped while it
+ * waits (Ctrl-C), it closes what it had started, ready or not: nothing is left that `ps` would not
+ * list or that the user was not told of.
+ */
+export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSignal): Promise<number> {
   const { plan, loaded } = await loadPlan(
     args.config,
     { env: args.env, dbs: args.dbs, all: args.all, profile: args.profile, region: args.region, instance: args.instance },
@@ -123,9 +131,16 @@ export async function upDetached(args: UpArgs, term: Terminal): Promise<number> 
   const started = await Promise.allSettled(
     plan.tunnels.map(async (t) => {
       const up = held(t);
-      return up ? { ...up, already: true } : { ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, args, bin, dir)), already: false };
+      return up ? { ...up, already: true } : { ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, args, bin, dir, signal)), already: false };
     }),
   );
+  if (signal.aborted) {
+    const ours = started.flatMap((r) => (r.status === 'fulfilled' && !r.value.already ? [r.value] : []));
+    await Promise.all(ours.map((t) => closeBackground(t, term, false)));
+    term.info('Cancelled: what up -d had started is closed (plugin stopped, session terminated).');
+    term.event({ event: 'closed', reason: String(signal.reason) });
+    return EXIT_FOR_SIGNAL[String(signal.reason)] ?? EXIT.cancelled;
+  }
   let exit: number = EXIT.ok;
   for (const r of started) {
     if (r.status === 'fulfilled') {
@@ -150,7 +165,9 @@ async function startOne(
   args: UpArgs,
   bin: string,
   dir: string,
+  signal: AbortSignal,
 ): Promise<BackgroundTunnel> {
+  if (signal.aborted) throw new TunnelError('cancelled', `Cancelled before ${env} ${db} was started.`);
   const log = path.join(dir, `${entryName(env, db)}.log`);
   const handle = await open(log, 'w', 0o600);
   const argv = [bin, '--config', config, env, db, '--json', '--timeout', String(args.timeout)];
@@ -165,43 +182,54 @@ async function startOne(
   const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', handle.fd, handle.fd], env: process.env });
   await handle.close();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  child.unref();
+  // Held (ref'd) while we wait for it, so that its exit is heard; let go once this returns or throws.
   let code: number | null | 'running' = 'running';
   void exited.then((c) => (code = c));
   const deadline = Date.now() + (args.timeout + 60) * 1000;
-  for (;;) {
-    // Whether it has exited is read before the log, so that its last words are in what we read.
-    const gone = code !== 'running';
-    const events = logEvents(await readFile(log, 'utf8').catch(() => ''));
-    const ready = events.find((e) => e.event === 'ready');
-    if (ready && !gone) {
-      const entry: BackgroundTunnel = {
-        pid: child.pid!,
-        env,
-        db,
-        host: String(ready.host),
-        port: Number(ready.port),
-        sessionId: String(ready.sessionId),
-        config,
-        startedAt: new Date().toISOString(),
-        log,
-      };
-      await writeFile(path.join(dir, `${entryName(env, db)}.json`), JSON.stringify(entry, null, 2), { mode: 0o600 });
-      return entry;
+  try {
+    for (;;) {
+      // Whether it has exited is read before the log, so that its last words are in what we read.
+      const gone = code !== 'running';
+      const events = logEvents(await readFile(log, 'utf8').catch(() => ''));
+      const ready = events.find((e) => e.event === 'ready');
+      if (ready && !gone) {
+        const entry: BackgroundTunnel = {
+          pid: child.pid!,
+          env,
+          db,
+          host: String(ready.host),
+          port: Number(ready.port),
+          sessionId: String(ready.sessionId),
+          config,
+          startedAt: new Date().toISOString(),
+          log,
+        };
+        await writeFile(path.join(dir, `${entryName(env, db)}.json`), JSON.stringify(entry, null, 2), { mode: 0o600 });
+        return entry;
+      }
+      const error = events.find((e) => e.event === 'error');
+      if (error || gone) {
+        if (!gone) child.kill('SIGTERM');
+        throw new TunnelError((error?.kind as never) ?? 'startFailed', String(error?.message ?? `the background dbtunnel for ${env} ${db} exited (${String(code)})`), {
+          details: (error?.details as string[] | undefined) ?? [],
+          hint: (error?.hint as string | undefined) ?? `See ${log}.`,
+        });
+      }
+      if (signal.aborted) {
+        // SIGTERM: it stops its plugin with SIGINT and terminates its session, if it had one yet.
+        child.kill('SIGTERM');
+        // The bound must not itself keep this process up once the child has gone: unref.
+        await Promise.race([exited, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+        throw new TunnelError('cancelled', `Cancelled while ${env} ${db} was opening.`);
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGTERM');
+        throw new TunnelError('startFailed', `The background dbtunnel for ${env} ${db} did not get ready.`, { hint: `See ${log}.` });
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    const error = events.find((e) => e.event === 'error');
-    if (error || gone) {
-      if (!gone) child.kill('SIGTERM');
-      throw new TunnelError((error?.kind as never) ?? 'startFailed', String(error?.message ?? `the background dbtunnel for ${env} ${db} exited (${String(code)})`), {
-        details: (error?.details as string[] | undefined) ?? [],
-        hint: (error?.hint as string | undefined) ?? `See ${log}.`,
-      });
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGTERM');
-      throw new TunnelError('startFailed', `The background dbtunnel for ${env} ${db} did not get ready.`, { hint: `See ${log}.` });
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    child.unref();
   }
 }
 
@@ -240,19 +268,23 @@ export async function downCommand(args: { env: string | undefined; db: string | 
     term.info(`Nothing to close${args.env ? ` for ${[args.env, args.db].filter(Boolean).join(' ')}` : ''}.`);
     return EXIT.ok;
   }
-  await Promise.all(
-    list.map(async (t) => {
-      // SIGTERM: the background dbtunnel stops its plugin with SIGINT and terminates the session.
-      process.kill(t.pid, 'SIGTERM');
-      const until = Date.now() + 15_000;
-      while (alive(t.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      if (alive(t.pid)) {
-        term.warn(`${t.env} ${t.db} (pid ${t.pid}) did not stop within 15 s.`);
-        return;
-      }
-      await rm(path.join(stateDir(), `${entryName(t.env, t.db)}.json`), { force: true });
-      term.success(`closed ${t.env} ${t.db} (${formatAddress(t.host, t.port)})`, 'stdout');
-    }),
-  );
+  await Promise.all(list.map((t) => closeBackground(t, term, true)));
   return EXIT.ok;
+}
+
+/** How long a background dbtunnel is given to stop its plugin and end its session. */
+const STOP_WAIT_MS = 15_000;
+
+/** Close a background tunnel properly and forget it; `say`: print that it was closed. */
+async function closeBackground(t: Pick<BackgroundTunnel, 'pid' | 'env' | 'db' | 'host' | 'port'>, term: Terminal, say: boolean): Promise<void> {
+  // SIGTERM: the background dbtunnel stops its plugin with SIGINT and terminates the session.
+  process.kill(t.pid, 'SIGTERM');
+  const until = Date.now() + STOP_WAIT_MS;
+  while (alive(t.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  if (alive(t.pid)) {
+    term.warn(`${t.env} ${t.db} (pid ${t.pid}) did not stop within ${STOP_WAIT_MS / 1000} s.`);
+    return;
+  }
+  await rm(path.join(stateDir(), `${entryName(t.env, t.db)}.json`), { force: true });
+  if (say) term.success(`closed ${t.env} ${t.db} (${formatAddress(t.host, t.port)})`, 'stdout');
 }

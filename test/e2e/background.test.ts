@@ -2,7 +2,7 @@
 import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, eventually, runDbtunnel } from '../support/cli.js';
+import { alive, eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
 import { trackPid } from '../support/processes.js';
 import { createWorld, defaultConfig, type World } from '../support/world.js';
@@ -76,6 +76,20 @@ describe('background tunnels', () => {
     const now = await ps();
     expect(now.state).toBe('up');
     expect(world.emu.activeSessions().map((s) => s.id)).toEqual([now.sessionId]);
+  });
+
+  it('Ctrl-C while up -d waits: what it started is closed, plugins stopped, sessions ended, exit 130', async () => {
+    world = await createWorld({ config });
+    world.emu.hangDataChannel = true; // the plugins start, and never open their ports
+    const up = startDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb', 'reportdb'], world.env);
+    await eventually(async () => (await world!.pluginRecords()).length === 2, 15_000);
+    expect(world.emu.activeSessions()).toHaveLength(2);
+    up.child.kill('SIGINT');
+    expect((await up.exited).code).toBe(130);
+    expect(up.stderr()).toContain('Cancelled: what up -d had started is closed (plugin stopped, session terminated).');
+    for (const r of await world.pluginRecords()) await eventually(() => !alive(r.pid), 10_000);
+    expect(world.emu.activeSessions()).toHaveLength(0);
+    expect(JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout)).toEqual([]);
   });
 
   it('a background dbtunnel that died is noticed by ps and cleaned', async () => {
