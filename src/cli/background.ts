@@ -10,6 +10,7 @@ import { displayPath } from '../config/load.js';
 import { EXIT, TunnelError } from '../errors.js';
 import { formatAddress } from '../tunnel/port.js';
 import { xdgBase } from '../xdg.js';
+import { confirmProduction } from './confirm.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import { formatAge, formatTable } from './table.js';
 import type { Terminal } from './terminal.js';
@@ -127,11 +128,15 @@ export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSign
       });
     }
   }
+  // The production guard is asked here, at the terminal; the background dbtunnels have none.
+  const toStart = plan.tunnels.filter((t) => !held(t));
+  if (plan.confirm && !args.yes && toStart.length > 0) await confirmProduction(plan.env, toStart.map((t) => t.db), term);
+  const confirmed = { ...args, yes: args.yes || plan.confirm };
   const bin = process.argv[1] ?? fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
   const started = await Promise.allSettled(
     plan.tunnels.map(async (t) => {
       const up = held(t);
-      return up ? { ...up, already: true } : { ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, args, bin, dir, signal)), already: false };
+      return up ? { ...up, already: true } : { ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, confirmed, bin, dir, signal)), already: false };
     }),
   );
   if (signal.aborted) {

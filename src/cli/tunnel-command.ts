@@ -7,6 +7,7 @@ import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, PluginSetup, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from './client-hint.js';
+import { confirmProduction } from './confirm.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
 import type { Terminal } from './terminal.js';
@@ -228,27 +229,6 @@ function warnAboutOldNode(term: Terminal): void {
   if (major >= 22 || oldNodeWarned || term.mode !== 'human') return;
   oldNodeWarned = true;
   term.warn(`Node.js ${process.versions.node} is past its end of life; the AWS SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`);
-}
-
-/** The production guard: a banner and y/N on a terminal; without one, --yes is needed. */
-async function confirmProduction(env: string, dbs: string[], term: Terminal): Promise<void> {
-  const what = `${env} (${dbs.join(', ')})`;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new TunnelError('notConfirmed', `Environment ${env} asks for confirmation, and there is no terminal to ask on.`, {
-      hint: `Pass --yes to open ${what} without asking.`,
-    });
-  }
-  process.stderr.write(`\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.\n`);
-  const { createInterface } = await import('node:readline'); // only to ask: 4 built-in modules a tunnel need not load
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('close', () => resolve(''));
-    rl.question('Open it? [y/N] ', (a) => resolve(a));
-  });
-  rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) {
-    throw new TunnelError('notConfirmed', `Not opened: ${env} was not confirmed.`, { hint: 'Answer y to open it, or pass --yes in scripts.' });
-  }
 }
 
 /** MFA codes: asked on stderr, read from stdin (a terminal, or a pipe in scripts and tests). */

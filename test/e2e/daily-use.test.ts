@@ -187,6 +187,24 @@ describe('connection hints and the production guard', () => {
     expect(code).toBe(15);
     expect(world.emu.calls).toHaveLength(0);
   });
+
+  it('confirm: true and up -d on a terminal: asked there (the background has no terminal), then opened', async () => {
+    world = await createWorld({ config: twoDatabases({ confirm: true }) });
+    const command = `stty cols 100 rows 30; exec '${process.execPath}' '${BIN}' --config '${world.configFile}' up -d stg mydb`;
+    const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    try {
+      await eventually(() => screen.includes('Open it? [y/N]'), 10_000);
+      expect(world.emu.calls).toHaveLength(0);
+      child.stdin.write('y\r');
+      expect(await new Promise((r) => child.on('close', r))).toBe(0);
+      expect(screen).toMatch(/mydb → 127\.0\.0\.1:\d+ +in the background/);
+      expect(world.emu.activeSessions()).toHaveLength(1);
+    } finally {
+      await runDbtunnel(['down'], world.env);
+    }
+  });
 });
 
 describe('around the shell', () => {
