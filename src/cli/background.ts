@@ -10,6 +10,7 @@ import { displayPath } from '../config/load.js';
 import { EXIT, TunnelError } from '../errors.js';
 import { formatAddress } from '../tunnel/port.js';
 import { xdgBase } from '../xdg.js';
+import { BACKGROUND_ENV } from './background-env.js';
 import { confirmProduction } from './confirm.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import { formatAge, formatTable } from './table.js';
@@ -184,7 +185,7 @@ async function startOne(
   // (A committed config's `reconnect:` still wins over that default: it may be there for a reason.)
   argv.push('--reconnect', args.reconnect ?? configured ?? 'always', '--max-reconnects', String(args.maxReconnects));
   // Its own session: no terminal to lose, no SIGHUP when this shell closes.
-  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', handle.fd, handle.fd], env: process.env });
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', handle.fd, handle.fd], env: { ...process.env, [BACKGROUND_ENV]: '1' } });
   await handle.close();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   // Held (ref'd) while we wait for it, so that its exit is heard; let go once this returns or throws.

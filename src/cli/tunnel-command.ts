@@ -7,6 +7,7 @@ import { judgePluginVersion } from '../plugin/version.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, PluginSetup, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from './client-hint.js';
+import { BACKGROUND_ENV } from './background-env.js';
 import { confirmProduction } from './confirm.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
@@ -54,7 +55,7 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   const pluginReady = preparePlugin(args.legacyPlugin, term);
   pluginReady.catch(() => {});
   // The AWS SDK and the process edges load only now, once the config has been found valid.
-  const { findBastion, createAwsContext, startSession, terminateSession, spawnPlugin, runTunnels } = await import('../tunnel/start.js');
+  const { findBastion, createAwsContext, refuseMfa, startSession, terminateSession, spawnPlugin, runTunnels } = await import('../tunnel/start.js');
   const outcome = await runTunnels(
     {
       plan,
@@ -71,7 +72,8 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
         createAwsContext({
           profile: plan.profile,
           region: plan.region,
-          mfaCode: (serial) => askMfaCode(serial, term),
+          // A background dbtunnel (up -d) has no terminal: it says how to get the code asked once.
+          mfaCode: process.env[BACKGROUND_ENV] ? refuseMfa('up -d') : (serial) => askMfaCode(serial, term),
           debug: (m) => term.debug(m),
           warn: (m) => term.warn(m),
         }),

@@ -147,6 +147,25 @@ describe('credentials', () => {
     expect(third.stderr).toMatch(/No MFA code was entered/);
   });
 
+  it('up -d with an MFA profile: says how to give the code (its background has no terminal); after one tunnel, it opens', async () => {
+    const w = await makeWorld();
+    const up = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
+    expect(up.code).toBe(20);
+    expect(up.stderr).toContain(`The profile needs an MFA code (${MFA_SERIAL}), and dbtunnel up -d does not ask for one.`);
+    expect(up.stderr).toContain('Open a tunnel once first');
+    // A tunnel in the foreground asks once and keeps the role credentials; up -d then uses them.
+    const once = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '123456\n' });
+    await once.waitFor(/mydb → /);
+    once.child.kill('SIGINT');
+    await once.exited;
+    try {
+      const again = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
+      expect(again.code, again.stderr).toBe(0);
+    } finally {
+      await runDbtunnel(['down'], w.env);
+    }
+  });
+
   it('static keys are never cached', async () => {
     const w = await makeWorld();
     const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg'], w.env);
