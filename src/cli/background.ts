@@ -1,7 +1,7 @@
 // `up -d`, `ps`, `down`: tunnels held by background dbtunnel processes, one per database, so that
 // each can be closed on its own. State lives under the XDG state directory, one JSON file per
 // process; an entry whose process is gone is stale and cleaned up when seen.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +41,36 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The command line of a process, or undefined where it cannot be read. Linux has it in /proc; on
+ * macOS, ps prints it.
+ */
+async function commandLineOf(pid: number): Promise<string | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+  } catch {
+    return new Promise((resolve) => {
+      execFile('ps', ['-p', String(pid), '-o', 'command='], (e, out) => resolve(e ? undefined : out.trim()));
+    });
+  }
+}
+
+/**
+ * Whether an entry's process is still the background dbtunnel it names: alive, and running that
+ * config, environment and database (after a reboot its pid may be another program's, which `down`
+ * must never signal). Where no command line can be read, alive is all there is to go by.
+ */
+async function stillHeld(t: BackgroundTunnel): Promise<boolean> {
+  if (!alive(t.pid)) return false;
+  const args = await commandLineOf(t.pid);
+  return args === undefined || isBackgroundCommand(args, t);
+}
+
+/** Whether a command line (its words joined by spaces) is the background dbtunnel of an entry. Pure. */
+export function isBackgroundCommand(args: string, t: Pick<BackgroundTunnel, 'config' | 'env' | 'db'>): boolean {
+  return args.includes(` --config ${t.config} ${t.env} ${t.db} --json `);
+}
+
 /** Every live background tunnel; stale entries (their process gone) are removed on the way. */
 export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTunnel[]> {
   let files: string[];
@@ -54,7 +84,7 @@ export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTun
     const file = path.join(dir, f);
     try {
       const entry = JSON.parse(await readFile(file, 'utf8')) as BackgroundTunnel;
-      if (alive(entry.pid)) out.push(entry);
+      if (await stillHeld(entry)) out.push(entry);
       else await rm(file, { force: true });
     } catch {
       await rm(file, { force: true });
@@ -176,6 +206,7 @@ async function startOne(
   if (signal.aborted) throw new TunnelError('cancelled', `Cancelled before ${env} ${db} was started.`);
   const log = path.join(dir, `${entryName(env, db)}.log`);
   const handle = await open(log, 'w', 0o600);
+  // In this order: isBackgroundCommand knows it by these words.
   const argv = [bin, '--config', config, env, db, '--json', '--timeout', String(args.timeout)];
   if (args.profile) argv.push('--profile', args.profile);
   if (args.region) argv.push('--region', args.region);

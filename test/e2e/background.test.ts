@@ -1,10 +1,11 @@
 // `up -d`, `ps`, `down`: background tunnels, closed properly, stale entries noticed.
-import { copyFile, readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
-import { trackPid } from '../support/processes.js';
+import { track, trackPid } from '../support/processes.js';
 import { createWorld, defaultConfig, type World } from '../support/world.js';
 
 let world: World | undefined;
@@ -102,6 +103,19 @@ describe('background tunnels', () => {
     const ps = await runDbtunnel(['ps', '--json'], world.env);
     expect(JSON.parse(ps.stdout)).toEqual([]);
     const state = path.join(world.dir, '.local', 'state', 'dbtunnel');
+    expect((await readdir(state)).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+
+  it('an entry whose pid another program has now (after a reboot): not listed, never signalled', async () => {
+    world = await createWorld({ config });
+    const other = track(spawn('sleep', ['30']));
+    const state = path.join(world.dir, '.local', 'state', 'dbtunnel');
+    await mkdir(state, { recursive: true });
+    const entry = { pid: other.pid, env: 'stg', db: 'mydb', host: '127.0.0.1', port: 13306, sessionId: 'dev-0', config: world.configFile, startedAt: new Date().toISOString(), log: path.join(state, 'stg--mydb.log') };
+    await writeFile(path.join(state, 'stg--mydb.json'), JSON.stringify(entry));
+    expect(JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout)).toEqual([]);
+    expect((await runDbtunnel(['down'], world.env)).stderr).toContain('Nothing to close.');
+    expect(alive(other.pid!)).toBe(true);
     expect((await readdir(state)).filter((f) => f.endsWith('.json'))).toEqual([]);
   });
 
