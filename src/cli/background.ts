@@ -95,6 +95,9 @@ export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTun
 
 const entryName = (env: string, db: string) => `${env}--${db}`;
 
+/** How long a background dbtunnel is given to stop its plugin and end its session. */
+const STOP_WAIT_MS = 15_000;
+
 /** The JSON events a background dbtunnel wrote to its log (it runs with --json). Pure. */
 export function logEvents(text: string): Record<string, unknown>[] {
   return text
@@ -309,13 +312,14 @@ export async function downCommand(args: { env: string | undefined; db: string | 
   return EXIT.ok;
 }
 
-/** How long a background dbtunnel is given to stop its plugin and end its session. */
-const STOP_WAIT_MS = 15_000;
-
 /** Close a background tunnel properly and forget it; `say`: print that it was closed. */
 async function closeBackground(t: Pick<BackgroundTunnel, 'pid' | 'env' | 'db' | 'host' | 'port'>, term: Terminal, say: boolean): Promise<void> {
   // SIGTERM: the background dbtunnel stops its plugin with SIGINT and terminates the session.
-  process.kill(t.pid, 'SIGTERM');
+  try {
+    process.kill(t.pid, 'SIGTERM');
+  } catch {
+    // gone since it was listed: nothing to stop
+  }
   const until = Date.now() + STOP_WAIT_MS;
   while (alive(t.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   if (alive(t.pid)) {
