@@ -1,6 +1,7 @@
 // `up -d`, `ps`, `down`: tunnels held by background dbtunnel processes, one per database, so that
 // each can be closed on its own. State lives under the XDG state directory, one JSON file per
-// process; an entry whose process is gone is stale and cleaned up when seen.
+// process; an entry whose process is gone (or is no longer the dbtunnel it started) is stale and
+// cleaned up when seen.
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
