@@ -21,14 +21,13 @@ export const EXIT = {
   sessionEnded: 26,
   throttled: 27,
   invalidDocument: 28,
-  /** A question (init's) answered with Ctrl-C or Ctrl-D: the shell's code for Ctrl-C. */
+  /** Ctrl-C (or Ctrl-D) at init's questions, or while `up -d` waits: the shell's code for Ctrl-C. */
   cancelled: 130,
   sighup: 129,
-  sigint: 130,
   sigterm: 143,
 } as const;
 
-export type ErrorKind = Exclude<keyof typeof EXIT, 'ok' | 'sighup' | 'sigint' | 'sigterm'>;
+export type ErrorKind = Exclude<keyof typeof EXIT, 'ok' | 'sighup' | 'sigterm'>;
 
 export class TunnelError extends Error {
   readonly kind: ErrorKind;
