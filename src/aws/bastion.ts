@@ -3,6 +3,7 @@
 import { DescribeInstancesCommand, type Filter, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { TunnelError } from '../errors.js';
+import { commandLine, posixQuote } from '../shell-quote.js';
 import type { BastionQuery } from '../config/resolve.js';
 import type { AwsContext } from './context.js';
 import { describeAwsError } from './errors.js';
@@ -65,7 +66,7 @@ export function chooseBastion(
   scope: { region: string; profile: string | undefined },
 ): Bastion {
   const where = `${scope.region}${scope.profile ? ` (profile ${scope.profile})` : ''}`;
-  const cliScope = `--region ${scope.region}${scope.profile ? ` --profile ${scope.profile}` : ''}`;
+  const cliScope = commandLine('bash', ['--region', scope.region, ...(scope.profile ? ['--profile', scope.profile] : [])]);
   const running = instances.filter((i) => i.state === 'running');
   if (running.length === 0) {
     const others = instances.map((i) => `${i.instanceId} (${i.state})`);
@@ -75,7 +76,7 @@ export function chooseBastion(
       hint: pending
         ? 'It is starting: try again in a minute.'
         : others.length
-          ? `Start it: aws ec2 start-instances --instance-ids ${instances[0]!.instanceId} ${cliScope}`
+          ? `Start it: aws ec2 start-instances --instance-ids ${posixQuote(instances[0]!.instanceId)} ${cliScope}`
           : 'Check the tag in the config (it is case-sensitive), the region and the AWS account (profile).',
     });
   }

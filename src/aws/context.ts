@@ -7,6 +7,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { TunnelError } from '../errors.js';
+import { registerSecret } from '../secrets.js';
 import { partitionOf } from './arn.js';
 import { credentialCacheFile, readCachedCredentials, writeCachedCredentials } from './credential-cache.js';
 import { describeAwsError } from './errors.js';
@@ -89,7 +90,7 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   });
   // Cached keys are used until AWS says they no longer work; then the profile is resolved again.
   let useCache = cached !== undefined;
-  const credentials: CredentialProvider = async (props) => (useCache ? cached! : chain(props));
+  const credentials: CredentialProvider = async (props) => known(useCache ? cached! : await chain(props));
   const common = {
     region,
     ...(opts.profile ? { profile: opts.profile } : {}),
@@ -171,6 +172,13 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
       }
     },
   };
+}
+
+/** Credentials as they are resolved: their secrets are known to the redaction from then on. */
+function known<T extends { secretAccessKey: string; sessionToken?: string | undefined }>(c: T): T {
+  registerSecret(c.secretAccessKey, 'AWS secret key');
+  registerSecret(c.sessionToken, 'AWS session token');
+  return c;
 }
 
 function credentialsError(e: unknown, profile: string | undefined): TunnelError {

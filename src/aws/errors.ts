@@ -1,5 +1,6 @@
 // What an AWS error means for the user: a kind, AWS's own words, and what to do. Pure.
 import { TunnelError } from '../errors.js';
+import { posixQuote } from '../shell-quote.js';
 
 export interface AwsErrorContext {
   /** What we were doing, in the user's words: "look up the bastion", "start the session on i-…". */
@@ -18,7 +19,7 @@ interface AwsLikeError {
 
 const LOGIN_HINT = (profile: string | undefined) =>
   profile
-    ? `Refresh the credentials of profile ${profile}: for SSO, \`aws sso login --profile ${profile}\`; for others, renew the keys it uses.`
+    ? `Refresh the credentials of profile ${profile}: for SSO, \`aws sso login --profile ${posixQuote(profile)}\`; for others, renew the keys it uses.`
     : 'Refresh your AWS credentials (for SSO: `aws sso login`), or pick a profile with --profile.';
 
 export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError {
@@ -70,7 +71,7 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
     case 'TokenProviderError':
       return new TunnelError('credentials', `Could not load AWS credentials${ctx.profile ? ` for profile ${ctx.profile}` : ''}: ${text}`, {
         hint: ctx.profile
-          ? `Check profile ${ctx.profile} in ~/.aws/config (or AWS_CONFIG_FILE); for SSO run \`aws sso login --profile ${ctx.profile}\`.`
+          ? `Check profile ${ctx.profile} in ~/.aws/config (or AWS_CONFIG_FILE); for SSO run \`aws sso login --profile ${posixQuote(ctx.profile)}\`.`
           : 'Set a profile (`profile:` in the config, --profile, or AWS_PROFILE), or export AWS credentials.',
         cause: e,
       });

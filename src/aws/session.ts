@@ -2,6 +2,7 @@
 import { StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import type { StartSessionRequest, StartSessionResponse } from '../plugin/argv.js';
 import type { AwsContext } from './context.js';
+import { registerSecret } from '../secrets.js';
 import { describeAwsError } from './errors.js';
 
 export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
@@ -18,6 +19,8 @@ export function portForwardingRequest(target: string, host: string, port: number
 export async function startSession(aws: AwsContext, request: StartSessionRequest): Promise<StartSessionResponse> {
   try {
     const out = await aws.ssm.send(new StartSessionCommand(request));
+    // Known from here on: whatever prints it later (the plugin, an error) shows it redacted.
+    registerSecret(out.TokenValue, 'session token');
     if (!out.SessionId || !out.TokenValue || !out.StreamUrl) {
       throw new Error('StartSession answered without SessionId, TokenValue or StreamUrl');
     }

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, TunnelError } from '../errors.js';
+import { registerSecretsOf } from '../secrets.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
 import { HELP_HINT, numberProblem, optionWithoutValue, usageError, valuedOptions, type YargsOptions } from './usage.js';
@@ -11,6 +12,10 @@ import { HELP_HINT, numberProblem, optionWithoutValue, usageError, valuedOptions
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
 if (Number(process.versions.node.split('.')[0]) < 22) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// Secrets in dbtunnel's own environment (exported keys, a proxy URL's password) never leave it in
+// anything dbtunnel prints.
+registerSecretsOf(process.env);
 
 const argv = hideBin(process.argv);
 // How to print is needed before yargs has parsed anything (its own errors are rendered too).
@@ -286,7 +291,7 @@ async function main(): Promise<number> {
       (y) => y.option('shell', { choices: ['bash', 'zsh', 'fish'] as const, describe: 'Default: from $SHELL' }),
       unlessCompleting(async (a) => {
         const { aliasCommand } = await import('./shell-commands.js');
-        exitCode = await aliasCommand({ config: a.config as string | undefined, shell: a.shell });
+        exitCode = await aliasCommand({ config: a.config as string | undefined, shell: a.shell }, term);
       }),
     )
     .command(
@@ -297,7 +302,7 @@ async function main(): Promise<number> {
         const { detectShell, FISH_COMPLETION } = await import('./shell-commands.js');
         const shell = a.shell ?? detectShell(process.env);
         if (shell === 'fish') {
-          process.stdout.write(FISH_COMPLETION);
+          term.print(FISH_COMPLETION);
           return;
         }
         cli.showCompletionScript(); // for the shell set from --shell above, else $SHELL's

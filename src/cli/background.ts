@@ -290,7 +290,7 @@ export async function backgroundTunnelsNow(): Promise<(BackgroundTunnel & { stat
 export async function psCommand(args: { json: boolean }, term: Terminal): Promise<number> {
   const list = await backgroundTunnelsNow();
   if (args.json) {
-    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    term.json(list);
     return EXIT.ok;
   }
   if (list.length === 0) {

@@ -35,10 +35,11 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
         warn: (m) => term.warn(m),
       }),
   })) {
-    process.stdout.write(`${mark[r.status]} ${r.check.padEnd(16)} ${r.status === 'skip' ? `skipped: ${r.detail}` : r.detail}\n`);
+    term.result(`${mark[r.status]} ${r.check.padEnd(16)} ${r.status === 'skip' ? `skipped: ${r.detail}` : r.detail}`);
     if (r.fix && r.status !== 'pass') {
       const [first, ...rest] = r.fix.split('\n');
-      process.stdout.write(`  ${''.padEnd(16)} ${term.paint('cyan', '→')} ${first}\n${rest.map((l) => `  ${''.padEnd(16)}   ${l}\n`).join('')}`);
+      term.result(`  ${''.padEnd(16)} ${term.paint('cyan', '→')} ${first}`);
+      for (const l of rest) term.result(`  ${''.padEnd(16)}   ${l}`);
     }
     if (r.status === 'fail' && exit === EXIT.ok) exit = r.kind ? EXIT[r.kind] : EXIT.internal;
   }

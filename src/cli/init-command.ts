@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { configSearchPath, displayPath } from '../config/load.js';
+import { displayPath, personalConfigPath } from '../config/load.js';
 import { configSchema, ENGINES } from '../config/schema.js';
 import { EXIT, TunnelError } from '../errors.js';
 import type { Terminal } from './terminal.js';
@@ -63,7 +63,7 @@ export function starterConfig(a: Answers, schemaPath: string): string {
 }
 
 export async function initCommand(args: InitArgs, term: Terminal): Promise<number> {
-  const file = path.resolve(args.file ?? (args.personal ? configSearchPath('/', process.env, os.homedir()).at(-1)! : 'dbtunnel.yaml'));
+  const file = path.resolve(args.file ?? (args.personal ? personalConfigPath(process.env, os.homedir()) : 'dbtunnel.yaml'));
   if (!args.force && (await exists(file))) {
     throw new TunnelError('config', `${displayPath(file)} already exists; dbtunnel init does not overwrite it.`, {
       hint: 'Edit it, choose another --file, or pass --force to replace it.',

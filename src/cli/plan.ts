@@ -1,7 +1,7 @@
 // The config found, loaded and resolved into the plan of one run: shared by every command that
 // takes <env> [db…].
 import os from 'node:os';
-import { displayPath, findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
+import { displayPath, findConfig, loadConfig, skippedWarning, type LoadedConfig } from '../config/load.js';
 import { resolvePlan, type EnvironmentPlan, type Selection } from '../config/resolve.js';
 import type { Terminal } from './terminal.js';
 
@@ -23,7 +23,7 @@ export async function loadPlan(
   const location = await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() });
   term.debug(`config: ${location.file} (via ${location.via})`);
   const loaded = await loadConfig(location);
+  for (const s of loaded.skipped) term.warn(skippedWarning(s));
   if (loaded.localFile) term.debug(`config: merged ${loaded.localFile}`);
-  if (loaded.remembered) term.debug('config: the same text as a run before found valid; not parsed again');
   return { plan: resolvePlan(loaded.config, selection, displayPath(loaded.file)), loaded };
 }

@@ -35,7 +35,7 @@ export async function policyCommand(args: PolicyArgs, term: Terminal): Promise<n
     );
     term.info('Attach it to the IAM user or role that opens tunnels. OwnSessionsAsIamUser fits IAM users, OwnSessionsAsRole roles (SSO, assume-role).');
   }
-  process.stdout.write(`${JSON.stringify(policy, null, 2)}\n`);
+  term.json(policy);
   return EXIT.ok;
 }
 
@@ -82,7 +82,7 @@ export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal):
   });
   const failed = results.filter((r) => r.required && r.decision.decision !== 'allow');
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ principal: caller.arn, ok: failed.length === 0, results }, null, 2)}\n`);
+    term.json({ principal: caller.arn, ok: failed.length === 0, results });
     return failed.length ? EXIT.accessDenied : EXIT.ok;
   }
   term.info(`Checking ${[...identity, ...scps.flat(), ...(boundary ? [boundary] : [])].map((p) => p.name).join(', ')} for dbtunnel ${plan.env}, as ${caller.arn}:`);
@@ -101,11 +101,11 @@ export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal):
           : `no statement in the ${d.layer} allows it (it caps what identity policies allow)`;
     const line = `${what}  ${reason}`;
     if (!r.required) {
-      process.stdout.write(`– ${line}  ${term.paint('dim', `(optional: ${r.why})`)}\n`);
+      term.result(`– ${line}  ${term.paint('dim', `(optional: ${r.why})`)}`);
       continue;
     }
-    process.stdout.write(`${term.paint('red', '✖')} ${line}\n    ${term.paint('dim', `needed to ${r.why}`)}\n`);
-    if (r.fix.length) process.stdout.write(`${['    add:', ...formatStatements(r.fix).map((l) => `      ${l}`)].join('\n')}\n`);
+    term.result(`${term.paint('red', '✖')} ${line}\n    ${term.paint('dim', `needed to ${r.why}`)}`);
+    if (r.fix.length) term.result(['    add:', ...formatStatements(r.fix).map((l) => `      ${l}`)].join('\n'));
   }
   const required = results.filter((r) => r.required).length;
   if (failed.length) {

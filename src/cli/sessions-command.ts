@@ -53,7 +53,7 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
       const t = heldBy(s);
       return { sessionId: s.SessionId, target: s.Target, startDate: s.StartDate, documentName: s.DocumentName ?? null, heldBy: t ? { env: t.env, db: t.db, pid: t.pid } : null };
     });
-    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    term.json(list);
     return EXIT.ok;
   }
   if (sessions.length === 0) {

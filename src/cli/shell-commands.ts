@@ -1,17 +1,20 @@
 // Commands around the shell: `list`, `alias`, and the names that `completion` offers. None of them
-// loads the AWS SDK.
+// loads the AWS SDK. What `alias` prints is code the user's shell evaluates: every word in it is
+// quoted by that shell's rules (src/shell-quote.ts).
 import os from 'node:os';
 import path from 'node:path';
-import { configSearchPath, displayPath, findConfig, loadConfig, type LoadedConfig } from '../config/load.js';
+import { displayPath, findConfig, loadConfig, personalConfigPath, skippedWarning, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { EXIT } from '../errors.js';
-import { shellQuote } from './dry-run.js';
+import { commandLine, posixQuote, type Shell } from '../shell-quote.js';
 import type { Terminal } from './terminal.js';
 
-export type Shell = 'bash' | 'zsh' | 'fish';
+export type { Shell } from '../shell-quote.js';
 
-async function load(configFlag: string | undefined): Promise<LoadedConfig> {
-  return loadConfig(await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() }));
+async function load(configFlag: string | undefined, term: Terminal | undefined): Promise<LoadedConfig> {
+  const loaded = await loadConfig(await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() }));
+  for (const s of loaded.skipped) term?.warn(skippedWarning(s));
+  return loaded;
 }
 
 function bastionText(b: Config['environments'][string]['bastion']): string {
@@ -21,7 +24,7 @@ function bastionText(b: Config['environments'][string]['bastion']): string {
 }
 
 export async function listCommand(args: { config: string | undefined; json: boolean }, term: Terminal): Promise<number> {
-  const { config, file } = await load(args.config);
+  const { config, file } = await load(args.config, term);
   if (args.json) {
     const environments = Object.entries(config.environments).map(([name, e]) => ({
       name,
@@ -31,7 +34,7 @@ export async function listCommand(args: { config: string | undefined; json: bool
       confirm: e.confirm ?? false,
       databases: Object.entries(e.databases).map(([db, d]) => ({ name: db, host: d.host, port: d.port, localPort: d.localPort ?? null, engine: d.engine ?? null })),
     }));
-    process.stdout.write(`${JSON.stringify({ config: file, environments }, null, 2)}\n`);
+    term.json({ config: file, environments });
     return EXIT.ok;
   }
   term.info(term.paint('dim', displayPath(file)));
@@ -48,14 +51,27 @@ export async function listCommand(args: { config: string | undefined; json: bool
   return EXIT.ok;
 }
 
-/** The alias lines for a shell. Pure. */
+/** An alias's name: environment and database, which the config's schema keeps to these characters. */
+const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*-[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * The alias lines for a shell. bash and zsh: `alias name='…'`, whose body the shell parses again
+ * when the alias is used, so the command inside is quoted once for that and once for the alias.
+ * fish: a function (fish's own `alias` parses its body in ways of its own), whose body is quoted
+ * once, by fish's rules. Pure.
+ */
 export function aliasLines(config: Config, shell: Shell, configFile: string | undefined): string[] {
-  const flag = configFile ? ` --config ${shellQuote(configFile)}` : '';
   const lines: string[] = [];
   for (const [env, e] of Object.entries(config.environments)) {
     for (const db of Object.keys(e.databases)) {
-      const command = `dbtunnel${flag} ${env} ${db}`;
-      lines.push(shell === 'fish' ? `alias ${env}-${db} ${shellQuote(command)}` : `alias ${env}-${db}=${shellQuote(command)}`);
+      const name = `${env}-${db}`;
+      if (!ALIAS_NAME.test(name)) continue; // never from a validated config
+      const words = ['dbtunnel', ...(configFile ? ['--config', configFile] : []), env, db];
+      if (shell === 'fish') {
+        lines.push(`function ${name} --wraps dbtunnel --description ${commandLine('fish', [`dbtunnel ${env} ${db}`])}`, `    ${commandLine('fish', words)} $argv`, 'end');
+      } else {
+        lines.push(`alias ${name}=${posixQuote(commandLine(shell, words))}`);
+      }
     }
   }
   return lines;
@@ -66,13 +82,12 @@ export function detectShell(env: NodeJS.ProcessEnv): Shell {
   return name === 'zsh' || name === 'fish' ? name : 'bash';
 }
 
-export async function aliasCommand(args: { config: string | undefined; shell: Shell | undefined }): Promise<number> {
-  const loaded = await load(args.config);
+export async function aliasCommand(args: { config: string | undefined; shell: Shell | undefined }, term: Terminal): Promise<number> {
+  const loaded = await load(args.config, term);
   // A config found in a project directory (or named on the command line) only applies there:
   // the aliases carry its absolute path so they work from anywhere. The personal one needs none.
-  const personal = configSearchPath(os.homedir(), process.env, os.homedir()).at(-1);
-  const configFile = loaded.file === personal ? undefined : loaded.file;
-  process.stdout.write(`${aliasLines(loaded.config, args.shell ?? detectShell(process.env), configFile).join('\n')}\n`);
+  const configFile = loaded.file === personalConfigPath(process.env, os.homedir()) ? undefined : loaded.file;
+  term.print(`${aliasLines(loaded.config, args.shell ?? detectShell(process.env), configFile).join('\n')}\n`);
   return EXIT.ok;
 }
 
@@ -86,7 +101,7 @@ export async function completionNames(words: string[]): Promise<{ names: string[
   let config: Config;
   try {
     const flagAt = words.indexOf('--config');
-    config = (await load(flagAt >= 0 ? words[flagAt + 1] : undefined)).config;
+    config = (await load(flagAt >= 0 ? words[flagAt + 1] : undefined, undefined)).config;
   } catch {
     return { names: [], afterEnvironment: false, tunnel: false };
   }

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
+import { variableStem } from '../config/resolve.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, PluginSetup, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from './client-hint.js';
@@ -45,7 +46,7 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
     const steps = dryRunCommands(plan);
     // The commands are what --dry-run is asked for: printed with --quiet too, as an event with --json.
     if (term.mode === 'json') term.event({ event: 'dry-run', commands: steps });
-    else process.stdout.write(`${dryRunScript(steps)}\n`);
+    else term.print(`${dryRunScript(steps)}\n`);
     return EXIT.ok;
   }
   if (plan.confirm && !args.yes) await confirmProduction(plan.env, plan.tunnels.map((t) => t.db), term);
@@ -121,7 +122,7 @@ export function commandEnvironment(tunnels: OpenTunnel[]): Record<string, string
     env.DBTUNNEL_PORT = String(tunnels[0].localPort);
   }
   for (const t of tunnels) {
-    const name = t.db.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    const name = variableStem(t.db);
     env[`DBTUNNEL_${name}_HOST`] = host(t);
     env[`DBTUNNEL_${name}_PORT`] = String(t.localPort);
   }

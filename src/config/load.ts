@@ -1,26 +1,32 @@
 // Finding and reading the config; parsing and validating it is validate.ts. Every problem names the
 // file (and, from validate.ts, the line and key path) and says what is allowed.
 //
-// A config found valid is remembered, keyed by its text and by dbtunnel's own files: the next run
-// with the same text skips loading YAML and the schema (~45 ms of a run on a small machine). Any
-// edit of the file, or another build of dbtunnel, validates it again.
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import os from 'node:os';
+// A config found by walking up from the current directory is only used when it is the user's own:
+// owned by them (or root) and writable by nobody else. Whoever can put a dbtunnel.yaml in a parent
+// directory (/tmp, a shared checkout) would otherwise choose the bastion and drop `confirm: true`.
+// Such a file is skipped with a warning; `--config` uses it deliberately (git's safe.directory rule).
+import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cacheFile, entryOf, identityOf, readCache, withEntry, writeCache } from '../cache-file.js';
 import { TunnelError } from '../errors.js';
+import { describeReadProblem, FileReadError, MiB, readBoundedFile } from '../files.js';
+import { posixQuote } from '../shell-quote.js';
 import { xdgBase } from '../xdg.js';
 import type { Config } from './schema.js';
 
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_BYTES = MiB;
 
 export interface ConfigLocation {
   /** Absolute path of the config file. */
   file: string;
   /** How it was found, for --debug and error messages. */
   via: '--config' | 'DBTUNNEL_CONFIG' | 'search';
+  /** Files found on the way that were not used, and why (printed as warnings). */
+  skipped?: SkippedFile[];
+}
+
+export interface SkippedFile {
+  file: string;
+  why: string;
 }
 
 export interface LoadedConfig {
@@ -28,8 +34,8 @@ export interface LoadedConfig {
   file: string;
   /** The per-person file merged over `file`, when there is one. */
   localFile: string | undefined;
-  /** Found valid before, with this very text: not parsed or validated again. */
-  remembered: boolean;
+  /** Config files found but not used (another user's, writable by others). */
+  skipped: SkippedFile[];
 }
 
 /** A config file as read, before it is parsed. */
@@ -51,8 +57,13 @@ export function configSearchPath(cwd: string, env: NodeJS.ProcessEnv, home: stri
     if (parent === dir) break;
     dir = parent;
   }
-  found.push(path.join(xdgBase('config', env, home), 'dbtunnel', 'config.yaml'));
+  found.push(personalConfigPath(env, home));
   return found;
+}
+
+/** `$XDG_CONFIG_HOME/dbtunnel/config.yaml`: the personal config. */
+export function personalConfigPath(env: NodeJS.ProcessEnv, home: string): string {
+  return path.join(xdgBase('config', env, home), 'dbtunnel', 'config.yaml');
 }
 
 /** The per-person override file that sits beside a config file. */
@@ -60,25 +71,36 @@ export function localConfigPath(file: string): string {
   return path.join(path.dirname(file), 'dbtunnel.local.yaml');
 }
 
-export async function findConfig(opts: {
-  flag: string | undefined;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  home: string;
-}): Promise<ConfigLocation> {
-  if (opts.flag) return { file: path.resolve(opts.cwd, opts.flag), via: '--config' };
-  if (opts.env.DBTUNNEL_CONFIG) return { file: path.resolve(opts.cwd, opts.env.DBTUNNEL_CONFIG), via: 'DBTUNNEL_CONFIG' };
-  const candidates = configSearchPath(opts.cwd, opts.env, opts.home);
-  for (const file of candidates) {
-    if (await isFile(file)) return { file, via: 'search' };
+/** What makes a file trustworthy to use without being named: its owner and its mode. */
+export interface Ownership {
+  uid: number;
+  mode: number;
+}
+
+/**
+ * Why a file found (not named) is not to be used, or undefined when it may be: it must belong to
+ * the current user or to root, and be writable by nobody else. `me` undefined (Windows): no rule. Pure.
+ */
+export function untrustedBecause(st: Ownership, me: number | undefined): string | undefined {
+  if (me === undefined) return undefined;
+  if (st.uid !== me && st.uid !== 0) return `it belongs to another user (uid ${st.uid})`;
+  if ((st.mode & 0o022) !== 0) return `other users can write to it (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`;
+  return undefined;
+}
+
+const currentUser = (): number | undefined => process.getuid?.();
+
+/**
+ * Whether a file found by searching may be used: undefined if so, else why not. A symbolic link
+ * must itself be the user's too (else whoever owns the link chooses the file).
+ */
+export async function foundFileProblem(file: string, me = currentUser()): Promise<string | undefined> {
+  const link = await lstat(file);
+  if (link.isSymbolicLink()) {
+    const why = untrustedBecause({ uid: link.uid, mode: 0 }, me);
+    if (why) return `the link ${why.replace(/^it /, '')}`;
   }
-  throw new TunnelError('config', 'No dbtunnel config found.', {
-    details: [
-      'Looked for dbtunnel.yaml and .dbtunnel.yaml in this directory and its parents,',
-      `then ${candidates.at(-1)}.`,
-    ],
-    hint: 'dbtunnel init writes one (it asks what to put in it); or point to one with --config FILE or DBTUNNEL_CONFIG.',
-  });
+  return untrustedBecause(await stat(file), me);
 }
 
 async function isFile(file: string): Promise<boolean> {
@@ -89,98 +111,108 @@ async function isFile(file: string): Promise<boolean> {
   }
 }
 
-export function configCacheFile(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
-  return cacheFile('config.json', env, home);
-}
-
-/**
- * What a remembered config is keyed by: the text of the config and of its per-person file, and the
- * identity of the code that validated it (a rebuilt or upgraded dbtunnel has new files). Pure.
- */
-export function configDigest(code: string, base: ConfigText, local: ConfigText | undefined): string {
-  const hash = createHash('sha256').update(code).update('\0').update(base.text);
-  if (local) hash.update('\0').update(local.text);
-  return hash.digest('hex');
-}
-
-/** The config remembered under `key` (a config file, as read by one install) for this digest, if any. Pure. */
-export function rememberedConfig(cache: unknown, key: string, digest: string): Config | undefined {
-  const entry = entryOf(cache, key);
-  return entry?.digest === digest && entry.config && typeof entry.config === 'object' ? (entry.config as Config) : undefined;
-}
-
-/**
- * This code's file and that file's identity, or undefined when it is not a file (nothing is
- * remembered then). Each install of dbtunnel (a global one, a project's) keeps its own entry.
- */
-async function codeIdentity(): Promise<{ file: string; identity: string } | undefined> {
-  try {
-    const file = fileURLToPath(import.meta.url);
-    return { file, identity: JSON.stringify(identityOf(await stat(file))) };
-  } catch {
-    return undefined;
+export async function findConfig(opts: { flag: string | undefined; env: NodeJS.ProcessEnv; cwd: string; home: string }): Promise<ConfigLocation> {
+  if (opts.flag) return { file: path.resolve(opts.cwd, opts.flag), via: '--config' };
+  if (opts.env.DBTUNNEL_CONFIG) return { file: path.resolve(opts.cwd, opts.env.DBTUNNEL_CONFIG), via: 'DBTUNNEL_CONFIG' };
+  const candidates = configSearchPath(opts.cwd, opts.env, opts.home);
+  const skipped: SkippedFile[] = [];
+  for (const file of candidates) {
+    if (!(await isFile(file))) continue;
+    const why = await foundFileProblem(file).catch(() => 'it could not be checked');
+    if (!why) return { file, via: 'search', skipped };
+    skipped.push({ file, why });
   }
+  throw new TunnelError('config', 'No dbtunnel config found.', {
+    details: [
+      'Looked for dbtunnel.yaml and .dbtunnel.yaml in this directory and its parents,',
+      `then ${candidates.at(-1)}.`,
+      ...skipped.map((s) => `Skipped ${s.file}: ${s.why}.`),
+    ],
+    hint: 'dbtunnel init writes one (it asks what to put in it); or point to one with --config FILE or DBTUNNEL_CONFIG.',
+  });
 }
 
-/**
- * Read, parse and validate the config (and its per-person file); or take it as remembered, when this
- * dbtunnel found the same text valid before. `store: false` neither reads nor writes the cache.
- */
-export async function loadConfig(location: ConfigLocation, store: string | false = configCacheFile()): Promise<LoadedConfig> {
-  const remembering = store ? Promise.all([readCache(store), codeIdentity()]) : undefined; // never fails
+/** The warning for a file found but not used, with the way to use it deliberately. Pure. */
+export function skippedWarning(s: SkippedFile): string {
+  const local = path.basename(s.file) === 'dbtunnel.local.yaml';
+  return (
+    `Skipped ${s.file}: ${s.why}, so it may not be yours. ` +
+    (local
+      ? `If it is, make it yours (chown, chmod go-w) to have it merged.`
+      : `To use it anyway: dbtunnel --config ${posixQuote(s.file)} … (or make it yours: chown, chmod go-w).`)
+  );
+}
+
+/** Read, parse and validate the config and the per-person file beside it. */
+export async function loadConfig(location: ConfigLocation): Promise<LoadedConfig> {
   const base = await readConfigText(location.file, location.via);
+  const skipped = [...(location.skipped ?? [])];
   const localFile = localConfigPath(location.file);
-  const local = (await isFile(localFile)) ? await readConfigText(localFile, 'search') : undefined;
-  const [cache, code] = (await remembering) ?? [undefined, undefined];
-  const found = { file: location.file, localFile: local ? localFile : undefined };
-  const entry = code && { key: JSON.stringify([location.file, code.file]), digest: configDigest(code.identity, base, local) };
-  const known = entry && rememberedConfig(cache, entry.key, entry.digest);
-  if (known) return { config: known, ...found, remembered: true };
-  // YAML and the schema load only now, when the text is new.
+  let local: ConfigText | undefined;
+  if (await isFile(localFile)) {
+    const why = await foundFileProblem(localFile).catch(() => 'it could not be checked');
+    if (why) skipped.push({ file: localFile, why });
+    else local = await readConfigText(localFile, 'search');
+  }
   const { validateConfig } = await import('./validate.js');
   const config = validateConfig(base, local);
-  if (store && entry) await writeCache(store, withEntry(cache, entry.key, { digest: entry.digest, config }));
-  return { config, ...found, remembered: false };
+  return { config, file: location.file, localFile: local ? localFile : undefined, skipped };
 }
 
 /** A config file's text, or an error that says what is wrong with the file itself. */
 async function readConfigText(file: string, via: ConfigLocation['via']): Promise<ConfigText> {
   const shown = displayPath(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    const info = await stat(file);
-    if (info.isDirectory()) {
-      throw new TunnelError('config', `${shown} is a directory, not a config file.`, {
-        hint: 'Point --config (or DBTUNNEL_CONFIG) at the YAML file itself.',
-      });
-    }
-    if (info.size > MAX_CONFIG_BYTES) {
-      throw new TunnelError('config', `${shown} is ${Math.round(info.size / 1024)} KiB: too large to be a dbtunnel config.`, {
-        hint: 'Check that --config points at the right file (a config is a few KiB at most).',
-      });
-    }
-    text = await readFile(file, 'utf8');
+    bytes = await readBoundedFile(file, MAX_CONFIG_BYTES);
   } catch (e) {
-    if (e instanceof TunnelError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new TunnelError('config', `Config file ${shown} does not exist${via === 'search' ? '' : ` (from ${via})`}.`, {
-        hint: 'Check the path, or run without --config to search the current directory and its parents.',
-      });
-    }
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new TunnelError('config', `Config file ${shown} cannot be read: permission denied.`, {
-        hint: `Make it readable by you (chmod u+r ${shown}).`,
-      });
-    }
-    throw new TunnelError('config', `Config file ${shown} cannot be read: ${(e as Error).message}`, { cause: e });
+    if (!(e instanceof FileReadError)) throw e;
+    const p = e.problem;
+    const from = via === 'search' ? '' : ` (from ${via})`;
+    const hint =
+      p.kind === 'missing'
+        ? 'Check the path, or run without --config to search the current directory and its parents.'
+        : p.kind === 'unreadable'
+          ? `Make it readable by you (chmod u+r ${posixQuote(shown)}).`
+          : p.kind === 'too-large'
+            ? 'Check that --config points at the right file (a config is a few KiB at most).'
+            : 'Point --config (or DBTUNNEL_CONFIG) at the YAML file itself.';
+    throw new TunnelError('config', `Config file ${shown} ${describeReadProblem(p)}${from}.`, { hint });
   }
+  const text = decodeText(bytes, shown);
   if (text.trim() === '') {
     throw new TunnelError('config', `Config file ${shown} is empty.`, {
       hint: 'Start from config.example.yaml: it needs an `environments:` map.',
     });
   }
   return { file, text };
+}
+
+/** The line (1-based) of a byte offset. Pure. */
+function lineAt(bytes: Buffer, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
+  return line;
+}
+
+/** UTF-8 text, or a config error for a file that is not text (binary, another encoding). */
+export function decodeText(bytes: Buffer, shown: string): string {
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    throw new TunnelError('config', `Config file ${shown} is not a text file: it has binary data (a NUL byte on line ${lineAt(bytes, nul)}).`, {
+      hint: 'Point --config at the YAML config itself.',
+    });
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    // Where it stops being UTF-8: the first replacement character of a lenient decoding.
+    const lenient = new TextDecoder('utf-8').decode(bytes);
+    const line = lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))).split('\n').length;
+    throw new TunnelError('config', `Config file ${shown} is not UTF-8 text (line ${line}).`, {
+      hint: 'Save it as UTF-8 (YAML files are UTF-8).',
+    });
+  }
 }
 
 /** Paths in messages: relative to the current directory when that is shorter. */

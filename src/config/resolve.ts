@@ -44,6 +44,11 @@ export interface Selection {
   instance?: string | undefined;
 }
 
+/** A database's part of the variables a `--` command gets: DBTUNNEL_<stem>_HOST, _PORT. Pure. */
+export function variableStem(db: string): string {
+  return db.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
 export function bastionQuery(ref: BastionRef): BastionQuery {
   if (typeof ref === 'string') return { kind: 'name', name: ref };
   if ('instanceId' in ref) return { kind: 'instance', instanceId: ref.instanceId, from: 'config' };

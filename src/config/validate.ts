@@ -1,12 +1,15 @@
 // Parsing and validating a config's text: YAML, then the schema. Every problem names the file, the
 // line and the key path, and says what is allowed. Loaded only when a config's text is new
 // (load.ts remembers what was found valid).
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { $ZodIssue } from 'zod/v4/core';
 import { TunnelError } from '../errors.js';
 import { closest } from '../suggest.js';
 import { displayPath, type ConfigText } from './load.js';
 import { configSchema, KNOWN_KEYS, type Config } from './schema.js';
+import { variableStem } from './resolve.js';
+import { yamlShape } from './yaml-shape.js';
+import { excerpt } from '../text.js';
 
 interface ParsedFile {
   file: string;
@@ -26,7 +29,7 @@ export function validateConfig(baseText: ConfigText, localText: ConfigText | und
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(describeIssue(issue, merged, sources));
   } else {
-    for (const p of duplicateLocalPorts(result.data)) {
+    for (const p of [...duplicateLocalPorts(result.data), ...sharedVariableNames(result.data)]) {
       problems.push(`${locate(p.path, sources)}: ${formatPath(p.path)} ${p.message}`);
     }
   }
@@ -41,20 +44,67 @@ export function validateConfig(baseText: ConfigText, localText: ConfigText | und
 
 function parseConfig({ file, text }: ConfigText): ParsedFile {
   const shown = displayPath(file);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) {
-    const line = first.linePos?.[0]?.line;
-    throw new TunnelError('config', `${shown}${line ? `:${line}` : ''}: this is not valid YAML: ${firstLine(first.message)}`, {
-      hint: 'Fix the YAML syntax at that line (indentation with spaces, a `key: value` per line).',
+  const shape = yamlShape(text);
+  if (shape.tooDeep) {
+    throw new TunnelError('config', `${shown}:${shape.tooDeep.line}: this is nested far too deep for a dbtunnel config (${shape.tooDeep.why}).`, {
+      hint: 'A dbtunnel config is a few levels deep (environments → env → databases → db → host); check that this is the right file.',
     });
   }
-  return { file, doc, lines, data: doc.toJS({ maxAliasCount: 100 }) };
+  const lines = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
+  } catch (e) {
+    // The parser's own limits (it throws on what it cannot handle): a config problem all the same.
+    throw new TunnelError('config', `${shown}: this could not be read as YAML: ${firstLine(String((e as Error)?.message ?? e))}`, { hint: YAML_HINT });
+  }
+  const first = doc.errors[0];
+  if (first) {
+    // An unclosed quote is reported where the file ends; the user needs where it was opened.
+    const quote = first.code === 'MISSING_CHAR' && /quote/.test(first.message) ? shape.unclosedQuote : undefined;
+    if (quote) {
+      throw new TunnelError('config', `${shown}:${quote.line}: this is not valid YAML: a value opened with ${quote.quote} here is never closed.`, {
+        hint: `Close the quoted value with ${quote.quote} on the line where it ends (a value that holds ${quote.quote} itself needs the other kind of quotes).`,
+      });
+    }
+    const line = first.linePos?.[0]?.line;
+    throw new TunnelError('config', `${shown}${line ? `:${line}` : ''}: this is not valid YAML: ${firstLine(first.message)}`, { hint: YAML_HINT });
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    // yaml's "Excessive alias count indicates a resource exhaustion attack" (a billion laughs).
+    const alias = firstAliasLine(doc, lines);
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      throw new TunnelError('config', `${shown}${alias ? `:${alias}` : ''}: its YAML aliases (*name) expand to more than ${MAX_ALIASES} copies of their values.`, {
+        hint: 'Write the values out, or use fewer aliases: a dbtunnel config needs none.',
+      });
+    }
+    throw new TunnelError('config', `${shown}: this could not be read as YAML: ${firstLine(String((e as Error)?.message ?? e))}`, { hint: YAML_HINT });
+  }
+  return { file, doc, lines, data };
 }
 
+const YAML_HINT = 'Fix the YAML syntax at that line (indentation with spaces, a `key: value` per line).';
+/** yaml's own default is 100 copies per alias; anything near it is not a hand-written config. */
+const MAX_ALIASES = 100;
+
+function firstAliasLine(doc: Document, lines: LineCounter): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.range) at = lines.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return at;
+}
+
+/** The first line of one of yaml's messages, without its position (ours is in front) and cut short. */
 function firstLine(s: string): string {
-  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const line = s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return line.length > 160 ? `${line.slice(0, 160)}…` : line;
 }
 
 /** Per-person values win; maps merge key by key, anything else is replaced. */
@@ -90,6 +140,28 @@ export function duplicateLocalPorts(config: Config): { path: (string | number)[]
   return out;
 }
 
+/**
+ * A `--` command finds each database under DBTUNNEL_<NAME>_HOST and _PORT: two names of one
+ * environment that become the same variables (my-db, my.db, MY_DB) would leave one unreachable.
+ */
+export function sharedVariableNames(config: Config): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  for (const [envName, env] of Object.entries(config.environments)) {
+    const seen = new Map<string, string>();
+    for (const dbName of Object.keys(env.databases)) {
+      const stem = variableStem(dbName);
+      const other = seen.get(stem);
+      if (other) {
+        out.push({
+          path: ['environments', envName, 'databases', dbName],
+          message: `and databases.${other} both become DBTUNNEL_${stem}_HOST and DBTUNNEL_${stem}_PORT for a \`--\` command: rename one`,
+        });
+      } else seen.set(stem, dbName);
+    }
+  }
+  return out;
+}
+
 function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): string {
   const where = locate(issue.path, sources);
   if (issue.code === 'unrecognized_keys') {
@@ -112,7 +184,7 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
   if (value === undefined && issue.path.length > 0) {
     return `${where}: ${formatPath(issue.path)} is missing: it ${issue.message}`;
   }
-  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${typeof value === 'string' ? excerpt(value) : JSON.stringify(value)})`;
   return `${where}: ${formatPath(issue.path) || 'the file'} ${issue.message}${shown}`;
 }
 
@@ -158,5 +230,6 @@ function lineOf(src: ParsedFile, p: (string | number)[]): number | undefined {
 }
 
 function formatPath(p: PropertyKey[]): string {
-  return p.map(String).join('.');
+  // A key is text from the file: shown whole when it is short, as most are.
+  return p.map((k) => (String(k).length > 60 ? `${String(k).slice(0, 60)}…` : String(k))).join('.');
 }

@@ -66,8 +66,3 @@ export function buildPluginInvocation(input: {
     env,
   };
 }
-
-/** The argv with anything secret replaced, for --debug. */
-export function redactArgv(argv: string[]): string[] {
-  return argv.map((a) => a.replace(/("TokenValue"\s*:\s*")[^"]*"/g, '$1<redacted>"'));
-}

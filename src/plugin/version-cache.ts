@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import { cacheFile, entryOf, identityOf, readCache, withEntry, writeCache, type FileIdentity } from '../cache-file.js';
 import { pluginVersion } from './locate.js';
+import { parseVersion } from './version.js';
 
 interface Remembered extends FileIdentity {
   version: string;
@@ -19,7 +20,8 @@ export function versionCacheFile(env: NodeJS.ProcessEnv = process.env, home = os
 /** The remembered version, if it was said by this very file. Pure. */
 export function rememberedVersion(cache: unknown, file: string, now: FileIdentity): string | undefined {
   const entry = entryOf(cache, file) as Partial<Remembered> | undefined;
-  if (!entry || typeof entry.version !== 'string' || !entry.version) return undefined;
+  // Only what a plugin could have said: a version, not text to print or decide by.
+  if (!entry || typeof entry.version !== 'string' || !parseVersion(entry.version)) return undefined;
   const same = (Object.keys(identityOf(now)) as (keyof FileIdentity)[]).every((k) => entry[k] === now[k]);
   return same ? entry.version : undefined;
 }

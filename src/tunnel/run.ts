@@ -9,7 +9,7 @@ import { grantFor, type TunnelScope } from '../iam/requests.js';
 import type { EnvironmentPlan, TunnelSpec } from '../config/resolve.js';
 import type { Engine } from '../config/schema.js';
 import { TunnelError } from '../errors.js';
-import { buildPluginInvocation, redactArgv, RESPONSE_ENV } from '../plugin/argv.js';
+import { buildPluginInvocation, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
 import type { PluginExit } from '../plugin/process.js';
 import type { PluginVerdict } from '../plugin/version.js';
@@ -375,7 +375,7 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
     form: plugin.verdict.form,
     credentials: aws.pluginNeedsCredentials ? await aws.credentials() : undefined,
   });
-  onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...redactArgv(invocation.argv)])}` });
+  onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...invocation.argv])}` });
   onEvent({
     type: 'debug',
     message: `plugin env: + ${Object.keys(invocation.env).filter((k) => invocation.env[k] !== undefined).join(', ') || '(nothing)'}${
@@ -430,11 +430,10 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
         entry.endText = e.text;
       }
     };
-    // Word for word under --debug (what "Run again with --debug to see the plugin's output" promises),
-    // less the session token, should a plugin ever print it.
+    // Word for word under --debug (what "Run again with --debug to see the plugin's output" promises);
+    // the terminal redacts the session token, should a plugin ever print it.
     const onPluginLine = (stream: 'stdout' | 'stderr', line: string) => {
-      const shown = response.TokenValue ? line.split(response.TokenValue).join('(session token)') : line;
-      onEvent({ type: 'debug', message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${shown}` });
+      onEvent({ type: 'debug', message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${line}` });
     };
     entry.plugin = deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
     onEvent({ type: 'debug', message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only` });

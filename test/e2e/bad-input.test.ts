@@ -42,13 +42,13 @@ describe('bad input', () => {
   it('a huge file', async () => {
     const huge = path.join(world.dir, 'huge.yaml');
     await writeFile(huge, `environments:\n${'#'.repeat(2 * 1024 * 1024)}\n`);
-    await refused(huge, /huge\.yaml is 2048 KiB: too large to be a dbtunnel config/);
+    await refused(huge, /huge\.yaml is 2049 KiB: more than the 1024 KiB allowed \(from --config\)/);
   });
 
   it('a directory instead of a file', async () => {
     const dir = path.join(world.dir, 'a-directory');
     await mkdir(dir);
-    await refused(dir, /a-directory is a directory, not a config file/);
+    await refused(dir, /a-directory is a directory, not a regular file \(from --config\)/);
   });
 
   it('a file that does not exist', async () => {

@@ -1,8 +1,9 @@
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lchown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configCacheFile, configDigest, configSearchPath, findConfig, loadConfig, rememberedConfig } from '../../src/config/load.js';
+import { configSearchPath, findConfig, foundFileProblem, loadConfig, skippedWarning, untrustedBecause } from '../../src/config/load.js';
+import { yamlShape } from '../../src/config/yaml-shape.js';
 import { mergeConfig } from '../../src/config/validate.js';
 import { resolvePlan } from '../../src/config/resolve.js';
 import { TunnelError } from '../../src/errors.js';
@@ -218,75 +219,135 @@ describe('reserved names', () => {
   });
 });
 
-describe('a config found valid is remembered', () => {
-  const store = () => path.join(dir, 'cache', 'config.json');
-  const at = () => ({ file: path.join(dir, 'dbtunnel.yaml'), via: '--config' as const });
-
-  it('is taken as remembered while its text is the same, and read afresh once edited', async () => {
-    await writeFile(at().file, GOOD);
-    const first = await loadConfig(at(), store());
-    expect(first.remembered).toBe(false);
-    const again = await loadConfig(at(), store());
-    expect(again).toEqual({ ...first, remembered: true });
-    expect((await stat(store())).mode & 0o777).toBe(0o600);
-
-    await writeFile(at().file, GOOD.replace('localPort: 13306', 'localPort: 13307'));
-    const edited = await loadConfig(at(), store());
-    expect(edited.remembered).toBe(false);
-    expect(edited.config.environments.stg!.databases.mydb!.localPort).toBe(13307);
-
-    // An edit that breaks it is reported as ever, even though an earlier text was remembered.
-    await writeFile(at().file, GOOD.replace('port: 3306', 'port: 99999'));
-    const broken = await loadConfig(at(), store()).catch((e: TunnelError) => e);
-    expect((broken as TunnelError).details[0]).toMatch(/dbtunnel\.yaml:9: environments\.stg\.databases\.mydb\.port must be a port number/);
+describe('files found by searching are used only when they are the user\'s own', () => {
+  const me = 1000;
+  it.each([
+    [{ uid: me, mode: 0o100644 }, undefined],
+    [{ uid: 0, mode: 0o100644 }, undefined],
+    [{ uid: me, mode: 0o100600 }, undefined],
+    [{ uid: 1001, mode: 0o100644 }, 'it belongs to another user (uid 1001)'],
+    [{ uid: me, mode: 0o100664 }, 'other users can write to it (mode 0664)'],
+    [{ uid: me, mode: 0o100646 }, 'other users can write to it (mode 0646)'],
+    [{ uid: 0, mode: 0o100666 }, 'other users can write to it (mode 0666)'],
+  ])('%o → %s', (st, why) => {
+    expect(untrustedBecause(st, me)).toBe(why);
   });
 
-  it('counts the per-person file: adding, changing or removing it validates again', async () => {
-    await writeFile(at().file, GOOD);
-    await loadConfig(at(), store());
+  it('has no rule where there are no user ids (Windows)', () => {
+    expect(untrustedBecause({ uid: 1001, mode: 0o100666 }, undefined)).toBeUndefined();
+  });
+
+  it('skips a config others can write to, and goes on to the next; says so when none is left', async () => {
+    const sub = path.join(dir, 'project', 'sub');
+    await mkdir(sub, { recursive: true });
+    const planted = path.join(dir, 'project', 'dbtunnel.yaml');
+    await writeFile(planted, GOOD);
+    await chmod(planted, 0o666);
+    const mine = path.join(dir, 'dbtunnel.yaml');
+    await writeFile(mine, GOOD);
+    const found = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: sub, home: dir });
+    expect(found.file).toBe(mine);
+    expect(found.skipped).toEqual([{ file: planted, why: 'other users can write to it (mode 0666)' }]);
+    expect(skippedWarning(found.skipped![0]!)).toContain(`To use it anyway: dbtunnel --config ${planted} …`);
+    // Named deliberately, it is used.
+    expect((await loadConfig({ file: planted, via: '--config' })).config.environments.stg).toBeDefined();
+    await rm(mine);
+    const e = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: sub, home: dir }).catch((x: unknown) => x);
+    expect((e as TunnelError).details.join('\n')).toContain(`Skipped ${planted}: other users can write to it (mode 0666).`);
+  });
+
+  it('merges a dbtunnel.local.yaml only when it is the user\'s own', async () => {
+    const file = path.join(dir, 'dbtunnel.yaml');
+    await writeFile(file, GOOD);
     const local = path.join(dir, 'dbtunnel.local.yaml');
-    await writeFile(local, 'environments:\n  stg:\n    profile: mine\n');
-    const merged = await loadConfig(at(), store());
-    expect(merged).toMatchObject({ remembered: false, localFile: local });
-    expect(merged.config.environments.stg!.profile).toBe('mine');
-    expect((await loadConfig(at(), store())).remembered).toBe(true);
-    await writeFile(local, 'environments:\n  stg:\n    profile: 42\n');
-    const broken = await loadConfig(at(), store()).catch((e: TunnelError) => e);
-    expect((broken as TunnelError).details[0]).toMatch(/dbtunnel\.local\.yaml:3: environments\.stg\.profile/);
-    await rm(local);
-    const alone = await loadConfig(at(), store());
-    expect(alone).toMatchObject({ remembered: false, localFile: undefined });
-    expect(alone.config.environments.stg!.profile).toBe('stg');
+    await writeFile(local, 'environments:\n  stg:\n    profile: planted\n');
+    await chmod(local, 0o666);
+    const loaded = await loadConfig({ file, via: '--config' });
+    expect(loaded.config.environments.stg!.profile).toBe('stg');
+    expect(loaded.localFile).toBeUndefined();
+    expect(loaded.skipped).toEqual([{ file: local, why: 'other users can write to it (mode 0666)' }]);
+    await chmod(local, 0o644);
+    expect((await loadConfig({ file, via: '--config' })).config.environments.stg!.profile).toBe('planted');
   });
 
-  it('is keyed by the text of both files and by the code that validated them', () => {
-    const base = { file: '/c.yaml', text: GOOD };
-    const digest = configDigest('build-1', base, undefined);
-    expect(configDigest('build-1', base, undefined)).toBe(digest);
-    expect(configDigest('build-2', base, undefined)).not.toBe(digest);
-    expect(configDigest('build-1', { ...base, text: `${GOOD}\n` }, undefined)).not.toBe(digest);
-    expect(configDigest('build-1', base, { file: '/l.yaml', text: '' })).not.toBe(digest);
-    const cache = { '/c.yaml': { digest, config: { environments: {} } } };
-    expect(rememberedConfig(cache, '/c.yaml', digest)).toEqual({ environments: {} });
-    expect(rememberedConfig(cache, '/c.yaml', configDigest('build-2', base, undefined))).toBeUndefined();
-    expect(rememberedConfig(cache, '/other.yaml', digest)).toBeUndefined();
-    expect(rememberedConfig({ '/c.yaml': { digest, config: 'not a config' } }, '/c.yaml', digest)).toBeUndefined();
-    expect(rememberedConfig('garbage', '/c.yaml', digest)).toBeUndefined();
+  it('a symbolic link found by searching must be the user\'s too', async () => {
+    const target = path.join(dir, 'real.yaml');
+    await writeFile(target, GOOD);
+    const link = path.join(dir, 'dbtunnel.yaml');
+    await symlink(target, link);
+    const me = process.getuid!();
+    expect(await foundFileProblem(link, me)).toBeUndefined();
+    // The link another user's (root may make it so; anyone else is another user to a made-up uid).
+    if (me === 0) await lchown(link, 4242, 4242);
+    expect(await foundFileProblem(link, me === 0 ? 0 : me + 1)).toMatch(/^the link belongs to another user \(uid \d+\)$/);
+  });
+});
+
+describe('text that is not a config', () => {
+  it('a binary file: no junk echoed, the line of the first NUL', async () => {
+    const e = await problem(`environments:\n  x: y\n${'\u0000\u0001\u0002junk'.repeat(20000)}`);
+    expect(e.message).toMatch(/is not a text file: it has binary data \(a NUL byte on line 3\)/);
+    expect(e.message.length + e.details.join('').length).toBeLessThan(300);
   });
 
-  it('answers rightly when the cache cannot be read or written, or is not used', async () => {
-    await writeFile(at().file, GOOD);
-    const blocked = path.join(dir, 'a-file');
-    await writeFile(blocked, 'not a directory');
-    for (let i = 0; i < 2; i++) expect((await loadConfig(at(), path.join(blocked, 'config.json'))).remembered).toBe(false);
-    await mkdir(path.dirname(store()), { recursive: true });
-    await writeFile(store(), '{"half":');
-    expect((await loadConfig(at(), store())).remembered).toBe(false);
-    expect((await loadConfig(at(), store())).remembered).toBe(true);
-    expect((await loadConfig(at(), false)).remembered).toBe(false);
+  it('text in another encoding', async () => {
+    const file = path.join(dir, 'latin1.yaml');
+    await writeFile(file, Buffer.concat([Buffer.from('environments:\n  st'), Buffer.from([0xe9]), Buffer.from(':\n')]));
+    await expect(loadConfig({ file, via: '--config' })).rejects.toThrow(/is not UTF-8 text \(line 2\)/);
   });
 
-  it('lives in the XDG cache directory', () => {
-    expect(configCacheFile({ XDG_CACHE_HOME: '/xdg' }, '/home/me')).toBe(path.join('/xdg', 'dbtunnel', 'config.json'));
+  it('a long junk value is shown as a short excerpt', async () => {
+    const e = await problem(GOOD.replace('port: 3306', `port: "${'x'.repeat(70000)}"`));
+    expect(e.details[0]).toMatch(/port must be a port number from 1 to 65535 \(got "x{60}…" \(70000 characters\)\)/);
+    expect(e.details[0]!.length).toBeLessThan(300);
+  });
+
+  it('an unclosed quote is reported on the line where it opens', async () => {
+    const text = GOOD.replace('host: report.internal', 'host: "report.internal');
+    const e = await problem(text);
+    expect(e.message).toMatch(/dbtunnel\.yaml:12: this is not valid YAML: a value opened with " here is never closed/);
+  });
+
+  it('aliases that expand without end (a billion laughs)', async () => {
+    let bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n';
+    for (let i = 0; i < 9; i++) {
+      const [p, n] = [String.fromCharCode(97 + i), String.fromCharCode(98 + i)];
+      bomb += `${n}: &${n} [${Array(9).fill(`*${p}`).join(',')}]\n`;
+    }
+    const e = await problem(bomb);
+    expect(e.message).toMatch(/dbtunnel\.yaml:2: its YAML aliases \(\*name\) expand to more than 100 copies/);
+  });
+
+  it.each([
+    ['200,000 [', '['.repeat(200_000), /:1: this is nested far too deep for a dbtunnel config \(it opens more than 64 nested \[ or \{\)/],
+    ['- - - … a hundred thousand deep', `${'- '.repeat(100_000)}x\n`, /:1: this is nested far too deep for a dbtunnel config \(its content starts at column 200001\)/],
+  ])('nesting without end: %s', async (_name, text, says) => {
+    const started = Date.now();
+    expect((await problem(text)).message).toMatch(says);
+    expect(Date.now() - started).toBeLessThan(5000); // refused before the parser recurses (it took 7 s, or aborted)
+  });
+});
+
+describe('the shape of YAML text, before it is parsed', () => {
+  it.each([
+    ['a: [1, [2, {b: 3}]]', {}],
+    ["a: 'it''s'\nb: \"q\\\"\"", {}],
+    ['note: it\'s fine\nx: "[[[["', {}],
+    ['a: "open\nb: 1\n', { unclosedQuote: { line: 1, quote: '"' } }],
+    ["a: 1\nb: [x, 'open\n", { unclosedQuote: { line: 2, quote: "'" } }],
+    ['a: |\n  "not a quote\nb: 1', {}],
+    ['a: x # a "comment\n', {}],
+    [`${'['.repeat(65)}`, { tooDeep: { line: 1, why: 'it opens more than 64 nested [ or {' } }],
+    [`${'['.repeat(64)}${']'.repeat(64)}`, {}],
+    [`a:\n${' '.repeat(201)}b: 1`, { tooDeep: { line: 2, why: 'its content starts at column 202' } }],
+  ])('%j', (text, shape) => {
+    expect(yamlShape(text)).toEqual(shape);
+  });
+});
+
+describe('a -- command finds each database by name', () => {
+  it('names that become the same variables are a config error naming both', async () => {
+    const e = await problem(GOOD.replace('      reportdb:', '      my-db:\n        host: a.internal\n        port: 1\n      my.db:'));
+    expect(e.details.join('\n')).toMatch(/environments\.stg\.databases\.my\.db and databases\.my-db both become DBTUNNEL_MY_DB_HOST and DBTUNNEL_MY_DB_PORT/);
   });
 });

@@ -35,6 +35,9 @@ describe('the plugin version, remembered per plugin file', () => {
     expect(rememberedVersion(undefined, '/p', ID)).toBeUndefined();
     expect(rememberedVersion('not an object', '/p', ID)).toBeUndefined();
     expect(rememberedVersion({ '/p': { ...ID, version: '' } }, '/p', ID)).toBeUndefined();
+    // An edited cache is not believed beyond what a plugin could say.
+    expect(rememberedVersion({ '/p': { ...ID, version: '\u001b]0;pwn\u0007' } }, '/p', ID)).toBeUndefined();
+    expect(rememberedVersion({ '/p': { ...ID, version: '99.0 --legacy' } }, '/p', ID)).toBeUndefined();
   });
 
   it('keeps a few plugin files, the newest answer last, one entry per file', () => {
