@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { MiB, readBoundedFile } from './files.js';
-import { ensurePrivateDir, writePrivateFile } from './private-dir.js';
+import { ensurePrivateDir, readablePrivateDir, writePrivateFile } from './private-dir.js';
 import { xdgBase } from './xdg.js';
 
 /** The parts of a file's stat that change when it is replaced or rewritten. */
@@ -50,7 +50,7 @@ export function withEntry<T>(cache: unknown, key: string, entry: T): Record<stri
 
 /** The cache's content, or undefined: none yet, unreadable, not JSON, or in a directory not the user's own. */
 export async function readCache(file: string): Promise<unknown> {
-  if (await ensurePrivateDir(path.dirname(file))) return undefined;
+  if (!(await readablePrivateDir(path.dirname(file)))) return undefined;
   try {
     return JSON.parse((await readBoundedFile(file, MAX_CACHE_BYTES)).toString('utf8')) as unknown;
   } catch {

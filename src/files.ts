@@ -107,3 +107,27 @@ export async function readBoundedFile(file: string, limit: number): Promise<Buff
     await handle.close();
   }
 }
+
+/** The last `bytes` of a regular file (a log that grows), with the same checks as readBoundedFile. */
+export async function readFileTail(file: string, bytes: number): Promise<Buffer> {
+  let before: Stats;
+  try {
+    before = await stat(file);
+  } catch (e) {
+    throw new FileReadError(file, problemOf(e));
+  }
+  if (!before.isFile()) throw new FileReadError(file, { kind: 'not-a-file', is: kindOfFile(before) });
+  const handle = await open(file, OPEN_FLAGS).catch((e: unknown) => {
+    throw new FileReadError(file, problemOf(e));
+  });
+  try {
+    const now = await handle.stat();
+    checkOpened(file, before, now);
+    const start = Math.max(0, now.size - bytes);
+    const buffer = Buffer.alloc(now.size - start);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}

@@ -29,6 +29,15 @@ export async function ensurePrivateDir(dir: string): Promise<string | undefined>
   }
 }
 
+/** For reading: whether `dir` exists and may be read from, without making it. */
+export async function readablePrivateDir(dir: string): Promise<boolean> {
+  try {
+    return privateDirProblem(await lstat(dir), process.getuid?.()) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Write a file whole, or not at all: under a new name of its own (created exclusively, so never
  * through a link someone left), then renamed over the old one. Two dbtunnels at once never see half

@@ -2,14 +2,17 @@
 // assume-role, MFA, credential_process, instance role), the region, and the clients. The SDK keeps
 // honouring AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, AWS_CONFIG_FILE and
 // AWS_SHARED_CREDENTIALS_FILE: we pass nothing that would override them.
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { TunnelError } from '../errors.js';
+import { kindOfFile, MiB } from '../files.js';
 import { registerSecret } from '../secrets.js';
 import { partitionOf } from './arn.js';
-import { credentialCacheFile, readCachedCredentials, writeCachedCredentials } from './credential-cache.js';
+import { credentialCacheFor, readCachedCredentials, writeCachedCredentials } from './credential-cache.js';
 import { describeAwsError } from './errors.js';
 import { networkFor, type RequestHandlerOptions, type Service } from './network.js';
 
@@ -47,6 +50,7 @@ export interface AwsContext {
 }
 
 export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
+  await checkAwsFiles(process.env); // before anything of the SDK reads them
   let mfaUsed = false;
   let ssmEndpoint: string | undefined;
   const logger = {
@@ -56,11 +60,11 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     error: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
   };
   // Temporary credentials of a named profile from an earlier run, while they last.
-  const cacheFile = opts.profile ? credentialCacheFile(opts.profile) : undefined;
+  const cacheFile = opts.profile ? await credentialCacheFor(opts.profile) : undefined;
   const cached = cacheFile ? await readCachedCredentials(cacheFile) : undefined;
   if (cached) opts.debug(`credentials: reusing those of profile ${opts.profile} until ${cached.expiration.toISOString()} (dbtunnel logout forgets them)`);
   // One provider for every client, so an assume-role or MFA profile resolves once per run.
-  const network = networkFor(process.env);
+  const network = await networkFor(process.env);
   // The region first (no network involved): the proxy decision needs each client's endpoint.
   const probe = new SSMClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
   let region: string;
@@ -109,8 +113,8 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     throw credentialsError(e, opts.profile);
   }
   if (cacheFile && !cached && resolved.expiration && resolved.sessionToken) {
-    await writeCachedCredentials(cacheFile, { ...resolved, expiration: resolved.expiration }).catch((e: unknown) =>
-      opts.debug(`credentials: could not cache them (${(e as Error).message})`),
+    await writeCachedCredentials(cacheFile, { ...resolved, expiration: resolved.expiration, profile: opts.profile! }).catch((e: unknown) =>
+      opts.warn(`The role credentials of profile ${opts.profile} are not kept for the next run: ${(e as Error).message}.`),
     );
   }
 
@@ -179,6 +183,34 @@ function known<T extends { secretAccessKey: string; sessionToken?: string | unde
   registerSecret(c.secretAccessKey, 'AWS secret key');
   registerSecret(c.sessionToken, 'AWS session token');
   return c;
+}
+
+/** The AWS config and credentials files are a few KiB; more is not one. */
+const MAX_AWS_FILE_BYTES = 10 * MiB;
+
+/**
+ * The AWS SDK reads the AWS config and credentials files whole, whatever they are: a FIFO there
+ * hangs it, /dev/zero fills memory. Each is checked first: absent, or a regular file of sane size.
+ */
+async function checkAwsFiles(env: NodeJS.ProcessEnv, home = os.homedir()): Promise<void> {
+  const files: [string, string][] = [
+    ['AWS_CONFIG_FILE', env.AWS_CONFIG_FILE || path.join(home, '.aws', 'config')],
+    ['AWS_SHARED_CREDENTIALS_FILE', env.AWS_SHARED_CREDENTIALS_FILE || path.join(home, '.aws', 'credentials')],
+  ];
+  for (const [variable, file] of files) {
+    let st;
+    try {
+      st = await stat(file);
+    } catch {
+      continue; // none: the SDK does without it
+    }
+    const problem = !st.isFile() ? `is ${kindOfFile(st)}, not a regular file` : st.size > MAX_AWS_FILE_BYTES ? `is ${Math.ceil(st.size / MiB)} MiB: not an AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file` : undefined;
+    if (problem) {
+      throw new TunnelError('config', `${env[variable] ? `${variable} names ${file}, which` : `${file}`} ${problem}.`, {
+        hint: env[variable] ? `Point ${variable} at the file itself, or unset it.` : `Replace ${file} with the AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file.`,
+      });
+    }
+  }
 }
 
 function credentialsError(e: unknown, profile: string | undefined): TunnelError {

@@ -1,11 +1,11 @@
 // Corporate networks: HTTPS_PROXY / HTTP_PROXY / NO_PROXY and AWS_CA_BUNDLE for dbtunnel's own AWS
 // calls. The AWS SDK for JavaScript reads neither, so each client gets the agent its endpoint
 // needs. (The plugin inherits the same variables from dbtunnel's environment.)
-import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
 import { getProxyForUrl } from 'proxy-from-env';
 import { TunnelError } from '../errors.js';
+import { describeReadProblem, FileReadError, MiB, readBoundedFile } from '../files.js';
 
 export type Service = 'ec2' | 'ssm' | 'sts' | 'iam';
 
@@ -17,13 +17,17 @@ export function endpointFor(service: Service, region: string, env: NodeJS.Proces
   return service === 'iam' ? `https://iam.${suffix}` : `https://${service}.${region}.${suffix}`;
 }
 
-function readBundle(env: NodeJS.ProcessEnv): Buffer | undefined {
+/** A CA bundle is a few hundred KiB even with every public authority in it. */
+export const MAX_CA_BUNDLE_BYTES = 10 * MiB;
+
+async function readBundle(env: NodeJS.ProcessEnv): Promise<Buffer | undefined> {
   const bundle = env.AWS_CA_BUNDLE;
   if (!bundle) return undefined;
   try {
-    return readFileSync(bundle);
+    return await readBoundedFile(bundle, MAX_CA_BUNDLE_BYTES);
   } catch (e) {
-    throw new TunnelError('config', `AWS_CA_BUNDLE names ${bundle}, which cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, {
+    if (!(e instanceof FileReadError)) throw e;
+    throw new TunnelError('config', `AWS_CA_BUNDLE names ${bundle}, which ${describeReadProblem(e.problem)}.`, {
       hint: "Point AWS_CA_BUNDLE at a PEM file with your organization's certificate authorities, or unset it.",
     });
   }
@@ -36,8 +40,8 @@ export type RequestHandlerOptions = { httpAgent?: http.Agent; httpsAgent?: https
  * (the SDK's own handler is then kept). The proxy agents (and the `debug` package under them) load
  * only when a proxy is in use.
  */
-export function networkFor(env: NodeJS.ProcessEnv): (service: Service, region: string) => Promise<RequestHandlerOptions | undefined> {
-  const ca = readBundle(env);
+export async function networkFor(env: NodeJS.ProcessEnv): Promise<(service: Service, region: string) => Promise<RequestHandlerOptions | undefined>> {
+  const ca = await readBundle(env);
   const tls = ca ? { ca } : {};
   return async (service, region) => {
     const endpoint = endpointFor(service, region, env);

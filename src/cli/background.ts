@@ -3,12 +3,15 @@
 // process; an entry whose process is gone (or is no longer the dbtunnel it started) is stale and
 // cleaned up when seen.
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { displayPath } from '../config/load.js';
 import { EXIT, TunnelError } from '../errors.js';
+import { KiB, readBoundedFile, readFileTail } from '../files.js';
+import { ensurePrivateDir, writePrivateFile } from '../private-dir.js';
+import { posixQuote } from '../shell-quote.js';
 import { formatAddress } from '../tunnel/port.js';
 import { xdgBase } from '../xdg.js';
 import { BACKGROUND_ENV } from './background-env.js';
@@ -48,7 +51,7 @@ function alive(pid: number): boolean {
  */
 async function commandLineOf(pid: number): Promise<string | undefined> {
   try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+    return (await readBoundedFile(`/proc/${pid}/cmdline`, 64 * KiB)).toString('utf8').replaceAll('\0', ' ');
   } catch {
     return new Promise((resolve) => {
       execFile('ps', ['-p', String(pid), '-o', 'command='], (e, out) => resolve(e ? undefined : out.trim()));
@@ -84,7 +87,8 @@ export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTun
   for (const f of files) {
     const file = path.join(dir, f);
     try {
-      const entry = JSON.parse(await readFile(file, 'utf8')) as BackgroundTunnel;
+      const entry = JSON.parse((await readBoundedFile(file, 64 * KiB)).toString('utf8')) as BackgroundTunnel;
+      if (!Number.isInteger(entry.pid) || entry.pid <= 1) throw new Error('not an entry of ours'); // -1 would signal every process
       if (await stillHeld(entry)) out.push(entry);
       else await rm(file, { force: true });
     } catch {
@@ -95,6 +99,12 @@ export async function backgroundTunnels(dir = stateDir()): Promise<BackgroundTun
 }
 
 const entryName = (env: string, db: string) => `${env}--${db}`;
+
+/** The end of a background tunnel's log: its latest events (a long-lived tunnel's log grows). */
+async function readLog(file: string): Promise<string> {
+  // A line cut at the start of the tail is not JSON, and logEvents skips it.
+  return (await readFileTail(file, 256 * KiB).catch(() => Buffer.alloc(0))).toString('utf8');
+}
 
 /** How long a background dbtunnel is given to stop its plugin and end its session. */
 const STOP_WAIT_MS = 15_000;
@@ -147,7 +157,12 @@ export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSign
     term,
   );
   const dir = stateDir();
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const problem = await ensurePrivateDir(dir);
+  if (problem) {
+    throw new TunnelError('config', `dbtunnel keeps background tunnels in ${dir}, and ${problem}.`, {
+      hint: `Make it yours alone (chmod 700 ${posixQuote(dir)}), or remove it and run again.`,
+    });
+  }
   // `up` makes them be up: one already held in the background is left as it is (scripts can run
   // `up -d` each time), and said so; the others are started. Background tunnels are known by
   // environment and database: the same names from another config are another tunnel, which must
@@ -231,7 +246,7 @@ async function startOne(
     for (;;) {
       // Whether it has exited is read before the log, so that its last words are in what we read.
       const gone = code !== 'running';
-      const events = logEvents(await readFile(log, 'utf8').catch(() => ''));
+      const events = logEvents(await readLog(log));
       const ready = events.find((e) => e.event === 'ready');
       if (ready && !gone) {
         const entry: BackgroundTunnel = {
@@ -245,7 +260,7 @@ async function startOne(
           startedAt: new Date().toISOString(),
           log,
         };
-        await writeFile(path.join(dir, `${entryName(env, db)}.json`), JSON.stringify(entry, null, 2), { mode: 0o600 });
+        await writePrivateFile(path.join(dir, `${entryName(env, db)}.json`), JSON.stringify(entry, null, 2));
         return entry;
       }
       const error = events.find((e) => e.event === 'error');
@@ -279,7 +294,7 @@ export async function backgroundTunnelsNow(): Promise<(BackgroundTunnel & { stat
   // The entry holds the first session; after a reconnect the log knows the current one.
   return Promise.all(
     (await backgroundTunnels()).map(async (t) => {
-      const events = logEvents(await readFile(t.log, 'utf8').catch(() => ''));
+      const events = logEvents(await readLog(t.log));
       // No log to read (removed by hand): the entry, written when it was ready, is all there is.
       const now = events.length > 0 ? tunnelState(events) : { state: 'up' as const, sessionId: t.sessionId, attempt: undefined };
       return { ...t, sessionId: now.sessionId ?? t.sessionId, state: now.state, ...(now.attempt !== undefined && { attempt: now.attempt }) };

@@ -1,7 +1,7 @@
 // Reading policy documents from files for `dbtunnel policy check`: JSON, with every problem named.
-import { readFile } from 'node:fs/promises';
 import * as z from '../zod.js';
 import { TunnelError } from '../errors.js';
+import { describeReadProblem, FileReadError, MiB, readBoundedFile } from '../files.js';
 import { isKnownOperator, type NamedPolicy, type PolicyDocument } from './evaluate.js';
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
@@ -34,17 +34,19 @@ const document = z.object({
 export async function readPolicyFile(file: string): Promise<{ policy: NamedPolicy; warnings: string[] }> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // IAM's largest managed policy is 6,144 characters; a file of more than a MiB is not one.
+    text = (await readBoundedFile(file, MiB)).toString('utf8');
   } catch (e) {
-    throw new TunnelError('config', `Policy file ${file} cannot be read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}.`, {
-      hint: 'Pass the path of a JSON policy document (as shown by `aws iam get-policy-version`, the Document part).',
+    if (!(e instanceof FileReadError)) throw e;
+    throw new TunnelError('config', `Policy file ${file} ${describeReadProblem(e.problem)}.`, {
+      hint: 'Pass the path of a JSON policy document saved in a file (as shown by `aws iam get-policy-version`, the Document part).',
     });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new TunnelError('config', `Policy file ${file} is not valid JSON: ${(e as Error).message}`, {
+    throw new TunnelError('config', `Policy file ${file} is not valid JSON: ${(e as Error).message.slice(0, 200)}`, {
       hint: 'A policy document is a JSON object with "Version" and "Statement".',
     });
   }

@@ -1,5 +1,6 @@
 // The bad input corpus (test/corpus/): each file gives a clear error naming the file, the line and
 // the key path, exit code 10, and starts nothing — no AWS call, no plugin.
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +50,35 @@ describe('bad input', () => {
     const dir = path.join(world.dir, 'a-directory');
     await mkdir(dir);
     await refused(dir, /a-directory is a directory, not a regular file \(from --config\)/);
+  });
+
+  it('a FIFO, a device: refused at once, not read (a FIFO hung forever; /dev/zero took 12 s and all memory)', async () => {
+    const fifo = path.join(world.dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    await refused(fifo, /fifo\.yaml is a named pipe \(FIFO\), not a regular file \(from --config\)/);
+    await refused('/dev/zero', /\/dev\/zero is a character device, not a regular file \(from --config\)/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('AWS_CA_BUNDLE, AWS_CONFIG_FILE and a policy file that are not regular files: refused at once', async () => {
+    const fifo = path.join(world.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    for (const [variable, file] of [['AWS_CA_BUNDLE', '/dev/zero'], ['AWS_CA_BUNDLE', fifo], ['AWS_CONFIG_FILE', fifo], ['AWS_SHARED_CREDENTIALS_FILE', '/dev/zero']] as const) {
+      const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, [variable]: file });
+      expect(r.code, r.stderr).toBe(10);
+      expect(r.stderr).toContain(`${variable} names ${file}, which is a `);
+      expect(r.stderr).toContain('not a regular file.');
+    }
+    for (const file of [fifo, '/dev/zero']) {
+      const r = await runDbtunnel(['--config', world.configFile, 'policy', 'check', 'stg', '--policy', file], world.env);
+      expect(r.code, r.stderr).toBe(10);
+      expect(r.stderr).toMatch(new RegExp(`Policy file ${file} is a (named pipe \\(FIFO\\)|character device), not a regular file\\.`));
+    }
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(world.emu.calls).toHaveLength(0);
+    expect(await world.pluginRecords()).toHaveLength(0);
   });
 
   it('a file that does not exist', async () => {

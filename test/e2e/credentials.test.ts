@@ -1,6 +1,6 @@
 // Credentials beyond static keys: an assume-role profile and an MFA profile, through the SDK's own
 // providers against the emulator's STS.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDbtunnel, startDbtunnel } from '../support/cli.js';
@@ -10,6 +10,7 @@ import { createWorld, defaultConfig, type World } from '../support/world.js';
 const ROLE = 'arn:aws:iam::123456789012:role/db-tunnel';
 const MFA_ROLE = 'arn:aws:iam::123456789012:role/db-tunnel-mfa';
 const MFA_SERIAL = 'arn:aws:iam::123456789012:mfa/dev';
+const OTHER_ROLE = 'arn:aws:iam::123456789012:role/db-tunnel-other';
 
 const awsConfig = `[profile stg-role]
 role_arn = ${ROLE}
@@ -33,7 +34,7 @@ afterEach(async () => {
 async function makeWorld() {
   const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
   delete config.environments.stg.profile;
-  world = await createWorld({ config, awsConfig, scenario: { roles: [{ arn: ROLE }, { arn: MFA_ROLE, mfaSerial: MFA_SERIAL, mfaCode: '123456' }] } });
+  world = await createWorld({ config, awsConfig, scenario: { roles: [{ arn: ROLE }, { arn: OTHER_ROLE }, { arn: MFA_ROLE, mfaSerial: MFA_SERIAL, mfaCode: '123456' }] } });
   return world;
 }
 
@@ -164,6 +165,26 @@ describe('credentials', () => {
     } finally {
       await runDbtunnel(['down'], w.env);
     }
+  });
+
+  it('kept role credentials are for the profile as it is: another role_arn makes a fresh AssumeRole', async () => {
+    const w = await makeWorld();
+    const open = async () => {
+      const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-role'], w.env);
+      await t.waitFor(/mydb → /);
+      t.child.kill('SIGINT');
+      expect((await t.exited).code).toBe(0);
+    };
+    await open();
+    await open();
+    expect(w.emu.callsOf('AssumeRole')).toHaveLength(1); // kept between runs
+    const configFile = w.env.AWS_CONFIG_FILE!;
+    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace(`role_arn = ${ROLE}\n`, `role_arn = ${OTHER_ROLE}\n`));
+    await open();
+    const assumed = w.emu.callsOf('AssumeRole');
+    expect(assumed).toHaveLength(2);
+    expect(assumed[1]!.input).toMatchObject({ RoleArn: OTHER_ROLE });
+    expect(w.emu.callsOf('StartSession').at(-1)!.principal).toBe('arn:aws:sts::123456789012:assumed-role/db-tunnel-other/alice@corp');
   });
 
   it('static keys are never cached', async () => {

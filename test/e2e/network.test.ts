@@ -58,6 +58,6 @@ describe('corporate networks', () => {
     world = await createWorld();
     const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, AWS_CA_BUNDLE: '/nonexistent/ca.pem' });
     expect(r.code).toBe(10);
-    expect(r.stderr).toContain('AWS_CA_BUNDLE names /nonexistent/ca.pem, which cannot be read');
+    expect(r.stderr).toContain('AWS_CA_BUNDLE names /nonexistent/ca.pem, which does not exist.');
   });
 });

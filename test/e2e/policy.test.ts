@@ -126,7 +126,7 @@ describe('dbtunnel policy check', () => {
     expect(r.stderr).toContain('Effect must be "Allow" or "Deny"');
     await writeFile(path.join(dir, 'broken.json'), '{"Statement": ');
     expect((await run(['policy', 'check', 'stg', '--policy', 'broken.json'])).stderr).toMatch(/is not valid JSON/);
-    expect((await run(['policy', 'check', 'stg', '--policy', 'missing.json'])).stderr).toMatch(/it does not exist/);
+    expect((await run(['policy', 'check', 'stg', '--policy', 'missing.json'])).stderr).toMatch(/Policy file missing\.json does not exist\./);
     expect((await run(['policy', 'check', 'stg'])).code).toBe(2);
   });
 });

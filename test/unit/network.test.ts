@@ -14,15 +14,15 @@ it('gives a client a proxy agent only when its endpoint goes through a proxy', a
   try {
     for (const k of Object.keys(process.env)) if (/_proxy$/i.test(k)) delete process.env[k];
     const env = { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9' };
-    expect(await networkFor(env)('ssm', 'eu-west-1')).toBeUndefined();
+    expect(await (await networkFor(env))('ssm', 'eu-west-1')).toBeUndefined();
     process.env.HTTPS_PROXY = 'http://proxy.example:3128';
     process.env.HTTP_PROXY = 'http://proxy.example:3128';
     process.env.NO_PROXY = '127.0.0.1';
-    const ssm = await networkFor(env)('ssm', 'eu-west-1');
+    const ssm = await (await networkFor(env))('ssm', 'eu-west-1');
     expect(ssm?.httpsAgent?.constructor.name).toBe('HttpsProxyAgent');
-    expect(await networkFor(env)('ec2', 'eu-west-1')).toBeUndefined(); // NO_PROXY
+    expect(await (await networkFor(env))('ec2', 'eu-west-1')).toBeUndefined(); // NO_PROXY
     delete process.env.NO_PROXY;
-    expect((await networkFor(env)('ec2', 'eu-west-1'))?.httpAgent?.constructor.name).toBe('HttpProxyAgent');
+    expect((await (await networkFor(env))('ec2', 'eu-west-1'))?.httpAgent?.constructor.name).toBe('HttpProxyAgent');
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);
