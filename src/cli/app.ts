@@ -7,7 +7,7 @@ import { EXIT, TunnelError } from '../errors.js';
 import { registerSecretsOf } from '../secrets.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
-import { HELP_HINT, numberProblem, optionWithoutValue, usageError, valuedOptions, type YargsOptions } from './usage.js';
+import { HELP_HINT, numberProblem, optionWithoutValue, usageError, valuedOptions, valueProblem, type YargsOptions } from './usage.js';
 
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
@@ -342,6 +342,8 @@ async function main(): Promise<number> {
       if (completing) return;
       const missing = optionWithoutValue(argv, valuedOptions(commandOptions()));
       if (missing) throw new TunnelError('usage', `${missing} needs a value.`, { hint: HELP_HINT });
+      const twice = valueProblem(a);
+      if (twice) throw new TunnelError('usage', twice, { hint: HELP_HINT });
       const wrong = numberProblem(a as { timeout?: unknown; maxReconnects?: unknown }, argv);
       if (wrong) throw new TunnelError('usage', wrong, { hint: HELP_HINT });
     }, true)

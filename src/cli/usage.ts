@@ -4,6 +4,7 @@
 // profile (the config's profile then silently not used), `--timeout` with none as the default, and
 // `--timeout soon` as NaN. Every function here is pure: `typed` is the command line as typed.
 import { closest } from '../suggest.js';
+import { excerpt } from '../text.js';
 
 /** The hint of every usage error. */
 export const HELP_HINT = 'Run dbtunnel --help for the commands and options.';
@@ -72,6 +73,37 @@ export function numberProblem(args: { timeout?: unknown; maxReconnects?: unknown
   }
   if (maxReconnects !== undefined && !(Number.isInteger(maxReconnects) && (maxReconnects as number) >= 0)) {
     return `--max-reconnects must be a whole number, 0 or more (got ${got('max-reconnects', maxReconnects)}).`;
+  }
+  return undefined;
+}
+
+/** Options and positionals that take several values; every other one takes one. */
+export const MANY_VALUED = new Set(['_', '--', '$0', 'dbs', 'policy', 'scp']);
+
+/** Options whose value is a file's path (longer values are allowed for them). */
+const PATH_OPTIONS = new Set(['config', 'file', 'policy', 'scp', 'boundary']);
+export const MAX_PATH_LENGTH = 4096;
+export const MAX_NAME_LENGTH = 256;
+
+/**
+ * What is wrong with the values as yargs parsed them: a single-valued option given twice (yargs
+ * makes a list of them: `--profile a --profile b` would become the profile "a,b", and `--config a
+ * --config b` a list where a path belongs), or a value too long to be what it claims (a profile name
+ * of 100,000 characters reached the file system as one). Pure.
+ */
+export function valueProblem(parsed: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key !== kebab(key) && kebab(key) in parsed) continue; // yargs keeps both spellings: check one
+    if (Array.isArray(value) && !MANY_VALUED.has(key)) {
+      return `--${kebab(key)} was given ${value.length === 2 ? 'twice' : `${value.length} times`} (${value.map((v) => excerpt(String(v), 40)).join(', ')}): give it once.`;
+    }
+    const max = PATH_OPTIONS.has(key) ? MAX_PATH_LENGTH : MAX_NAME_LENGTH;
+    for (const v of [value].flat()) {
+      if (typeof v === 'string' && v.length > max && key !== '--' && key !== '$0') {
+        const what = key === 'env' ? 'The environment name' : key === 'dbs' || key === 'db' ? 'A database name' : `--${kebab(key)}`;
+        return `${what} is ${v.length} characters long: at most ${max} can be meant (${excerpt(v, 40)}).`;
+      }
+    }
   }
   return undefined;
 }

@@ -323,6 +323,39 @@ describe('what the user typed', () => {
     expect(world.emu.calls).toHaveLength(0);
   });
 
+  it('a single-value option given twice, or a value too long to mean anything: usage error, exit 2', async () => {
+    world = await createWorld();
+    // Each of these was "Unexpected error … This is a bug", or silently the profile "a,b".
+    for (const [args, said] of [
+      [['--config', 'a.yaml', 'stg', 'mydb'], '--config was given twice'],
+      [['logout', '--profile', 'a', '--profile', 'b'], '--profile was given twice ("a", "b"): give it once.'],
+      [['stg', 'mydb', '--profile', 'a', '--profile', 'b'], '--profile was given twice ("a", "b"): give it once.'],
+      [['stg', 'mydb', '--timeout', '5', '--timeout', '6'], '--timeout was given twice ("5", "6"): give it once.'],
+      [['logout', '--profile', 'p'.repeat(100_000)], '--profile is 100000 characters long: at most 256 can be meant'],
+      [['stg', 'mydb', '--profile', 'p'.repeat(100_000)], '--profile is 100000 characters long: at most 256 can be meant'],
+    ] as const) {
+      const r = await run([...args]);
+      expect({ args: args.map((a) => a.slice(0, 20)), code: r.code }).toEqual({ args: args.map((a) => a.slice(0, 20)), code: 2 });
+      expect(r.stderr).toContain(said);
+      expect(r.stderr).not.toContain('bug');
+    }
+    expect(world.emu.calls).toHaveLength(0);
+  });
+
+  it('control characters from the command line or the config are shown, not obeyed', async () => {
+    world = await createWorld();
+    const title = await run(['stg', '\u001b]0;pwn\u0007']);
+    expect(title.code).toBe(11);
+    expect(title.stderr).toContain('There is no database "\\x1b]0;pwn\\x07"');
+    const config = defaultConfig() as { environments: { stg: { databases: Record<string, { host: string }> } } };
+    config.environments.stg.databases.mydb!.host = 'db\u001bc.internal';
+    await world.writeConfig(config);
+    const list = await run(['list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('db\\x1bc.internal:3306');
+    for (const r of [title, list]) expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it('finds the config in a parent directory with no --config', async () => {
     world = await createWorld();
     const sub = path.join(world.dir, 'src', 'app');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMEOUT_SECONDS, numberProblem, optionWithoutValue, typedValue, unknownArguments, usageError, valuedOptions, type YargsOptions } from '../../src/cli/usage.js';
+import { MAX_TIMEOUT_SECONDS, numberProblem, optionWithoutValue, typedValue, unknownArguments, usageError, valuedOptions, valueProblem, type YargsOptions } from '../../src/cli/usage.js';
 
 const KNOWN = ['timeout', 'reconnect', 'maxReconnects', 'max-reconnects', 'profile', 'p', 'json', 'help', 'h'];
 
@@ -113,5 +113,23 @@ describe('yargs\' other messages, in the user\'s words', () => {
 
   it('leaves a message it does not know as it is', () => {
     expect(usageError('Something new from yargs', [], TUNNEL)).toBeUndefined();
+  });
+});
+
+describe('values as yargs parsed them', () => {
+  it.each([
+    [{ _: [], env: 'stg', dbs: ['a', 'b'], profile: 'p' }, undefined],
+    [{ _: [], profile: ['a', 'b'] }, '--profile was given twice ("a", "b"): give it once.'],
+    [{ _: [], config: ['a', 'b', 'c'] }, '--config was given 3 times ("a", "b", "c"): give it once.'],
+    [{ _: [], timeout: [5, 6] }, '--timeout was given twice ("5", "6"): give it once.'],
+    [{ _: [], maxReconnects: [1, 2], 'max-reconnects': [1, 2] }, '--max-reconnects was given twice ("1", "2"): give it once.'],
+    [{ _: [], policy: ['a.json', 'b.json'], scp: ['c.json', 'd.json'] }, undefined],
+    [{ _: [], profile: 'x'.repeat(257) }, `--profile is 257 characters long: at most 256 can be meant ("${'x'.repeat(40)}…" (257 characters)).`],
+    [{ _: [], config: 'x'.repeat(4096) }, undefined],
+    [{ _: [], env: 'e'.repeat(300) }, `The environment name is 300 characters long: at most 256 can be meant ("${'e'.repeat(40)}…" (300 characters)).`],
+    [{ _: [], dbs: ['ok', 'd'.repeat(300)] }, `A database name is 300 characters long: at most 256 can be meant ("${'d'.repeat(40)}…" (300 characters)).`],
+    [{ _: [], '--': ['psql', 'x'.repeat(10_000)] }, undefined],
+  ])('%#', (parsed, problem) => {
+    expect(valueProblem(parsed)).toBe(problem);
   });
 });
