@@ -51,11 +51,12 @@ export function registerSecretsOf(env: NodeJS.ProcessEnv): void {
 /** Kinds of secret recognised by their shape, registered or not. */
 const PATTERNS: [RegExp, (...m: string[]) => string][] = [
   // A URL's password: scheme://user:password@host
-  [/\b([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)[^/@\s]+@/gi, (_, head) => `${head}(password)@`],
+  // (A value already redacted, "(label)", is left as it is.)
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:)(?!\()[^/@\s]+@/gi, (_, head) => `${head}(password)@`],
   // The StartSession response as JSON (the plugin's argument or variable), itself in JSON or not
-  [/(\\*"TokenValue\\*"\s*:\s*\\*")[^"\\]*/g, (_, head) => `${head}(session token)`],
+  [/(\\*"TokenValue\\*"\s*:\s*\\*")(?!\()[^"\\]*/g, (_, head) => `${head}(session token)`],
   // Credentials as variables or in an AWS credentials file
-  [/\b(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|aws_secret_access_key|aws_session_token)(\s*[=:]\s*)("?)[^\s"]+\3/g, (_, name, sep, q) => `${name}${sep}${q}(secret)${q}`],
+  [/\b(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|aws_secret_access_key|aws_session_token)(\s*[=:]\s*)("?)(?!\()[^\s"]+\3/g, (_, name, sep, q) => `${name}${sep}${q}(secret)${q}`],
 ];
 
 /** Text with every secret replaced by its label. */

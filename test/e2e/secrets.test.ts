@@ -75,3 +75,58 @@ it('no token anywhere but the plugin\'s environment, across the scenarios', asyn
     expect(holders).toEqual(['AWS_SSM_START_SESSION_RESPONSE']);
   }
 }, 120_000);
+
+it('a plugin that prints every secret it holds and fails: none of them in any output or file', async () => {
+  // An MFA role (the plugin gets its keys in its environment), a proxy URL with a password.
+  const role = 'arn:aws:iam::123456789012:role/db-tunnel-mfa';
+  const serial = 'arn:aws:iam::123456789012:mfa/dev';
+  const proxy = 'http://alice:proxy-password-1234@127.0.0.1:9';
+  const w = await createWorld({
+    awsConfig: `[profile stg-mfa]\nrole_arn = ${role}\nsource_profile = stg\nmfa_serial = ${serial}\nregion = ap-northeast-1\n`,
+    scenario: { roles: [{ arn: role, mfaSerial: serial, mfaCode: '123456' }] },
+    env: { FAKE_PLUGIN_LEAK: '1', HTTPS_PROXY: proxy, NO_PROXY: '127.0.0.1' },
+  });
+  try {
+    const outputs: { where: string; text: string }[] = [];
+    const args = ['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'];
+    for (const extra of [[], ['--json'], ['--debug']]) {
+      const r = await runDbtunnel([...args, ...extra], w.env, { input: '123456\n' });
+      expect({ extra, code: r.code }).toEqual({ extra, code: 25 });
+      outputs.push({ where: `dbtunnel ${extra.join(' ')}`, text: r.stdout + r.stderr });
+    }
+    expect(outputs[0]!.text).toContain('session-manager-plugin exited (code 1) before the tunnel for mydb was ready');
+    expect(outputs[0]!.text).toContain('token (session token)');
+    expect(JSON.parse(outputs[1]!.text.trim().split('\n').at(-1)!)).toMatchObject({ event: 'error', exitCode: 25 });
+    // In the background: the kept role credentials are handed to the plugin, which leaks them.
+    const up = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
+    expect(up.code).toBe(25);
+    outputs.push({ where: 'up -d', text: up.stdout + up.stderr });
+    // Every file the runs left, but the plugin's own records (its environment, by design) and the
+    // 0600 file that keeps the role credentials.
+    const keep = path.join(w.dir, '.cache', 'dbtunnel', 'credentials');
+    const walk = async (dir: string): Promise<string[]> => {
+      const found: string[] = [];
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (p === keep || e.name === 'plugin-runs' || e.name.startsWith('aws-')) continue;
+        found.push(...(e.isDirectory() ? await walk(p) : [p]));
+      }
+      return found;
+    };
+    const files = await walk(w.dir);
+    expect(files.some((f) => f.endsWith('.log'))).toBe(true); // the background's log is among them
+    for (const f of files) outputs.push({ where: f, text: await readFile(f, 'utf8') });
+
+    const records = await w.pluginRecords();
+    expect(records.length).toBe(4);
+    const secrets = [...w.emu.tokens, 'proxy-password-1234', ...records.flatMap((r) => [r.env.AWS_SECRET_ACCESS_KEY!, r.env.AWS_SESSION_TOKEN!])];
+    expect(secrets.filter(Boolean).length).toBe(w.emu.tokens.length + 1 + 2 * records.length);
+    for (const secret of secrets) for (const { where, text } of outputs) expect(text.includes(secret), `a secret in ${where}`).toBe(false);
+    // Each shown by what it is.
+    expect(outputs[2]!.text).toMatch(/AWS_SECRET_ACCESS_KEY=\(AWS secret key\)/);
+    expect(outputs[2]!.text).toMatch(/HTTPS_PROXY=http:\/\/alice:\(password\)@127\.0\.0\.1:9|HTTPS_PROXY=http:\/\/alice:\(proxy password\)@/);
+  } finally {
+    await runDbtunnel(['down'], w.env);
+    await w.close();
+  }
+}, 120_000);

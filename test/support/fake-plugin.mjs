@@ -13,6 +13,9 @@
 //   FAKE_PLUGIN_BUSY_PORTS   comma-separated local ports to treat as taken by someone else (a race)
 //   FAKE_PLUGIN_PRINT_TOKEN  '1': print the session token on stdout and stderr (no real plugin does;
 //                            dbtunnel's --debug shows the plugin's lines and must not show it)
+//   FAKE_PLUGIN_LEAK         '1': print every secret it holds (the StartSession response with its
+//                            token, AWS keys from its environment, proxy URLs) on stdout and stderr,
+//                            then exit 1 — the worst a plugin could do, for the redaction's tests
 //   FAKE_PLUGIN_GO_PIPES     '1': die on the spot when writing to a stdout nobody reads any more, as the
 //                            real plugin (a Go program) does: Go exits on SIGPIPE for fd 1 and 2
 import fs from 'node:fs';
@@ -74,6 +77,17 @@ out(`\nStarting session with SessionId: ${sessionId}\n`);
 if (process.env.FAKE_PLUGIN_PRINT_TOKEN === '1') {
   out(`token ${response.TokenValue}\n`);
   process.stderr.write(`token ${response.TokenValue}\n`);
+}
+
+if (process.env.FAKE_PLUGIN_LEAK === '1') {
+  const held = [
+    `response ${JSON.stringify(response)}`,
+    `token ${response.TokenValue}`,
+    ...['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'HTTPS_PROXY', 'HTTP_PROXY'].map((k) => `${k}=${process.env[k] ?? ''}`),
+  ].join('\n');
+  out(`${held}\n`);
+  process.stderr.write(`${held}\n`);
+  process.exit(1);
 }
 
 const channelBase = response.StreamUrl.replace(/^ws/, 'http').replace(/\?.*$/, '');
