@@ -18,6 +18,11 @@ export interface ClientHint {
   url: string;
 }
 
+/** The engine a well-known port suggests, if any. Pure. */
+export function engineForPort(port: number): Engine | undefined {
+  return BY_PORT[port];
+}
+
 /** `host` is the loopback address the plugin bound: 127.0.0.1 or ::1 (bracketed in URLs). */
 export function clientHint(engine: Engine | undefined, remotePort: number, host: string, localPort: number): ClientHint | undefined {
   const e = engine ?? BY_PORT[remotePort];

@@ -89,6 +89,22 @@ const environmentName = name.check(
   z.refine((n) => !RESERVED_ENVIRONMENT_NAMES.includes(n), 'is a dbtunnel command, so it cannot name an environment: choose another name'),
 );
 
+/**
+ * Each answer `init` asks for, checked by the same rules as the config (so a value that would not
+ * load is refused when it is typed). Values as typed: ports are text until they pass.
+ */
+export const ANSWER_RULES = {
+  env: environmentName,
+  profile: z.string().check(z.minLength(1, 'must be the name of an AWS profile')),
+  region,
+  bastion: z.string().check(z.minLength(1, "must be the bastion's Name tag")),
+  db: name,
+  host,
+  port,
+  localPort,
+  engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }),
+} as const;
+
 export const configSchema = z.strictObject({
   environments: z
     .record(environmentName, environmentSchema, { error: onlyForType('must be a map of environment names to their settings') })

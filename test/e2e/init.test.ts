@@ -19,16 +19,37 @@ afterEach(async () => {
 
 const flags = ['--env', 'stg', '--profile', 'stg', '--region', 'ap-northeast-1', '--bastion', 'bastion-db', '--db', 'mydb', '--host', 'mydb.internal', '--port', '3306', '--engine', 'mysql'];
 
-it('from flags: a commented config that loads, with the schema line for editors', async () => {
+it('from flags: a commented config that loads, naming no path of this machine', async () => {
   const r = await runDbtunnel(['init', ...flags], env, { cwd: dir });
   expect(r.code, r.stderr).toBe(0);
   const text = await readFile(path.join(dir, 'dbtunnel.yaml'), 'utf8');
-  const schema = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text)![1]!;
-  await access(schema);
+  // A file to commit: nothing in it says where this machine keeps dbtunnel.
+  expect(text).not.toMatch(/\$schema|node_modules|\/(tmp|home|usr|opt)\//);
+  expect(text).toContain('README "Editor support"');
   expect(text).toContain('    bastion: bastion-db');
   expect(text).toContain('# confirm: true');
   const list = await runDbtunnel(['list', '--json'], env, { cwd: dir });
   expect(JSON.parse(list.stdout).environments[0]).toMatchObject({ name: 'stg', profile: 'stg', region: 'ap-northeast-1', databases: [{ name: 'mydb', host: 'mydb.internal', port: 3306, engine: 'mysql' }] });
+});
+
+it('the engine left out is commented as the port suggests', async () => {
+  const r = await runDbtunnel(['init', ...flags.slice(0, -4), '--port', '5432'], env, { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  expect(await readFile(path.join(dir, 'dbtunnel.yaml'), 'utf8')).toMatch(/^ {8}# engine: postgres {3}#/m);
+});
+
+it('an answer that would add keys of its own, or break a rule, is refused with what was given; nothing is written', async () => {
+  const r = await runDbtunnel(['init', ...flags, '--env', 'stg:\n    bastion: evil'], env, { cwd: dir });
+  expect(r.code).toBe(2);
+  const many = await runDbtunnel(['init', '--env', 'stg:\n  x: y', '--bastion', 'b', '--db', 'my db', '--host', 'a;b', '--port', '70000', '--region', 'tokyo'], env, { cwd: dir });
+  expect(many.code).toBe(2);
+  expect(many.stderr).toContain('These answers would not make a config:');
+  expect(many.stderr).toContain('--env must use only letters, digits, ".", "_" and "-" (it is typed as a command argument) (got "stg:\\n  x: y").');
+  expect(many.stderr).toContain('--db must use only letters, digits');
+  expect(many.stderr).toContain('--host must be at least 3 characters with none of');
+  expect(many.stderr).toContain('--port must be a port number from 1 to 65535 (got 70000).');
+  expect(many.stderr).toContain('--region must be an AWS region code such as ap-northeast-1 (got "tokyo").');
+  await expect(access(path.join(dir, 'dbtunnel.yaml'))).rejects.toThrow();
 });
 
 it('never overwrites without --force', async () => {
@@ -50,7 +71,7 @@ it('without a terminal, says which flags are missing', async () => {
 it('a value the schema rejects is caught before anything is written', async () => {
   const r = await runDbtunnel(['init', ...flags.slice(0, -2), '--engine', 'mariadb'], env, { cwd: dir });
   expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/engine must be one of/);
+  expect(r.stderr).toContain('--engine must be one of mysql, postgres, redis, mongodb, mssql, oracle (got "mariadb").');
   await expect(access(path.join(dir, 'dbtunnel.yaml'))).rejects.toThrow();
 });
 
@@ -90,6 +111,18 @@ it('on a terminal: answers typed ahead (or pasted) are each kept for their quest
   expect(await closed).toBe(0);
   const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
   expect(list.environments[0]).toMatchObject({ name: 'prd', bastion: 'prd-bastion', databases: [{ name: 'main', port: 5432, engine: 'postgres' }] });
+});
+
+it('on a terminal: an answer that breaks a rule is asked again, with the reason', async () => {
+  const { child, out, closed } = initOnTerminal();
+  await eventually(() => out.screen.includes('Environment name'), 10_000);
+  child.stdin.write(['prd', '', '', 'prd-bastion', 'main', 'main.internal', 'abc', '70000', '5432', '', 'mariadb', 'postgres', ''].join('\r'));
+  expect(await closed).toBe(0);
+  expect(out.screen).toContain('✖ must be a whole number from 1 to 65535 (got "abc"): try again.');
+  expect(out.screen).toContain('✖ must be a port number from 1 to 65535 (got 70000): try again.');
+  expect(out.screen).toContain('✖ must be one of mysql, postgres, redis, mongodb, mssql, oracle (got "mariadb"): try again.');
+  const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
+  expect(list.environments[0]).toMatchObject({ name: 'prd', databases: [{ name: 'main', port: 5432, engine: 'postgres' }] });
 });
 
 it('on a terminal: asks, and writes what was answered', async () => {
