@@ -26,6 +26,8 @@ export interface AwsOptions {
   mfaCode: (serial: string) => Promise<string>;
   debug: (message: string) => void;
   warn: (message: string) => void;
+  /** The command, when it runs without an environment (sessions): the region's hint names it. */
+  withoutEnvironment?: string | undefined;
 }
 
 export interface AwsContext {
@@ -66,16 +68,7 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   // One provider for every client, so an assume-role or MFA profile resolves once per run.
   const network = await networkFor(process.env);
   // The region first (no network involved): the proxy decision needs each client's endpoint.
-  const probe = new SSMClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
-  let region: string;
-  try {
-    region = await probe.config.region();
-  } catch (e) {
-    throw noRegion(opts.profile, e);
-  } finally {
-    probe.destroy();
-  }
-  if (!region) throw noRegion(opts.profile, undefined);
+  const region = await resolveRegion(opts);
   const services: Service[] = ['sts', 'ssm', 'ec2', 'iam'];
   const handlers = new Map(await Promise.all(services.map(async (s) => [s, await network(s, region)] as const)));
   const handlerFor = (service: Service): { requestHandler?: RequestHandlerOptions } => {
@@ -227,9 +220,33 @@ function credentialsError(e: unknown, profile: string | undefined): TunnelError 
   });
 }
 
-function noRegion(profile: string | undefined, cause: unknown): TunnelError {
+/**
+ * The region, as the SDK decides it (--region or the config's, else AWS_REGION, else the profile's):
+ * no network, no credentials. A config error when there is none.
+ */
+export async function resolveRegion(opts: Pick<AwsOptions, 'profile' | 'region' | 'withoutEnvironment'>): Promise<string> {
+  const probe = new SSMClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
+  try {
+    const region = await probe.config.region();
+    if (region) return region;
+    throw noRegion(opts, undefined);
+  } catch (e) {
+    throw e instanceof TunnelError ? e : noRegion(opts, e);
+  } finally {
+    probe.destroy();
+  }
+}
+
+function noRegion(opts: Pick<AwsOptions, 'profile' | 'withoutEnvironment'>, cause: unknown): TunnelError {
+  const profile = opts.profile ? `profile ${opts.profile}` : 'your AWS profile';
+  if (opts.withoutEnvironment) {
+    return new TunnelError('config', `No AWS region is set for dbtunnel ${opts.withoutEnvironment}.`, {
+      hint: `Name an environment to use its region (dbtunnel ${opts.withoutEnvironment} <env>), pass --region, set AWS_REGION, or set region in ${profile}.`,
+      cause,
+    });
+  }
   return new TunnelError('config', 'No AWS region is set for this environment.', {
-    hint: `Add \`region:\` to the environment in the config, pass --region, set AWS_REGION, or set region in ${profile ? `profile ${profile}` : 'your AWS profile'}.`,
+    hint: `Add \`region:\` to the environment in the config, pass --region, set AWS_REGION, or set region in ${profile}.`,
     cause,
   });
 }

@@ -81,10 +81,20 @@ async function main(): Promise<number> {
           .options(tunnelOptions)
           .example('$0 stg mydb', 'Open mydb of environment stg, hold it until Ctrl-C')
           .example('$0 stg --all', 'Every database of stg')
-          .example('$0 stg mydb -- psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT', 'Run a command through the tunnel, then close it')
+          // A shell expands variables before dbtunnel runs: they go inside sh -c '…' to be the tunnel's.
+          .example('$0 stg mydb -- ./migrate.sh', 'Run a command through the tunnel ($DBTUNNEL_HOST, $DBTUNNEL_PORT), then close it')
+          .example("$0 stg mydb -- sh -c 'psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT'", '')
           .example('$0 stg mydb --json', 'Events for scripts'),
       unlessCompleting(async (a) => {
-        if (!a.env) throw new TunnelError('usage', 'Which environment?', { hint: 'Run: dbtunnel <env> <db>   (dbtunnel list shows them; dbtunnel --help for more)' });
+        if (!a.env) {
+          // A first run, with no config yet, needs `dbtunnel init` more than the usage.
+          const { environmentNames } = await import('./shell-commands.js');
+          const names = await environmentNames(a.config as string | undefined);
+          throw new TunnelError('usage', 'Which environment?', {
+            details: [`Environments: ${names.join(', ')}`],
+            hint: 'Run: dbtunnel <env> <db>   (dbtunnel list shows them; dbtunnel --help for more)',
+          });
+        }
         checkInstance(a.instance);
         const command = (a['--'] as unknown[] | undefined)?.map(String);
         if (command !== undefined && command.length === 0) throw new TunnelError('usage', 'Nothing after `--`.', { hint: 'Give the command to run: dbtunnel stg mydb -- psql …' });

@@ -1,5 +1,5 @@
 // `dbtunnel doctor <env> [db…]`: one line per check, the fix under each problem.
-import { createAwsContext, refuseMfa } from '../aws/context.js';
+import { createAwsContext, refuseMfa, resolveRegion } from '../aws/context.js';
 import { displayPath } from '../config/load.js';
 import { EXIT } from '../errors.js';
 import { findPlugin, pluginVersion } from '../plugin/locate.js';
@@ -26,6 +26,8 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
   for await (const r of runDoctor(plan, displayPath(loaded.file), {
     findPlugin: () => findPlugin(process.env),
     pluginVersion,
+    resolveRegion: () => resolveRegion({ profile: plan.profile, region: plan.region }),
+    regionFlag: args.region !== undefined,
     connectAws: () =>
       createAwsContext({
         profile: plan.profile,

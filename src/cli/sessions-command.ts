@@ -26,6 +26,7 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     profile: plan?.profile ?? args.profile,
     region: plan?.region ?? args.region,
     mfaCode: refuseMfa('sessions'),
+    withoutEnvironment: plan ? undefined : 'sessions',
     debug: (m) => term.debug(m),
     warn: (m) => term.warn(m),
   });

@@ -17,6 +17,11 @@ async function load(configFlag: string | undefined, term: Terminal | undefined):
   return loaded;
 }
 
+/** The config's environment names; the config's own error (none found: `dbtunnel init`) if it has none. */
+export async function environmentNames(configFlag: string | undefined): Promise<string[]> {
+  return Object.keys((await load(configFlag, undefined)).config.environments);
+}
+
 function bastionText(b: Config['environments'][string]['bastion']): string {
   if (typeof b === 'string') return `Name=${b}`;
   if ('instanceId' in b) return b.instanceId;

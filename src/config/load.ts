@@ -128,7 +128,7 @@ export async function findConfig(opts: { flag: string | undefined; env: NodeJS.P
       `then ${candidates.at(-1)}.`,
       ...skipped.map((s) => `Skipped ${s.file}: ${s.why}.`),
     ],
-    hint: 'dbtunnel init writes one (it asks what to put in it); or point to one with --config FILE or DBTUNNEL_CONFIG.',
+    hint: 'Run dbtunnel init: it asks what to put in a config and writes one. Or point to one with --config FILE or DBTUNNEL_CONFIG.',
   });
 }
 

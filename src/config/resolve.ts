@@ -2,7 +2,7 @@
 // region, which bastion, which databases. Pure: no I/O, so every rule here is a table test.
 import { TunnelError } from '../errors.js';
 import { closest } from '../suggest.js';
-import type { BastionRef, Config, Engine } from './schema.js';
+import { RESERVED_ENVIRONMENT_NAMES, type BastionRef, type Config, type Engine } from './schema.js';
 
 export type BastionQuery =
   | { kind: 'name'; name: string }
@@ -60,9 +60,15 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
   const env = config.environments[sel.env];
   if (!env) {
     const guess = closest(sel.env, envNames);
+    // `dbtunnel lst`: a command mistyped is read as an environment.
+    const command = guess ? undefined : closest(sel.env, RESERVED_ENVIRONMENT_NAMES);
     throw new TunnelError('unknownTarget', `There is no environment "${sel.env}" in ${configName}.`, {
       details: [`Environments: ${envNames.join(', ')}`],
-      hint: guess ? `Did you mean "${guess}"?` : 'Use one of the environments above, or add it to the config.',
+      hint: guess
+        ? `Did you mean "${guess}"?`
+        : command
+          ? `Did you mean the command: dbtunnel ${command}?`
+          : 'Use one of the environments above, or add it to the config.',
     });
   }
   const dbNames = Object.keys(env.databases);

@@ -43,8 +43,8 @@ export async function findPlugin(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
       // not here; next
     }
   }
-  throw new TunnelError('pluginMissing', 'session-manager-plugin is not installed (or not on PATH). Nothing was started.', {
-    details: ['dbtunnel hands the tunnel to AWS\'s session-manager-plugin, as `aws ssm start-session` does.'],
+  throw new TunnelError('pluginMissing', 'session-manager-plugin is not installed (or not on PATH).', {
+    details: ['Nothing was started: dbtunnel hands the tunnel to AWS\'s session-manager-plugin, as `aws ssm start-session` does.'],
     hint: INSTALL_HINTS[platform] ?? INSTALL_HINTS.linux,
   });
 }

@@ -29,6 +29,10 @@ export interface CheckResult {
 export interface DoctorDeps {
   findPlugin(): Promise<string>;
   pluginVersion(file: string): Promise<string>;
+  /** The region alone (no credentials, no network). */
+  resolveRegion(): Promise<string>;
+  /** --region was given (the region row says where it came from). */
+  regionFlag?: boolean;
   connectAws(): Promise<AwsContext>;
 }
 
@@ -52,7 +56,22 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
       ? { check: 'plugin', status: 'warn', detail: `session-manager-plugin ${version} (${file})`, fix: verdict.warning }
       : { check: 'plugin', status: 'pass', detail: `session-manager-plugin ${version} (${file})` };
   } catch (e) {
-    yield failed('plugin', e);
+    // Its own subject only: "nothing was started" is for a tunnel, not for a check.
+    yield { ...failed('plugin', e), detail: e instanceof TunnelError ? e.message : String(e) };
+  }
+
+  // The region first: it needs no credentials (and credentials need a region).
+  let region: string;
+  try {
+    region = await deps.resolveRegion();
+    const from = plan.region ? (deps.regionFlag ? '--region' : 'the config') : 'AWS_REGION or the AWS profile';
+    yield { check: 'region', status: 'pass', detail: `${region} (from ${from})` };
+  } catch (e) {
+    yield failed('region', e);
+    for (const c of ['credentials', 'bastion', 'session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'needs a region' };
+    yield* portChecks(plan);
+    yield { check: 'permissions', status: 'skip', detail: 'needs a region' };
+    return;
   }
 
   let aws: AwsContext;
@@ -66,10 +85,8 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
     const arn = me.Arn!;
     caller = { arn, userId: me.UserId!, account: me.Account!, username: /:user\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1] };
     yield { check: 'credentials', status: 'pass', detail: `${arn}${aws.profile ? ` (profile ${aws.profile})` : ''}` };
-    yield { check: 'region', status: 'pass', detail: `${aws.region}${plan.region ? '' : ' (from the AWS profile or AWS_REGION)'}` };
   } catch (e) {
     yield failed('credentials', e);
-    yield { check: 'region', status: 'skip', detail: 'needs credentials' };
     for (const c of ['bastion', 'session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'needs credentials' };
     yield* portChecks(plan);
     yield { check: 'permissions', status: 'skip', detail: 'needs credentials' };

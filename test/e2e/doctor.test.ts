@@ -23,9 +23,12 @@ describe('dbtunnel doctor', () => {
     world = await createWorld();
     const r = await doctor(world);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    for (const check of ['config', 'plugin', 'credentials', 'region', 'bastion', 'session manager', 'agent version', 'local port', 'permissions']) {
+    for (const check of ['config', 'plugin', 'region', 'credentials', 'bastion', 'session manager', 'agent version', 'local port', 'permissions']) {
       expect(line(r.stdout, check), check).toMatch(/^✔/);
     }
+    // In the order they depend on each other: the region needs nothing, credentials need a region.
+    expect(r.stdout.split('\n').map((l) => l.slice(2, 18).trim()).filter(Boolean).slice(0, 5)).toEqual(['config', 'plugin', 'region', 'credentials', 'bastion']);
+    expect(line(r.stdout, 'region')).toContain('ap-northeast-1 (from the config)');
     expect(line(r.stdout, 'credentials')).toContain('arn:aws:iam::123456789012:user/dev (profile stg)');
     expect(line(r.stdout, 'bastion')).toContain(BASTION_ID);
     expect(world.emu.callsOf('StartSession')).toHaveLength(0);
@@ -66,6 +69,22 @@ describe('dbtunnel doctor', () => {
     expect(r.stdout).toContain('dbtunnel policy check');
   });
 
+  it('no region anywhere: the region row says so (not the credentials row), and what needs one is skipped; --region fixes it', async () => {
+    const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
+    delete config.environments.stg.region;
+    delete config.environments.stg.profile;
+    world = await createWorld({ config });
+    const noRegion = { AWS_CONFIG_FILE: path.join(world.dir, 'none') };
+    const r = await doctor(world, [], noRegion);
+    expect(r.code).toBe(10);
+    expect(line(r.stdout, 'region')).toMatch(/^✖ region +No AWS region is set for this environment\./);
+    expect(line(r.stdout, 'credentials')).toMatch(/^– credentials +skipped: needs a region$/);
+    const given = await doctor(world, ['--region', 'ap-northeast-1'], noRegion);
+    expect(given.code, given.stdout).toBe(0);
+    expect(line(given.stdout, 'region')).toMatch(/^✔ region +ap-northeast-1 \(from --region\)$/);
+    expect(line(given.stdout, 'credentials')).toMatch(/^✔ credentials/);
+  });
+
   it('an assumed role is simulated as its role', async () => {
     const role = 'arn:aws:iam::123456789012:role/db-tunnel';
     world = await createWorld({
@@ -91,7 +110,7 @@ describe('dbtunnel doctor', () => {
     const r = await doctor(world, [], { PATH: pathWithout });
     held.close();
     expect(r.code).toBe(12);
-    expect(line(r.stdout, 'plugin')).toMatch(/^✖ plugin +session-manager-plugin is not installed/);
+    expect(line(r.stdout, 'plugin')).toMatch(/^✖ plugin +session-manager-plugin is not installed \(or not on PATH\)\.$/); // its own subject only
     expect(line(r.stdout, 'session manager')).toMatch(/^✖ .*is ConnectionLost/);
     expect(line(r.stdout, 'agent version')).toMatch(/^⚠ .*3\.0\.161\.0 forwards one connection at a time/);
     expect(line(r.stdout, 'local port')).toMatch(new RegExp(`^✖ local port +Local port ${port} for mydb is already in use`));

@@ -356,6 +356,28 @@ describe('what the user typed', () => {
     for (const r of [title, list]) expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
+  it('a new user\'s first steps: no config leads to init, a mistyped command is named, sessions without an environment says what it needs', async () => {
+    world = await createWorld();
+    const bare = { ...world.env, HOME: path.join(world.dir, 'empty-home'), XDG_CONFIG_HOME: path.join(world.dir, 'empty-home', '.config') };
+    const first = await runDbtunnel([], bare, { cwd: '/' });
+    expect(first.code).toBe(10);
+    expect(first.stderr).toContain('No dbtunnel config found.');
+    expect(first.stderr).toContain('→ Run dbtunnel init: it asks what to put in a config and writes one.');
+    const noEnv = await run([]);
+    expect(noEnv.code).toBe(2);
+    expect(noEnv.stderr).toContain('Which environment?\n  Environments: stg');
+    const typo = await run(['lst']);
+    expect(typo.code).toBe(11);
+    expect(typo.stderr).toContain('Did you mean the command: dbtunnel list?');
+    const sessions = await runDbtunnel(['sessions'], { ...world.env, AWS_CONFIG_FILE: path.join(world.dir, 'none') });
+    expect(sessions.code).toBe(10);
+    expect(sessions.stderr).toContain('No AWS region is set for dbtunnel sessions.');
+    expect(sessions.stderr).toContain('Name an environment to use its region (dbtunnel sessions <env>)');
+    expect(sessions.stderr).not.toContain('this environment');
+    const help = await run(['--help']);
+    expect(help.stdout).toContain("dbtunnel stg mydb -- sh -c 'psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT'");
+  });
+
   it('finds the config in a parent directory with no --config', async () => {
     world = await createWorld();
     const sub = path.join(world.dir, 'src', 'app');

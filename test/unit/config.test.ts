@@ -72,7 +72,7 @@ describe('where the config is found', () => {
   it('says where it looked when there is none, and how to make one', async () => {
     const e = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: dir, home: dir }).catch((err: unknown) => err);
     expect(e).toMatchObject({ kind: 'config', message: 'No dbtunnel config found.' });
-    expect((e as TunnelError).hint).toMatch(/^dbtunnel init writes one/);
+    expect((e as TunnelError).hint).toMatch(/^Run dbtunnel init: it asks what to put in a config and writes one\./);
   });
 });
 
