@@ -266,6 +266,7 @@ int main(int argc, char **argv) {
 
   int server = -1, mux = 0;
   int pairs[MAX_PAIRS][2];
+  int ended[MAX_PAIRS][2]; /* a side that has said all it will (EOF): passed on as a half-close */
   int npairs = 0;
   for (;;) {
     /* Events from the channel, one JSON object per line. */
@@ -318,8 +319,9 @@ int main(int argc, char **argv) {
     fds[n++] = (struct pollfd){.fd = channel, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = server, .events = POLLIN}; /* -1 is skipped by poll */
     for (int i = 0; i < npairs; i++) {
-      fds[n++] = (struct pollfd){.fd = pairs[i][0], .events = POLLIN};
-      fds[n++] = (struct pollfd){.fd = pairs[i][1], .events = POLLIN};
+      /* A negative fd is skipped by poll: an ended side is not read again. */
+      fds[n++] = (struct pollfd){.fd = ended[i][0] ? -1 : pairs[i][0], .events = POLLIN};
+      fds[n++] = (struct pollfd){.fd = ended[i][1] ? -1 : pairs[i][1], .events = POLLIN};
     }
     if (poll(fds, n, -1) < 0) {
       if (errno == EINTR) continue;
@@ -348,11 +350,14 @@ int main(int argc, char **argv) {
         } else {
           pairs[npairs][0] = client;
           pairs[npairs][1] = upstream;
+          ended[npairs][0] = ended[npairs][1] = 0;
           npairs++;
         }
       }
     }
-    /* Bytes both ways; a side that ends or fails ends the pair. Writes block: the bench sends a byte. */
+    /* Bytes both ways. A side's EOF is passed on as a half-close (as the real plugin does: the
+       other side may still answer); the pair ends when both have ended, or on an error. Writes
+       block: the bench sends a byte. */
     for (int i = polled - 1; i >= 0; i--) {
       for (int side = 0; side < 2; side++) {
         if (!fds[3 + 2 * i + side].revents) continue;
@@ -360,10 +365,17 @@ int main(int argc, char **argv) {
         ssize_t r = read(pairs[i][side], buf, sizeof buf);
         if (r > 0 && write_all(pairs[i][1 - side], buf, r) == 0) continue;
         if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+          ended[i][side] = 1;
+          shutdown(pairs[i][1 - side], SHUT_WR);
+          if (!ended[i][1 - side]) continue;
+        }
         close(pairs[i][0]);
         close(pairs[i][1]);
         pairs[i][0] = pairs[npairs - 1][0];
         pairs[i][1] = pairs[npairs - 1][1];
+        ended[i][0] = ended[npairs - 1][0];
+        ended[i][1] = ended[npairs - 1][1];
         npairs--;
         break;
       }

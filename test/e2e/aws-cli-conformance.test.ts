@@ -1,7 +1,7 @@
 // The reference: `aws ssm start-session` (AWS CLI v1, on the machines) against the same emulator
 // and fake plugin. dbtunnel must hand the plugin the same thing, argument by argument.
 import { spawn } from 'node:child_process';
-import { track } from '../support/processes.js';
+import { requireProgram, track } from '../support/processes.js';
 import { afterEach, expect, it } from 'vitest';
 import { startDbtunnel } from '../support/cli.js';
 import { eventually } from '../support/cli.js';
@@ -14,6 +14,7 @@ afterEach(async () => {
 });
 
 it('dbtunnel gives session-manager-plugin what `aws ssm start-session` gives it', async () => {
+  requireProgram('aws', 'this test compares dbtunnel with the AWS CLI (pip install awscli, or the AWS CLI v2).');
   world = await createWorld({ config: {
     environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: { instanceId: BASTION_ID }, databases: { mydb: { host: DB_HOST, port: 3306, localPort: 23306 } } } },
   } });
@@ -27,6 +28,7 @@ it('dbtunnel gives session-manager-plugin what `aws ssm start-session` gives it'
   cli.stdout.on('data', (d) => (cliOut += d));
   cli.stderr.on('data', (d) => (cliOut += d));
   const cliExit = new Promise((r) => cli.on('close', r));
+  cli.on('error', (e) => (cliOut += `\n(could not run aws: ${e.message})`));
   await eventually(() => /Port 23306 opened/.test(cliOut), 20_000).catch(() => {
     throw new Error(`aws ssm start-session did not open the port:\n${cliOut}`);
   });

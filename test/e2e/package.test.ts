@@ -17,12 +17,17 @@ let dir: string;
 let bin: string;
 let installed: string;
 
+let tarball: string;
+let installLog: string;
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-pack-'));
-  const { stdout } = await run('npm', ['pack', '--pack-destination', dir, '--json', '--ignore-scripts'], { cwd: root });
-  const tarball = path.join(dir, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  // The package as README says to make it (dist/ is built by npm test already).
+  const { stdout } = await run(process.execPath, [path.join(root, 'scripts', 'package.mjs'), dir], { cwd: root });
+  tarball = stdout.trim();
   const prefix = path.join(dir, 'prefix');
-  await run('npm', ['install', '--global', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
+  const installed_ = await run('npm', ['install', '--global', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir });
+  installLog = installed_.stdout + installed_.stderr;
   bin = path.join(prefix, 'bin', 'dbtunnel');
   installed = path.join(prefix, 'lib', 'node_modules', 'dbtunnel');
 }, 180_000);
@@ -31,11 +36,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('ships what it needs and nothing else', async () => {
-  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
-  const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+it('ships what it needs and nothing else; its package.json has no scripts to run and no development dependencies', async () => {
+  const { stdout } = await run('tar', ['-tzf', tarball]);
+  const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
   expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'config.example.yaml', 'bin/dbtunnel', 'dist/main.js', 'dist/config.schema.json', 'package.json']));
-  expect(files.filter((f) => /^(src|test|scripts|\.ci)\//.test(f))).toEqual([]);
+  expect(files.filter((f) => /^(src|test|scripts|bench|\.ci)\//.test(f))).toEqual([]);
+  const pkg = JSON.parse((await run('tar', ['-xOzf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>;
+  expect(pkg.scripts).toBeUndefined();
+  expect(pkg.devDependencies).toBeUndefined();
+  expect(pkg.dependencies).toBeUndefined();
+  expect(installLog).not.toMatch(/install-scripts|prepare/);
+});
+
+it('npm pack in the repository is refused: a package is made only by npm run package', async () => {
+  const r = await run('npm', ['pack', '--dry-run'], { cwd: root }).catch((e: { code: number; stderr: string }) => e);
+  expect((r as { code: number }).code).not.toBe(0);
+  expect((r as { stderr: string }).stderr).toContain('Make the package with: npm run package');
 });
 
 it('installed globally: --version, --help, and the schema beside the example config', async () => {

@@ -1,5 +1,6 @@
 // dbtunnel as a user runs it: bin/dbtunnel spawned against the emulator and the fake plugin.
 import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { roundTrip } from '../support/echo-server.js';
@@ -35,6 +36,22 @@ describe('dbtunnel <env> <db>', () => {
     const loaded = (await readFile(path.join(world.dir, `modules-${run.child.pid}`), 'utf8')).split('\n');
     expect(loaded).toContain('NativeModule http');
     expect(loaded.filter((m) => /undici|http2|NativeModule (assert|readline)$/.test(m))).toEqual([]);
+  });
+
+  it('a client that sends all it has and half-closes (printf … | nc -q1) still gets the answer', async () => {
+    // The real plugin forwards a half-close; the test world's plugin and database do too.
+    world = await createWorld();
+    const { run, port } = await openTunnel();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => socket.end('hello'));
+      let got = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (got += d));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+    });
+    expect(answer).toBe('hello');
+    run.child.kill('SIGINT');
+    expect((await run.exited).code).toBe(0);
   });
 
   it('opens a port that carries bytes to the database, and Ctrl-C closes everything', async () => {

@@ -12,7 +12,8 @@ export interface EchoServer {
 export async function startEchoServer(): Promise<EchoServer> {
   let count = 0;
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
+  // A client that half-closes (sends all, then FIN) still gets its echo, then the end.
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
     count++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

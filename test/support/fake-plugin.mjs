@@ -141,9 +141,11 @@ function listen(/** @type {string} */ destination, /** @type {string} */ agentVe
   const mux = newerThan(agentVersion, [3, 0, 196, 0]);
   const bindHost = process.env.FAKE_PLUGIN_BIND === '::1' ? '::1' : '127.0.0.1';
   const [destHost, destPort] = [destination.slice(0, destination.lastIndexOf(':')), Number(destination.slice(destination.lastIndexOf(':') + 1))];
-  server = net.createServer((client) => {
+  // Half-open both ways: a client that has sent all it will (FIN) still gets the answer, as the real
+  // plugin forwards a half-close rather than closing the connection.
+  server = net.createServer({ allowHalfOpen: true }, (client) => {
     out(mux ? `\nConnection accepted for session [${sessionId}]\n` : `Connection accepted for session ${sessionId}.\n`);
-    const upstream = net.connect({ host: destHost, port: destPort });
+    const upstream = net.connect({ host: destHost, port: destPort, allowHalfOpen: true });
     upstream.on('connect', () => {
       client.pipe(upstream);
       upstream.pipe(client);

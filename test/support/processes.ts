@@ -2,6 +2,7 @@
 // (SIGKILL: a stuck one may not run its signal handlers), so a failed test cannot leave load
 // behind that slows every test after it.
 import type { ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 const pids = new Set<number>();
@@ -41,4 +42,21 @@ export function killStragglers(): number {
   }
   pids.clear();
   return killed;
+}
+
+/**
+ * A program the tests need, found on PATH at once; when it is missing, the test fails now and says
+ * what to install (rather than waiting for an output that never comes).
+ */
+export function requireProgram(name: string, what: string): void {
+  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+  const found = dirs.some((d) => {
+    try {
+      accessSync(`${d}/${name}`, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!found) throw new Error(`${name} is not on PATH: ${what}`);
 }
