@@ -22,6 +22,14 @@ interface ParsedFile {
 export function validateConfig(baseText: ConfigText, localText: ConfigText | undefined): Config {
   const base = parseConfig(baseText);
   const local = localText ? parseConfig(localText) : undefined;
+  for (const src of local ? [base, local] : [base]) {
+    if (!isPlainObject(src.data)) {
+      const what = Array.isArray(src.data) ? 'a list' : src.data instanceof Uint8Array ? 'binary data (!!binary)' : src.data === null ? 'empty' : `a ${typeof src.data}`;
+      throw new TunnelError('config', `${displayPath(src.file)}: the file must be a map that starts with \`environments:\`, and it is ${what}.`, {
+        hint: 'Start from config.example.yaml (or dbtunnel init): environments → env → databases → db.',
+      });
+    }
+  }
   const merged = local ? mergeConfig(base.data, local.data) : base.data;
   const sources = local ? [local, base] : [base];
   const result = configSchema.safeParse(merged);
@@ -118,7 +126,8 @@ export function mergeConfig(base: unknown, local: unknown): unknown {
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  // A YAML map, as yaml's toJS makes it: not a list, not !!binary's bytes, not a Date.
+  return typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 }
 
 /** Two databases of one environment cannot share a local port. */
@@ -166,13 +175,17 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
   const where = locate(issue.path, sources);
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(issue.path);
-    return issue.keys
+    // A few named, the rest counted: a file that is not a config can have thousands.
+    const shown = issue.keys.slice(0, 5);
+    const more = issue.keys.length - shown.length;
+    return shown
       .map((key) => {
         const keyPath = [...issue.path, key];
         const guess = closest(key, known);
         const allowed = `allowed here: ${known.join(', ')}`;
         return `${locate(keyPath, sources)}: ${formatPath(keyPath)} is not a known key (${guess ? `did you mean "${guess}"? ` : ''}${allowed})`;
       })
+      .concat(more > 0 ? [`${where}: …and ${more} more unknown keys${issue.path.length ? ` in ${formatPath(issue.path)}` : ''}`] : [])
       .join('\n');
   }
   if (issue.code === 'invalid_key') {

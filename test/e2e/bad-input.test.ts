@@ -22,6 +22,7 @@ async function refused(file: string, says: RegExp): Promise<void> {
   expect(r.code, r.stderr).toBe(10);
   expect(r.stderr).toMatch(says);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  expect(r.stderr.length).toBeLessThan(2000); // at most a short excerpt of what the file holds
   expect(world.emu.calls).toHaveLength(0);
   expect(await world.pluginRecords()).toHaveLength(0);
 }
@@ -38,6 +39,14 @@ describe('bad input', () => {
     ['rejected-host.yaml', /rejected-host\.yaml:6: environments\.stg\.databases\.mydb\.host must be at least 3 characters with none of/],
     ['missing-host.yaml', /missing-host\.yaml:5: environments\.stg\.databases\.mydb\.host is missing/],
     ['empty.yaml', /empty\.yaml is empty/],
+    ['alias-bomb.yaml', /alias-bomb\.yaml:7: its YAML aliases \(\*name\) expand to more than 100 copies/],
+    ['deep-flow.yaml', /deep-flow\.yaml:2: this is nested far too deep for a dbtunnel config \(it opens more than 64 nested \[ or \{\)/],
+    ['deep-block.yaml', /deep-block\.yaml:2: this is nested far too deep for a dbtunnel config \(its content starts at column 301\)/],
+    ['binary.yaml', /binary\.yaml is not a text file: it has binary data \(a NUL byte on line 3\)/],
+    ['latin1.yaml', /latin1\.yaml is not UTF-8 text \(line 3\)/],
+    ['unclosed-quote.yaml', /unclosed-quote\.yaml:8: this is not valid YAML: a value opened with " here is never closed/],
+    ['long-value.yaml', /long-value\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got "9{60}…" \(50000 characters\)\)/],
+    ['shared-variables.yaml', /shared-variables\.yaml:6: environments\.stg\.databases\.my\.db and databases\.my-db both become DBTUNNEL_MY_DB_HOST/],
   ])('%s', async (name, says) => refused(path.join(corpus, name), says));
 
   it('a huge file', async () => {
