@@ -1,6 +1,8 @@
 // Bad input and refusals: each a clear message, a documented exit code, and nothing half-started.
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
@@ -376,6 +378,37 @@ describe('what the user typed', () => {
     expect(sessions.stderr).not.toContain('this environment');
     const help = await run(['--help']);
     expect(help.stdout).toContain("dbtunnel stg mydb -- sh -c 'psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT'");
+  });
+
+  it('a dbtunnel.yaml in a parent directory that others can write to (or that is another user\'s) is skipped, with a warning saying how to use it', async () => {
+    world = await createWorld();
+    const shared = path.join(world.dir, 'shared');
+    const sub = path.join(shared, 'project');
+    await mkdir(sub, { recursive: true });
+    // Planted: it would pick another bastion and drop confirm: true.
+    const planted = path.join(shared, 'dbtunnel.yaml');
+    await writeFile(planted, stringify({ environments: { stg: { bastion: 'attacker', databases: { mydb: { host: 'evil.internal', port: 3306 } } } } }));
+    await chmod(planted, 0o666);
+    const personal = path.join(world.env.XDG_CONFIG_HOME!, 'dbtunnel', 'config.yaml');
+    await mkdir(path.dirname(personal), { recursive: true });
+    await writeFile(personal, await readFile(world.configFile, 'utf8'));
+    const r = await runDbtunnel(['stg', 'mydb', '--dry-run'], world.env, { cwd: sub });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Values=bastion-db-maintenance');
+    expect(r.stdout).not.toContain('attacker');
+    expect(r.stderr).toContain(`⚠ Skipped ${planted}: other users can write to it (mode 0666), so it may not be yours. To use it anyway: dbtunnel --config ${planted} …`);
+    // Another user's: root can make it so (to anyone else, root's own files are trusted).
+    await chmod(planted, 0o644);
+    if (process.getuid?.() === 0) {
+      await chown(planted, 4242, 4242);
+      const other = await runDbtunnel(['stg', 'mydb', '--dry-run'], world.env, { cwd: sub });
+      expect(other.stderr).toContain(`⚠ Skipped ${planted}: it belongs to another user (uid 4242)`);
+      expect(other.stdout).not.toContain('attacker');
+    }
+    // Named, it is used: the user chose it.
+    const named = await runDbtunnel(['--config', planted, 'stg', 'mydb', '--dry-run'], world.env, { cwd: sub });
+    expect(named.stdout).toContain('Values=attacker');
+    expect(named.stderr).not.toContain('Skipped');
   });
 
   it('finds the config in a parent directory with no --config', async () => {
