@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { EXIT, TunnelError } from '../errors.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import { variableStem } from '../config/resolve.js';
+import { visible } from '../text.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, PluginSetup, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from './client-hint.js';
@@ -248,7 +249,8 @@ async function askMfaCode(serial: string, term: Terminal): Promise<string> {
           }),
         ),
       );
-      rl.question(`MFA code for ${serial}: `, (answer) => resolve(answer.trim()));
+      // The prompt is written by readline, not the terminal writer: the serial (from the AWS config) made visible here.
+      rl.question(`MFA code for ${visible(serial)}: `, (answer) => resolve(answer.trim()));
     });
     if (!/^\d{6}$/.test(code)) {
       throw new TunnelError('credentials', 'An MFA code is 6 digits.', { hint: 'Run again and type the code your MFA device shows.' });
