@@ -100,7 +100,7 @@ export function valueProblem(parsed: Record<string, unknown>): string | undefine
     const max = PATH_OPTIONS.has(key) ? MAX_PATH_LENGTH : MAX_NAME_LENGTH;
     for (const v of [value].flat()) {
       if (typeof v === 'string' && v.length > max && key !== '--' && key !== '$0') {
-        const what = key === 'env' ? 'The environment name' : key === 'dbs' || key === 'db' ? 'A database name' : `--${kebab(key)}`;
+        const what = key === 'env' ? 'The environment name' : key === 'dbs' || key === 'db' ? 'A database name' : key === '_' ? 'An argument' : `--${kebab(key)}`;
         return `${what} is ${v.length} characters long: at most ${max} can be meant (${excerpt(v, 40)}).`;
       }
     }

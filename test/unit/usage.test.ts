@@ -129,6 +129,7 @@ describe('values as yargs parsed them', () => {
     [{ _: [], env: 'e'.repeat(300) }, `The environment name is 300 characters long: at most 256 can be meant ("${'e'.repeat(40)}…" (300 characters)).`],
     [{ _: [], dbs: ['ok', 'd'.repeat(300)] }, `A database name is 300 characters long: at most 256 can be meant ("${'d'.repeat(40)}…" (300 characters)).`],
     [{ _: [], '--': ['psql', 'x'.repeat(10_000)] }, undefined],
+    [{ _: ['ps', 'z'.repeat(300)] }, `An argument is 300 characters long: at most 256 can be meant ("${'z'.repeat(40)}…" (300 characters)).`],
   ])('%#', (parsed, problem) => {
     expect(valueProblem(parsed)).toBe(problem);
   });
