@@ -97,7 +97,12 @@ function echoes(port: number): Promise<boolean> {
  * called for each: polling sockets every 2 ms from the start would take CPU from dbtunnel, and from
  * the emulator (which answers from this very process), on a machine with two cores.
  */
-async function untilTunnelWorks(world: World, ports: number[], sessionsBefore: number, timeoutMs = 30_000): Promise<void> {
+async function untilTunnelWorks(
+  world: World,
+  ports: number[],
+  sessionsBefore: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (world.emu.callsOf('StartSession').length - sessionsBefore < ports.length) {
     if (Date.now() > until) throw new Error('no session was started');
@@ -143,30 +148,50 @@ function goLikePluginDir(): string | undefined {
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   }
-  process.stderr.write(`bench: could not build ${path.basename(GO_LIKE_PLUGIN_SOURCE)} (${built.why}); using the Node fake plugin\n`);
+  process.stderr.write(
+    `bench: could not build ${path.basename(GO_LIKE_PLUGIN_SOURCE)} (${built.why}); using the Node fake plugin\n`,
+  );
   rmSync(dir, { recursive: true, force: true });
   return undefined;
 }
 
 /** A world whose PATH finds `pluginDir`'s session-manager-plugin first (default: the Node fake, as in the tests). */
-async function worldWith(dbCount: number, extra: Partial<Parameters<typeof createWorld>[0]> = {}, pluginDir?: string): Promise<{ world: World; ports: number[] }> {
+async function worldWith(
+  dbCount: number,
+  extra: Partial<Parameters<typeof createWorld>[0]> = {},
+  pluginDir?: string,
+): Promise<{ world: World; ports: number[] }> {
   const world = await createWorld(extra);
   if (pluginDir) world.env.PATH = `${pluginDir}${path.delimiter}${world.env.PATH}`;
   const ports = await Promise.all(Array.from({ length: dbCount }, () => freePort()));
-  const databases = Object.fromEntries(ports.map((p, i) => [`db${i + 1}`, { host: DB_HOST, port: 3306, localPort: p }]));
-  await world.writeConfig({ environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: 'bastion-db-maintenance', databases } } });
+  const databases = Object.fromEntries(
+    ports.map((p, i) => [`db${i + 1}`, { host: DB_HOST, port: 3306, localPort: p }]),
+  );
+  await world.writeConfig({
+    environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: 'bastion-db-maintenance', databases } },
+  });
   return { world, ports };
 }
 
 /** Start dbtunnel, wait until a byte comes back through every port, return the time it took and the process. */
-async function openWith(world: World, ports: number[], args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = []) {
+async function openWith(
+  world: World,
+  ports: number[],
+  args: string[] = [],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+) {
   await untilClosed(ports);
   const sessionsBefore = world.emu.callsOf('StartSession').length;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args], {
-    env: { ...world.env, ...env },
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args],
+    {
+      env: { ...world.env, ...env },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
   await untilTunnelWorks(world, ports, sessionsBefore);
   const elapsed = performance.now() - t0;
   return {
@@ -181,7 +206,12 @@ async function openWith(world: World, ports: number[], args: string[] = [], env:
 }
 
 /** One run: how long until every tunnel carried a byte; then closed again. */
-async function readyTime(world: World, ports: number[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<number> {
+async function readyTime(
+  world: World,
+  ports: number[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<number> {
   const t = await openWith(world, ports, [], env, nodeArgs);
   await t.close();
   return t.elapsed;
@@ -196,15 +226,46 @@ async function awsCliFlow(world: World, port: number, whileOpen?: (pid: number) 
   // Asynchronously: the emulator answers from this very process.
   const lookup = await execFileAsync(
     'aws',
-    ['ec2', 'describe-instances', '--filters', 'Name=tag:Name,Values=bastion-db-maintenance', 'Name=instance-state-name,Values=running', '--query', 'Reservations[].Instances[0].InstanceId', '--output', 'text', '--profile', 'stg', '--region', 'ap-northeast-1'],
+    [
+      'ec2',
+      'describe-instances',
+      '--filters',
+      'Name=tag:Name,Values=bastion-db-maintenance',
+      'Name=instance-state-name,Values=running',
+      '--query',
+      'Reservations[].Instances[0].InstanceId',
+      '--output',
+      'text',
+      '--profile',
+      'stg',
+      '--region',
+      'ap-northeast-1',
+    ],
     { env: world.env, encoding: 'utf8' },
   );
   const target = lookup.stdout.trim();
   const params = JSON.stringify({ host: [DB_HOST], portNumber: ['3306'], localPortNumber: [String(port)] });
-  const child = spawn('aws', ['ssm', 'start-session', '--target', target, '--document-name', 'AWS-StartPortForwardingSessionToRemoteHost', '--parameters', params, '--profile', 'stg', '--region', 'ap-northeast-1'], {
-    env: world.env,
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'aws',
+    [
+      'ssm',
+      'start-session',
+      '--target',
+      target,
+      '--document-name',
+      'AWS-StartPortForwardingSessionToRemoteHost',
+      '--parameters',
+      params,
+      '--profile',
+      'stg',
+      '--region',
+      'ap-northeast-1',
+    ],
+    {
+      env: world.env,
+      stdio: 'ignore',
+    },
+  );
   await untilTunnelWorks(world, [port], sessionsBefore);
   const elapsed = performance.now() - t0;
   await whileOpen?.(child.pid!);
@@ -222,7 +283,11 @@ async function awsCliFlow(world: World, port: number, whileOpen?: (pid: number) 
 }
 
 /** Sequential AWS round trips before the plugin starts, with the emulator adding 50 ms to each call. */
-async function roundTrips(world: World, ports: number[], args: string[]): Promise<{ calls: string[]; sequential: number; elapsed: number }> {
+async function roundTrips(
+  world: World,
+  ports: number[],
+  args: string[],
+): Promise<{ calls: string[]; sequential: number; elapsed: number }> {
   world.emu.scenario.latencyMs = 50;
   world.emu.calls.length = 0;
   const t = await openWith(world, ports, args);
@@ -230,7 +295,8 @@ async function roundTrips(world: World, ports: number[], args: string[]): Promis
   world.emu.scenario.latencyMs = 0;
   const before = world.emu.calls.filter((c) => !['TerminateSession'].includes(c.action));
   const calls = before.map((c) => c.action);
-  if (!calls.includes('StartSession')) throw new Error(`the port answered before any session started (${calls.join(', ')})`);
+  if (!calls.includes('StartSession'))
+    throw new Error(`the port answered before any session started (${calls.join(', ')})`);
   // Calls that started within 50 ms of each other overlapped; each later one waited for an answer.
   let sequential = 0;
   let last = -Infinity;
@@ -260,7 +326,9 @@ async function main() {
   const goLike = goLikePluginDir();
   const nodeFake = path.join(FAKE_PLUGIN_DIR, 'session-manager-plugin');
   const plugin = goLike ? path.join(goLike, 'session-manager-plugin') : nodeFake;
-  const [pluginName, pluginsName] = goLike ? ['the C plugin', 'C plugins'] : ['the Node fake plugin', 'Node fake plugins'];
+  const [pluginName, pluginsName] = goLike
+    ? ['the C plugin', 'C plugins']
+    : ['the Node fake plugin', 'Node fake plugins'];
   const [pluginStart, fivePlugins, nodeFakeStart, fiveNodeFakes] = await alternately([
     () => timeCommand(plugin, ['--version']),
     () => timeTogether(5, plugin, ['--version']),
@@ -268,10 +336,28 @@ async function main() {
     goLike ? () => timeTogether(5, nodeFake, ['--version']) : () => NaN,
   ]);
   row(`${pluginName} starting (--version)`, ms(pluginStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
-  row(`five ${pluginsName} starting at once`, ms(fivePlugins), `one: ${ms(pluginStart)}`, `${(fivePlugins / pluginStart).toFixed(2)}×`, 'harness, not dbtunnel');
+  row(
+    `five ${pluginsName} starting at once`,
+    ms(fivePlugins),
+    `one: ${ms(pluginStart)}`,
+    `${(fivePlugins / pluginStart).toFixed(2)}×`,
+    'harness, not dbtunnel',
+  );
   if (goLike) {
-    row('the Node fake plugin (the tests\') starting (--version)', ms(nodeFakeStart), `node -e 0: ${ms(node0)}`, '', 'harness, not dbtunnel');
-    row('five Node fake plugins starting at once', ms(fiveNodeFakes), `one: ${ms(nodeFakeStart)}`, `${(fiveNodeFakes / nodeFakeStart).toFixed(2)}×`, 'harness, not dbtunnel');
+    row(
+      "the Node fake plugin (the tests') starting (--version)",
+      ms(nodeFakeStart),
+      `node -e 0: ${ms(node0)}`,
+      '',
+      'harness, not dbtunnel',
+    );
+    row(
+      'five Node fake plugins starting at once',
+      ms(fiveNodeFakes),
+      `one: ${ms(nodeFakeStart)}`,
+      `${(fiveNodeFakes / nodeFakeStart).toFixed(2)}×`,
+      'harness, not dbtunnel',
+    );
   }
 
   step('one tunnel, the AWS CLI, five tunnels, in turn');
@@ -297,24 +383,77 @@ async function main() {
     fiveNode ? () => readyTime(fiveNode.world, fiveNode.ports) : () => NaN,
     () => readyTime(one.world, one.ports, {}, LEAN_V8),
   ]);
-  row('ready, one tunnel', ms(oneReady), `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`, `${(oneReady / cli).toFixed(2)}×`, '≤ 0.2×');
-  if (withCerts) row('ready, one tunnel, NODE_EXTRA_CA_CERTS unset', ms(without), `AWS CLI v1: ${ms(cli)}`, `${(without / cli).toFixed(2)}×`, 'for reference');
-  row('ready, five tunnels', ms(fiveReady), `one tunnel: ${ms(oneReady)}`, `${(fiveReady / oneReady).toFixed(2)}×`, '≤ 1.3×');
+  row(
+    'ready, one tunnel',
+    ms(oneReady),
+    `AWS CLI v1 (describe-instances + start-session): ${ms(cli)}`,
+    `${(oneReady / cli).toFixed(2)}×`,
+    '≤ 0.2×',
+  );
+  if (withCerts)
+    row(
+      'ready, one tunnel, NODE_EXTRA_CA_CERTS unset',
+      ms(without),
+      `AWS CLI v1: ${ms(cli)}`,
+      `${(without / cli).toFixed(2)}×`,
+      'for reference',
+    );
+  row(
+    'ready, five tunnels',
+    ms(fiveReady),
+    `one tunnel: ${ms(oneReady)}`,
+    `${(fiveReady / oneReady).toFixed(2)}×`,
+    '≤ 1.3×',
+  );
   if (oneNode && fiveNode) {
-    row('ready, one tunnel, with the Node fake plugin', ms(oneNodeReady), `AWS CLI v1: ${ms(cli)}`, `${(oneNodeReady / cli).toFixed(2)}×`, 'for reference');
-    row('ready, five tunnels, with the Node fake plugin', ms(fiveNodeReady), `one tunnel: ${ms(oneNodeReady)}`, `${(fiveNodeReady / oneNodeReady).toFixed(2)}×`, 'for reference');
+    row(
+      'ready, one tunnel, with the Node fake plugin',
+      ms(oneNodeReady),
+      `AWS CLI v1: ${ms(cli)}`,
+      `${(oneNodeReady / cli).toFixed(2)}×`,
+      'for reference',
+    );
+    row(
+      'ready, five tunnels, with the Node fake plugin',
+      ms(fiveNodeReady),
+      `one tunnel: ${ms(oneNodeReady)}`,
+      `${(fiveNodeReady / oneNodeReady).toFixed(2)}×`,
+      'for reference',
+    );
   }
-  row(`ready, one tunnel, node ${LEAN_V8.join(' ')}`, ms(leanReady), `one tunnel: ${ms(oneReady)}`, `${(leanReady / oneReady).toFixed(2)}×`, 'for reference');
+  row(
+    `ready, one tunnel, node ${LEAN_V8.join(' ')}`,
+    ms(leanReady),
+    `one tunnel: ${ms(oneReady)}`,
+    `${(leanReady / oneReady).toFixed(2)}×`,
+    'for reference',
+  );
 
   step('round trips at +50 ms per call');
   const staticKeys = await roundTrips(one.world, one.ports, []);
-  row('AWS round trips, static keys', `${staticKeys.sequential} (${staticKeys.calls.join(', ')})`, `ready in ${ms(staticKeys.elapsed)} at +50 ms/call`, '', '≤ 2 after credentials');
-  const role = await worldWith(1, {
-    scenario: { roles: [{ arn: ROLE }] },
-    awsConfig: `[profile stg-role]\nrole_arn = ${ROLE}\nsource_profile = stg\nregion = ap-northeast-1\n`,
-  }, goLike);
+  row(
+    'AWS round trips, static keys',
+    `${staticKeys.sequential} (${staticKeys.calls.join(', ')})`,
+    `ready in ${ms(staticKeys.elapsed)} at +50 ms/call`,
+    '',
+    '≤ 2 after credentials',
+  );
+  const role = await worldWith(
+    1,
+    {
+      scenario: { roles: [{ arn: ROLE }] },
+      awsConfig: `[profile stg-role]\nrole_arn = ${ROLE}\nsource_profile = stg\nregion = ap-northeast-1\n`,
+    },
+    goLike,
+  );
   const assumed = await roundTrips(role.world, role.ports, ['--profile', 'stg-role']);
-  row('AWS round trips, assume-role', `${assumed.sequential} (${assumed.calls.join(', ')})`, `ready in ${ms(assumed.elapsed)} at +50 ms/call`, '', 'AssumeRole first, then ≤ 2');
+  row(
+    'AWS round trips, assume-role',
+    `${assumed.sequential} (${assumed.calls.join(', ')})`,
+    `ready in ${ms(assumed.elapsed)} at +50 ms/call`,
+    '',
+    'AssumeRole first, then ≤ 2',
+  );
 
   step('memory');
   // Memory: holding one and five tunnels; and over a reconnect soak (AWS ends the session 5 times).
@@ -323,8 +462,12 @@ async function main() {
   await new Promise((r) => setTimeout(r, 500));
   const nodeIdle = rss(idle.pid!);
   idle.kill();
-  const mb = (m: { now: number; peak: number; own: number }) => `${m.now.toFixed(1)} MB (peak ${m.peak.toFixed(1)}, own ${m.own.toFixed(1)})`;
-  for (const [label, w] of [['one tunnel', one], ['five tunnels', five]] as const) {
+  const mb = (m: { now: number; peak: number; own: number }) =>
+    `${m.now.toFixed(1)} MB (peak ${m.peak.toFixed(1)}, own ${m.own.toFixed(1)})`;
+  for (const [label, w] of [
+    ['one tunnel', one],
+    ['five tunnels', five],
+  ] as const) {
     const t = await openWith(w.world, w.ports);
     await new Promise((r) => setTimeout(r, 500));
     const m = rss(t.child.pid!);
@@ -359,19 +502,33 @@ async function main() {
   }
   const end = rss(soak.child.pid!);
   await soak.close();
-  row('RSS over a reconnect soak (5 AWS-side ends)', `${start.now.toFixed(1)} → ${end.now.toFixed(1)} MB (own ${start.own.toFixed(1)} → ${end.own.toFixed(1)})`, '', '', '');
+  row(
+    'RSS over a reconnect soak (5 AWS-side ends)',
+    `${start.now.toFixed(1)} → ${end.now.toFixed(1)} MB (own ${start.own.toFixed(1)} → ${end.own.toFixed(1)})`,
+    '',
+    '',
+    '',
+  );
 
   for (const w of [one, five, role, oneNode, fiveNode]) await w?.world.close();
 
   const head = ['measure', 'dbtunnel', 'reference (same run)', 'ratio', 'target'];
   const table = [head, head.map(() => '---'), ...rows];
   const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
-  console.log(`dbtunnel bench — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpu}, medians of ${RUNS} runs after a warm-up`);
-  console.log('The reference CLI available here is the AWS CLI v1 (Python). The plugin, for dbtunnel and the AWS CLI alike, is');
-  console.log(goLike
-    ? 'bench/go-like-plugin.c: the test suite\'s fake in C, which starts in a few ms as the real (Go) plugin does.'
-    : 'the test suite\'s fake (a Node script, started without NODE_EXTRA_CA_CERTS, which the Go plugin never reads): no C compiler.');
-  console.log('"own": private written memory (Private_Dirty), without the node binary\'s pages that every Node process maps and shares.\n');
+  console.log(
+    `dbtunnel bench — ${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpu}, medians of ${RUNS} runs after a warm-up`,
+  );
+  console.log(
+    'The reference CLI available here is the AWS CLI v1 (Python). The plugin, for dbtunnel and the AWS CLI alike, is',
+  );
+  console.log(
+    goLike
+      ? "bench/go-like-plugin.c: the test suite's fake in C, which starts in a few ms as the real (Go) plugin does."
+      : "the test suite's fake (a Node script, started without NODE_EXTRA_CA_CERTS, which the Go plugin never reads): no C compiler.",
+  );
+  console.log(
+    '"own": private written memory (Private_Dirty), without the node binary\'s pages that every Node process maps and shares.\n',
+  );
   for (const r of table) console.log(`| ${r.join(' | ')} |`);
 }
 

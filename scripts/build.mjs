@@ -17,7 +17,9 @@ const stringWidthShim = path.join(root, 'src/cli/string-width.ts');
 const lazyStringWidth = {
   name: 'lazy-string-width',
   setup(b) {
-    b.onResolve({ filter: /^string-width$/ }, (args) => (args.importer === stringWidthShim ? undefined : { path: stringWidthShim }));
+    b.onResolve({ filter: /^string-width$/ }, (args) =>
+      args.importer === stringWidthShim ? undefined : { path: stringWidthShim },
+    );
   },
 };
 
@@ -33,7 +35,9 @@ const yargsStandIns = {
   setup(b) {
     const standIns = { y18n: 'src/cli/yargs-strings.ts', assert: 'src/cli/yargs-assert.ts' };
     b.onResolve({ filter: /^(y18n|assert)$/ }, (args) =>
-      /[\\/]yargs[\\/]/.test(args.importer) ? { path: path.join(root, standIns[/** @type {'y18n' | 'assert'} */ (args.path)]) } : undefined,
+      /[\\/]yargs[\\/]/.test(args.importer)
+        ? { path: path.join(root, standIns[/** @type {'y18n' | 'assert'} */ (args.path)]) }
+        : undefined,
     );
   },
 };
@@ -51,9 +55,14 @@ const httpByRequire = {
   setup(b) {
     b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
       // The require() inside the stand-in module is the real one, left to Node.
-      args.namespace === 'http-by-require' ? { path: 'node:http', external: true } : { path: 'node:http', namespace: 'http-by-require' },
+      args.namespace === 'http-by-require'
+        ? { path: 'node:http', external: true }
+        : { path: 'node:http', namespace: 'http-by-require' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({ contents: "module.exports = require('node:http');", loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({
+      contents: "module.exports = require('node:http');",
+      loader: 'js',
+    }));
   },
 };
 
@@ -92,8 +101,11 @@ const shakeableSdkSchemas = {
       const source = readFileSync(args.path, 'utf8');
       const constants = new Map();
       for (const m of source.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm)) constants.set(m[1], m[2]);
-      let contents = source.replace(/\[(_\w+)\]:/g, (whole, name) => (constants.has(name) ? `${constants.get(name)}:` : whole));
-      if (/[\\/]client-ssm[\\/]/.test(args.path)) contents = contents.replace(/^n0_registry\.registerError\(\w+\$, \w+\);$/gm, '');
+      let contents = source.replace(/\[(_\w+)\]:/g, (whole, name) =>
+        constants.has(name) ? `${constants.get(name)}:` : whole,
+      );
+      if (/[\\/]client-ssm[\\/]/.test(args.path))
+        contents = contents.replace(/^n0_registry\.registerError\(\w+\$, \w+\);$/gm, '');
       return { contents, loader: 'js' };
     });
   },
@@ -113,7 +125,9 @@ const result = await build({
   mainFields: ['module', 'main'],
   target: 'node20.19',
   // Bundled CommonJS modules call require() for Node's built-ins; ESM has no require of its own.
-  banner: { js: "import { createRequire as __dbtunnelRequire } from 'node:module'; const require = __dbtunnelRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __dbtunnelRequire } from 'node:module'; const require = __dbtunnelRequire(import.meta.url);",
+  },
   // Minified whole: less to read and compile on every start. Stack traces stay readable through the
   // source maps, which `--debug` turns on (src/cli/main.ts); they name src/ files, not their text.
   minify: true,
@@ -134,7 +148,16 @@ if (process.env.DBTUNNEL_BUILD_META) await writeFile(process.env.DBTUNNEL_BUILD_
 const tmp = await mkdtemp(path.join(root, 'node_modules', '.dbtunnel-schema-'));
 try {
   const out = path.resolve(tmp, 'schema.mjs');
-  await build({ absWorkingDir: root, entryPoints: ['src/config/schema.ts'], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'warning' });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['src/config/schema.ts'],
+    outfile: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    logLevel: 'warning',
+  });
   const { configSchema } = await import(pathToFileURL(out).href);
   const { z } = await import('zod/mini');
   const schema = {
@@ -164,12 +187,20 @@ function thirdPartyLicenses(metafile) {
       const pkg = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
       const license = typeof pkg.license === 'string' ? pkg.license : (pkg.license?.type ?? 'UNKNOWN');
       const files = readdirSync(path.join(root, dir)).filter((f) => /^(licen[cs]e|copying|notice)(\.|$)/i.test(f));
-      return { name: pkg.name, version: pkg.version, license, texts: files.map((f) => readFileSync(path.join(root, dir, f), 'utf8').trim()) };
+      return {
+        name: pkg.name,
+        version: pkg.version,
+        license,
+        texts: files.map((f) => readFileSync(path.join(root, dir, f), 'utf8').trim()),
+      };
     })
     .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
   const copyleft = packages.filter((p) => /\b(A?GPL|LGPL|MPL|EPL|EUPL|CDDL|SSPL|OSL|CC-BY-SA)\b/i.test(p.license));
-  if (copyleft.length) throw new Error(`copyleft licence in the bundle: ${copyleft.map((p) => `${p.name} (${p.license})`).join(', ')}`);
-  const unknown = packages.filter((p) => !p.texts.length && !/^(MIT|ISC|Apache-2\.0|BSD-[23]-Clause|0BSD)$/.test(p.license));
+  if (copyleft.length)
+    throw new Error(`copyleft licence in the bundle: ${copyleft.map((p) => `${p.name} (${p.license})`).join(', ')}`);
+  const unknown = packages.filter(
+    (p) => !p.texts.length && !/^(MIT|ISC|Apache-2\.0|BSD-[23]-Clause|0BSD)$/.test(p.license),
+  );
   if (unknown.length) throw new Error(`no licence found for: ${unknown.map((p) => p.name).join(', ')}`);
   const lines = [
     '# Third-party licences',
@@ -181,10 +212,11 @@ function thirdPartyLicenses(metafile) {
   // Grouped by text: the Apache-2.0 licence, for one, is the same file in every AWS SDK package.
   const byText = new Map();
   for (const p of packages) {
-    const key = p.texts.length ? p.texts.join('\n\n') : `Licensed under ${p.license}; the package ships no licence file.`;
+    const key = p.texts.length
+      ? p.texts.join('\n\n')
+      : `Licensed under ${p.license}; the package ships no licence file.`;
     byText.set(key, [...(byText.get(key) ?? []), `${p.name} ${p.version}`]);
   }
   for (const [text, names] of byText) lines.push('', `## ${names.join(', ')}`, '', '```', text, '```');
   return `${lines.join('\n')}\n`;
 }
-

@@ -8,7 +8,9 @@ import { createWorld, defaultConfig } from '../test/support/world.js';
 
 const world = await createWorld({ config: defaultConfig({ databasePort: true }) });
 const bin = fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
-console.error(`Demo world: AWS emulator at ${world.emu.url}, bastion i-0abc1234def567890 tagged Name=bastion-db-maintenance,`);
+console.error(
+  `Demo world: AWS emulator at ${world.emu.url}, bastion i-0abc1234def567890 tagged Name=bastion-db-maintenance,`,
+);
 console.error(`an echo "database" behind it, config ${world.configFile}:\n`);
 console.error('$ dbtunnel stg mydb');
 

@@ -11,7 +11,21 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dev = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
-const keep = ['name', 'version', 'description', 'license', 'type', 'bin', 'engines', 'files', 'repository', 'homepage', 'bugs', 'keywords', 'author'];
+const keep = [
+  'name',
+  'version',
+  'description',
+  'license',
+  'type',
+  'bin',
+  'engines',
+  'files',
+  'repository',
+  'homepage',
+  'bugs',
+  'keywords',
+  'author',
+];
 const shipped = Object.fromEntries(keep.filter((k) => dev[k] !== undefined).map((k) => [k, dev[k]]));
 
 const stage = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-package-'));
@@ -19,7 +33,10 @@ try {
   for (const entry of dev.files) await cp(path.join(root, entry), path.join(stage, entry), { recursive: true });
   await writeFile(path.join(stage, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`);
   const destination = path.resolve(process.argv[2] ?? '.');
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], { cwd: stage, encoding: 'utf8' });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], {
+    cwd: stage,
+    encoding: 'utf8',
+  });
   const [{ filename }] = JSON.parse(out);
   console.log(path.join(destination, filename));
 } finally {

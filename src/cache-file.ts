@@ -38,13 +38,18 @@ export function cacheFile(name: string, env: NodeJS.ProcessEnv = process.env, ho
 
 /** What the cache holds for `key`, if it is an object (anything else is no entry). Pure. */
 export function entryOf(cache: unknown, key: string): Record<string, unknown> | undefined {
-  const entry = cache && typeof cache === 'object' && Object.hasOwn(cache, key) ? (cache as Record<string, unknown>)[key] : undefined;
+  const entry =
+    cache && typeof cache === 'object' && Object.hasOwn(cache, key)
+      ? (cache as Record<string, unknown>)[key]
+      : undefined;
   return entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : undefined;
 }
 
 /** The cache with `entry` for `key`, the newest last and only the newest few kept. Pure. */
 export function withEntry<T>(cache: unknown, key: string, entry: T): Record<string, T> {
-  const others = Object.entries(cache && typeof cache === 'object' ? (cache as Record<string, T>) : {}).filter(([k]) => k !== key);
+  const others = Object.entries(cache && typeof cache === 'object' ? (cache as Record<string, T>) : {}).filter(
+    ([k]) => k !== key,
+  );
   return Object.fromEntries([...others.slice(-(KEEP - 1)), [key, entry]]);
 }
 

@@ -4,7 +4,7 @@
 // opened; it is then opened without blocking (a FIFO swapped in meanwhile cannot hang us), checked
 // again through the open descriptor, and read no further than the bound.
 import { constants, type Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 
 export type ReadProblem =
   | { kind: 'missing' }
@@ -26,7 +26,9 @@ export const KiB = 1024;
 export const MiB = 1024 * KiB;
 
 /** What a non-regular file is, in words. Pure. */
-export function kindOfFile(st: Pick<Stats, 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
+export function kindOfFile(
+  st: Pick<Stats, 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>,
+): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a named pipe (FIFO)';
   if (st.isSocket()) return 'a socket';
@@ -45,7 +47,9 @@ export function describeReadProblem(p: ReadProblem): string {
     case 'too-large':
       return `is ${p.size === undefined ? 'more' : `${Math.ceil(p.size / KiB)} KiB`}: more than the ${p.limit / KiB} KiB allowed`;
     case 'unreadable':
-      return p.code === 'EACCES' || p.code === 'EPERM' ? 'cannot be read: permission denied' : `cannot be read: ${p.message}`;
+      return p.code === 'EACCES' || p.code === 'EPERM'
+        ? 'cannot be read: permission denied'
+        : `cannot be read: ${p.message}`;
   }
 }
 
@@ -67,7 +71,10 @@ function checkBefore(file: string, st: Stats, limit: number): void {
 function checkOpened(file: string, before: Stats, now: Stats): void {
   // Replaced between the check and the open (by a FIFO, say): not the file that was checked.
   if (!now.isFile() || now.ino !== before.ino || now.dev !== before.dev) {
-    throw new FileReadError(file, { kind: 'not-a-file', is: now.isFile() ? 'a file that changed while it was opened' : kindOfFile(now) });
+    throw new FileReadError(file, {
+      kind: 'not-a-file',
+      is: now.isFile() ? 'a file that changed while it was opened' : kindOfFile(now),
+    });
   }
 }
 
@@ -80,7 +87,7 @@ export async function readBoundedFile(file: string, limit: number): Promise<Buff
     throw new FileReadError(file, problemOf(e));
   }
   checkBefore(file, before, limit);
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, OPEN_FLAGS);
   } catch (e) {

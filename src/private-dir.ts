@@ -15,7 +15,8 @@ export function privateDirProblem(
   if (!st.isDirectory()) return 'it is not a directory';
   if (me === undefined) return undefined; // Windows: no such owners and modes
   if (st.uid !== me) return `it belongs to another user (uid ${st.uid})`;
-  if ((st.mode & 0o077) !== 0) return `other users may use it (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must be 0700)`;
+  if ((st.mode & 0o077) !== 0)
+    return `other users may use it (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must be 0700)`;
   return undefined;
 }
 

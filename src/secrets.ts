@@ -56,7 +56,10 @@ const PATTERNS: [RegExp, (...m: string[]) => string][] = [
   // The StartSession response as JSON (the plugin's argument or variable), itself in JSON or not
   [/(\\*"TokenValue\\*"\s*:\s*\\*")(?!\()[^"\\]*/g, (_, head) => `${head}(session token)`],
   // Credentials as variables or in an AWS credentials file
-  [/\b(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|aws_secret_access_key|aws_session_token)(\s*[=:]\s*)("?)(?!\()[^\s"]+\3/g, (_, name, sep, q) => `${name}${sep}${q}(secret)${q}`],
+  [
+    /\b(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|aws_secret_access_key|aws_session_token)(\s*[=:]\s*)("?)(?!\()[^\s"]+\3/g,
+    (_, name, sep, q) => `${name}${sep}${q}(secret)${q}`,
+  ],
 ];
 
 /** Text with every secret replaced by its label. */

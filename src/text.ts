@@ -7,7 +7,7 @@
  * the terminal's title, clear the screen or rewrite what is shown (`\x1b]0;…\x07`, `\x1bc`).
  */
 export function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex -- finding them is the point
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
   return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     const code = c.charCodeAt(0);
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;

@@ -66,7 +66,11 @@ export function chooseBastion(
   scope: { region: string; profile: string | undefined },
 ): Bastion {
   const where = `${scope.region}${scope.profile ? ` (profile ${scope.profile})` : ''}`;
-  const cliScope = commandLine('bash', ['--region', scope.region, ...(scope.profile ? ['--profile', scope.profile] : [])]);
+  const cliScope = commandLine('bash', [
+    '--region',
+    scope.region,
+    ...(scope.profile ? ['--profile', scope.profile] : []),
+  ]);
   const running = instances.filter((i) => i.state === 'running');
   if (running.length === 0) {
     const others = instances.map((i) => `${i.instanceId} (${i.state})`);
@@ -84,13 +88,22 @@ export function chooseBastion(
   if (running.length === 1) return pick(running[0]!, `the only running instance tagged ${query}`);
   const onlineOnes = online ? newestFirst.filter((i) => online.has(i.instanceId)) : [];
   if (onlineOnes.length === 1) {
-    return pick(onlineOnes[0]!, `${running.length} running instances are tagged ${query}; the only one Session Manager reports Online`);
+    return pick(
+      onlineOnes[0]!,
+      `${running.length} running instances are tagged ${query}; the only one Session Manager reports Online`,
+    );
   }
   if (onlineOnes.length > 1) {
-    return pick(onlineOnes[0]!, `${running.length} running instances are tagged ${query}; ${onlineOnes.length} are Online, this one launched last`);
+    return pick(
+      onlineOnes[0]!,
+      `${running.length} running instances are tagged ${query}; ${onlineOnes.length} are Online, this one launched last`,
+    );
   }
   const note = online ? 'none is Online in Session Manager' : 'Online status unknown';
-  return pick(newestFirst[0]!, `${running.length} running instances are tagged ${query} (${note}); this one launched last`);
+  return pick(
+    newestFirst[0]!,
+    `${running.length} running instances are tagged ${query} (${note}); this one launched last`,
+  );
 }
 
 function pick(i: InstanceSummary, why: string): Bastion {
@@ -99,7 +112,11 @@ function pick(i: InstanceSummary, why: string): Bastion {
 
 export async function findBastion(aws: AwsContext, q: BastionQuery, warn: (m: string) => void): Promise<Bastion> {
   if (q.kind === 'instance') {
-    return { instanceId: q.instanceId, tags: {}, why: q.from === '--instance' ? 'given with --instance' : 'instanceId in the config' };
+    return {
+      instanceId: q.instanceId,
+      tags: {},
+      why: q.from === '--instance' ? 'given with --instance' : 'instanceId in the config',
+    };
   }
   const query = describeQuery(q);
   let instances: InstanceSummary[];
@@ -107,23 +124,42 @@ export async function findBastion(aws: AwsContext, q: BastionQuery, warn: (m: st
     const out = await aws.ec2.send(new DescribeInstancesCommand({ Filters: bastionFilters(q) }));
     instances = summarize((out.Reservations ?? []).flatMap((r) => r.Instances ?? []));
   } catch (e) {
-    throw describeAwsError(e, { action: `look up the bastion tagged ${query}`, profile: aws.profile, region: aws.region });
+    throw describeAwsError(e, {
+      action: `look up the bastion tagged ${query}`,
+      profile: aws.profile,
+      region: aws.region,
+    });
   }
   const running = instances.filter((i) => i.state === 'running');
   let online: Set<string> | undefined;
-  if (running.length > 1) online = await onlineInstances(aws, running.map((i) => i.instanceId), warn);
+  if (running.length > 1)
+    online = await onlineInstances(
+      aws,
+      running.map((i) => i.instanceId),
+      warn,
+    );
   return chooseBastion(query, instances, online, { region: aws.region, profile: aws.profile });
 }
 
 /** Instance ids Session Manager reports Online; undefined when we may not ask. */
-async function onlineInstances(aws: AwsContext, ids: string[], warn: (m: string) => void): Promise<Set<string> | undefined> {
+async function onlineInstances(
+  aws: AwsContext,
+  ids: string[],
+  warn: (m: string) => void,
+): Promise<Set<string> | undefined> {
   try {
     const out = await aws.ssm.send(
       new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }] }),
     );
-    return new Set((out.InstanceInformationList ?? []).filter((i) => i.PingStatus === 'Online').map((i) => i.InstanceId!));
+    return new Set(
+      (out.InstanceInformationList ?? []).filter((i) => i.PingStatus === 'Online').map((i) => i.InstanceId!),
+    );
   } catch (e) {
-    const err = describeAwsError(e, { action: 'ask which bastion is Online', profile: aws.profile, region: aws.region });
+    const err = describeAwsError(e, {
+      action: 'ask which bastion is Online',
+      profile: aws.profile,
+      region: aws.region,
+    });
     warn(
       err.kind === 'accessDenied'
         ? 'Not allowed to call ssm:DescribeInstanceInformation: choosing among the bastions without knowing which are Online.'

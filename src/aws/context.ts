@@ -2,6 +2,7 @@
 // assume-role, MFA, credential_process, instance role), the region, and the clients. The SDK keeps
 // honouring AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, AWS_CONFIG_FILE and
 // AWS_SHARED_CREDENTIALS_FILE: we pass nothing that would override them.
+import type { Stats } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +49,14 @@ export interface AwsContext {
   /** Stop using cached keys (AWS said they expired): the profile is resolved again. True if it was using them. */
   forgetCachedCredentials(): Promise<boolean>;
   /** For other clients (STS, IAM) that should share these credentials and this region. */
-  readonly clientConfig: (service: Service) => { region: string; credentials: CredentialProvider; profile?: string; retryMode: string; maxAttempts: number; requestHandler?: RequestHandlerOptions };
+  readonly clientConfig: (service: Service) => {
+    region: string;
+    credentials: CredentialProvider;
+    profile?: string;
+    retryMode: string;
+    maxAttempts: number;
+    requestHandler?: RequestHandlerOptions;
+  };
 }
 
 export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
@@ -58,13 +66,24 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   const logger = {
     debug: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
     info: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
-    warn: (...a: unknown[]) => opts.warn(String(a[0]).split('\n').map((l) => l.trim()).filter(Boolean).slice(1, 3).join(' ')),
+    warn: (...a: unknown[]) =>
+      opts.warn(
+        String(a[0])
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .slice(1, 3)
+          .join(' '),
+      ),
     error: (...a: unknown[]) => opts.debug(a.map(String).join(' ')),
   };
   // Temporary credentials of a named profile from an earlier run, while they last.
   const cacheFile = opts.profile ? await credentialCacheFor(opts.profile) : undefined;
   const cached = cacheFile ? await readCachedCredentials(cacheFile) : undefined;
-  if (cached) opts.debug(`credentials: reusing those of profile ${opts.profile} until ${cached.expiration.toISOString()} (dbtunnel logout forgets them)`);
+  if (cached)
+    opts.debug(
+      `credentials: reusing those of profile ${opts.profile} until ${cached.expiration.toISOString()} (dbtunnel logout forgets them)`,
+    );
   // One provider for every client, so an assume-role or MFA profile resolves once per run.
   const network = await networkFor(process.env);
   // The region first (no network involved): the proxy decision needs each client's endpoint.
@@ -106,8 +125,14 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     throw credentialsError(e, opts.profile);
   }
   if (cacheFile && !cached && resolved.expiration && resolved.sessionToken) {
-    await writeCachedCredentials(cacheFile, { ...resolved, expiration: resolved.expiration, profile: opts.profile! }).catch((e: unknown) =>
-      opts.warn(`The role credentials of profile ${opts.profile} are not kept for the next run: ${(e as Error).message}.`),
+    await writeCachedCredentials(cacheFile, {
+      ...resolved,
+      expiration: resolved.expiration,
+      profile: opts.profile!,
+    }).catch((e: unknown) =>
+      opts.warn(
+        `The role credentials of profile ${opts.profile} are not kept for the next run: ${(e as Error).message}.`,
+      ),
     );
   }
 
@@ -122,21 +147,19 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
     },
     { step: 'finalizeRequest', name: 'dbtunnelRecordSsmEndpoint' },
   );
-  const timing = (service: string) =>
-    ({
-      // Timings only: inputs and outputs are never printed (StartSession's answer holds the token).
-      middleware:
-        (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
-        async (args: unknown) => {
-          const started = Date.now();
-          try {
-            return await next(args);
-          } finally {
-            opts.debug(`aws ${service} ${context.commandName ?? '?'} ${Date.now() - started} ms`);
-          }
-        },
-      options: { step: 'initialize' as const, name: 'dbtunnelDebugTiming' },
-    });
+  const timing = (service: string) => ({
+    // Timings only: inputs and outputs are never printed (StartSession's answer holds the token).
+    middleware:
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const started = Date.now();
+        try {
+          return await next(args);
+        } finally {
+          opts.debug(`aws ${service} ${context.commandName ?? '?'} ${Date.now() - started} ms`);
+        }
+      },
+    options: { step: 'initialize' as const, name: 'dbtunnelDebugTiming' },
+  });
   const ec2Timing = timing('ec2');
   const ssmTiming = timing('ssm');
   ec2.middlewareStack.add(ec2Timing.middleware as never, ec2Timing.options);
@@ -191,16 +214,22 @@ async function checkAwsFiles(env: NodeJS.ProcessEnv, home = os.homedir()): Promi
     ['AWS_SHARED_CREDENTIALS_FILE', env.AWS_SHARED_CREDENTIALS_FILE || path.join(home, '.aws', 'credentials')],
   ];
   for (const [variable, file] of files) {
-    let st;
+    let st: Stats;
     try {
       st = await stat(file);
     } catch {
       continue; // none: the SDK does without it
     }
-    const problem = !st.isFile() ? `is ${kindOfFile(st)}, not a regular file` : st.size > MAX_AWS_FILE_BYTES ? `is ${Math.ceil(st.size / MiB)} MiB: not an AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file` : undefined;
+    const problem = !st.isFile()
+      ? `is ${kindOfFile(st)}, not a regular file`
+      : st.size > MAX_AWS_FILE_BYTES
+        ? `is ${Math.ceil(st.size / MiB)} MiB: not an AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file`
+        : undefined;
     if (problem) {
       throw new TunnelError('config', `${env[variable] ? `${variable} names ${file}, which` : `${file}`} ${problem}.`, {
-        hint: env[variable] ? `Point ${variable} at the file itself, or unset it.` : `Replace ${file} with the AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file.`,
+        hint: env[variable]
+          ? `Point ${variable} at the file itself, or unset it.`
+          : `Replace ${file} with the AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file.`,
       });
     }
   }
@@ -224,8 +253,13 @@ function credentialsError(e: unknown, profile: string | undefined): TunnelError 
  * The region, as the SDK decides it (--region or the config's, else AWS_REGION, else the profile's):
  * no network, no credentials. A config error when there is none.
  */
-export async function resolveRegion(opts: Pick<AwsOptions, 'profile' | 'region' | 'withoutEnvironment'>): Promise<string> {
-  const probe = new SSMClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
+export async function resolveRegion(
+  opts: Pick<AwsOptions, 'profile' | 'region' | 'withoutEnvironment'>,
+): Promise<string> {
+  const probe = new SSMClient({
+    ...(opts.region ? { region: opts.region } : {}),
+    ...(opts.profile ? { profile: opts.profile } : {}),
+  });
   try {
     const region = await probe.config.region();
     if (region) return region;
@@ -258,8 +292,12 @@ function noRegion(opts: Pick<AwsOptions, 'profile' | 'withoutEnvironment'>, caus
 export function refuseMfa(command: string): (serial: string) => Promise<string> {
   return (serial) =>
     Promise.reject(
-      new TunnelError('credentials', `The profile needs an MFA code (${serial}), and dbtunnel ${command} does not ask for one.`, {
-        hint: 'Open a tunnel once first (dbtunnel <env> <db> asks for the code and keeps the role credentials until they expire); then run this again.',
-      }),
+      new TunnelError(
+        'credentials',
+        `The profile needs an MFA code (${serial}), and dbtunnel ${command} does not ask for one.`,
+        {
+          hint: 'Open a tunnel once first (dbtunnel <env> <db> asks for the code and keeps the role credentials until they expire); then run this again.',
+        },
+      ),
     );
 }

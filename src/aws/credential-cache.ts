@@ -58,7 +58,7 @@ export function profileChain(profiles: Profiles, profile: string): Record<string
     seen.add(name);
     const settings: Record<string, string | undefined> | undefined = profiles[name];
     if (!settings) break;
-    const sso = settings.sso_session ? profiles[`sso-session ${settings.sso_session}`] ?? {} : {};
+    const sso = settings.sso_session ? (profiles[`sso-session ${settings.sso_session}`] ?? {}) : {};
     const own: Record<string, string> = { profile: name };
     for (const k of CHAIN_KEYS) {
       const v = settings[k] ?? (k.startsWith('sso_') ? sso[k] : undefined);
@@ -86,7 +86,11 @@ export function credentialCacheFile(profile: string, chain: Record<string, strin
 }
 
 /** Where a profile's credentials are kept, from the AWS config files as they are now. */
-export async function credentialCacheFor(profile: string, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): Promise<string> {
+export async function credentialCacheFor(
+  profile: string,
+  env: NodeJS.ProcessEnv = process.env,
+  home = os.homedir(),
+): Promise<string> {
   const { parseKnownFiles } = await import('@smithy/core/config');
   const profiles = (await parseKnownFiles({ profile }).catch(() => ({}))) as Profiles;
   return credentialCacheFile(profile, profileChain(profiles, profile), credentialCacheDir(env, home));
@@ -112,17 +116,27 @@ export async function readCachedCredentials(file: string, now = Date.now()): Pro
 export async function writeCachedCredentials(file: string, c: CachedCredentials & { profile: string }): Promise<void> {
   const problem = await ensurePrivateDir(path.dirname(file));
   if (problem) throw new Error(`${path.dirname(file)}: ${problem}`);
-  const body = JSON.stringify({ profile: c.profile, accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expiration: c.expiration.toISOString() });
+  const body = JSON.stringify({
+    profile: c.profile,
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    sessionToken: c.sessionToken,
+    expiration: c.expiration.toISOString(),
+  });
   await writePrivateFile(file, body);
 }
 
 /** `dbtunnel logout`: forget one profile's kept credentials (under any chain), or all. How many files were kept. */
 export async function clearCachedCredentials(profile?: string, dir = credentialCacheDir()): Promise<number> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /-[0-9a-f]{32}\.json$/.test(f));
-  const named = profile === undefined ? files : files.filter((f) => f.slice(0, -'-0123456789abcdef0123456789abcdef.json'.length) === profilePart(profile));
+  const named =
+    profile === undefined
+      ? files
+      : files.filter((f) => f.slice(0, -'-0123456789abcdef0123456789abcdef.json'.length) === profilePart(profile));
   // Names are shortened and made safe (a.b and a_b share one): the file says whose it is.
   const owner = async (f: string) =>
-    (JSON.parse((await readBoundedFile(path.join(dir, f), 64 * KiB)).toString('utf8')) as { profile?: unknown }).profile;
+    (JSON.parse((await readBoundedFile(path.join(dir, f), 64 * KiB)).toString('utf8')) as { profile?: unknown })
+      .profile;
   const mine = [];
   for (const f of named) {
     const whose = await owner(f).catch(() => undefined);

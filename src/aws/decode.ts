@@ -23,7 +23,11 @@ export function summarizeDecoded(json: string): string | undefined {
   return `Decoded: ${what || 'the request'} was ${d.explicitDeny ? 'explicitly denied' : 'not allowed'}${statements.length ? ` (matched: ${statements.join(', ')})` : ' (no statement matched)'}.`;
 }
 
-export async function decodeAuthorizationMessage(aws: AwsContext, encoded: string, debug: (m: string) => void): Promise<string | undefined> {
+export async function decodeAuthorizationMessage(
+  aws: AwsContext,
+  encoded: string,
+  debug: (m: string) => void,
+): Promise<string | undefined> {
   try {
     const sts = new STSClient(aws.clientConfig('sts'));
     const out = await sts.send(new DecodeAuthorizationMessageCommand({ EncodedMessage: encoded }));

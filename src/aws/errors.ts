@@ -39,13 +39,17 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
         cause: e,
       });
     case 'TargetNotConnected':
-      return new TunnelError('targetNotConnected', `The bastion ${ctx.target ?? ''} is not connected to Session Manager.`.replace('  ', ' '), {
-        details: [said],
-        hint:
-          'Check that its SSM agent is running, that its instance profile allows Session Manager (AmazonSSMManagedInstanceCore),\n' +
-          'that it can reach the ssm/ssmmessages endpoints, and that this is the right region. A bastion that just booted needs a minute.',
-        cause: e,
-      });
+      return new TunnelError(
+        'targetNotConnected',
+        `The bastion ${ctx.target ?? ''} is not connected to Session Manager.`.replace('  ', ' '),
+        {
+          details: [said],
+          hint:
+            'Check that its SSM agent is running, that its instance profile allows Session Manager (AmazonSSMManagedInstanceCore),\n' +
+            'that it can reach the ssm/ssmmessages endpoints, and that this is the right region. A bastion that just booted needs a minute.',
+          cause: e,
+        },
+      );
     case 'ExpiredTokenException':
     case 'ExpiredToken':
     case 'RequestExpired':
@@ -69,12 +73,16 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
     case 'CredentialsProviderError':
     case 'ProviderError':
     case 'TokenProviderError':
-      return new TunnelError('credentials', `Could not load AWS credentials${ctx.profile ? ` for profile ${ctx.profile}` : ''}: ${text}`, {
-        hint: ctx.profile
-          ? `Check profile ${ctx.profile} in ~/.aws/config (or AWS_CONFIG_FILE); for SSO run \`aws sso login --profile ${posixQuote(ctx.profile)}\`.`
-          : 'Set a profile (`profile:` in the config, --profile, or AWS_PROFILE), or export AWS credentials.',
-        cause: e,
-      });
+      return new TunnelError(
+        'credentials',
+        `Could not load AWS credentials${ctx.profile ? ` for profile ${ctx.profile}` : ''}: ${text}`,
+        {
+          hint: ctx.profile
+            ? `Check profile ${ctx.profile} in ~/.aws/config (or AWS_CONFIG_FILE); for SSO run \`aws sso login --profile ${posixQuote(ctx.profile)}\`.`
+            : 'Set a profile (`profile:` in the config, --profile, or AWS_PROFILE), or export AWS credentials.',
+          cause: e,
+        },
+      );
     case 'ThrottlingException':
     case 'Throttling':
     case 'RequestLimitExceeded':
@@ -85,14 +93,24 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
         cause: e,
       });
     case 'InvalidDocument':
-      return new TunnelError('invalidDocument', `Session Manager rejected the port-forwarding document while trying to ${ctx.action}.`, {
-        details: [said],
-        hint: 'The AWS-owned document AWS-StartPortForwardingSessionToRemoteHost should exist in every commercial region; check the region.',
-        cause: e,
-      });
+      return new TunnelError(
+        'invalidDocument',
+        `Session Manager rejected the port-forwarding document while trying to ${ctx.action}.`,
+        {
+          details: [said],
+          hint: 'The AWS-owned document AWS-StartPortForwardingSessionToRemoteHost should exist in every commercial region; check the region.',
+          cause: e,
+        },
+      );
   }
   const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EAI_AGAIN') {
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ECONNRESET' ||
+    code === 'EAI_AGAIN'
+  ) {
     return new TunnelError('aws', `Could not reach AWS to ${ctx.action}: ${text}`, {
       hint: 'Check the network (VPN, proxy: HTTPS_PROXY) and the region; AWS_ENDPOINT_URL* variables, if set, must point at a live endpoint.',
       cause: e,

@@ -40,7 +40,9 @@ export type RequestHandlerOptions = { httpAgent?: http.Agent; httpsAgent?: https
  * (the SDK's own handler is then kept). The proxy agents (and the `debug` package under them) load
  * only when a proxy is in use.
  */
-export async function networkFor(env: NodeJS.ProcessEnv): Promise<(service: Service, region: string) => Promise<RequestHandlerOptions | undefined>> {
+export async function networkFor(
+  env: NodeJS.ProcessEnv,
+): Promise<(service: Service, region: string) => Promise<RequestHandlerOptions | undefined>> {
   const ca = await readBundle(env);
   const tls = ca ? { ca } : {};
   return async (service, region) => {

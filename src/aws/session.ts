@@ -8,7 +8,12 @@ import { describeAwsError } from './errors.js';
 export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
 
 /** Every parameter value is a list of strings (the document's contract). Pure. */
-export function portForwardingRequest(target: string, host: string, port: number, localPort: number): StartSessionRequest {
+export function portForwardingRequest(
+  target: string,
+  host: string,
+  port: number,
+  localPort: number,
+): StartSessionRequest {
   return {
     Target: target,
     DocumentName: PORT_FORWARDING_DOCUMENT,

@@ -7,11 +7,20 @@ import { EXIT, TunnelError } from '../errors.js';
 import { registerSecretsOf } from '../secrets.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
-import { HELP_HINT, numberProblem, optionWithoutValue, usageError, valuedOptions, valueProblem, type YargsOptions } from './usage.js';
+import {
+  HELP_HINT,
+  numberProblem,
+  optionWithoutValue,
+  usageError,
+  valuedOptions,
+  valueProblem,
+  type YargsOptions,
+} from './usage.js';
 
 // Node 20 is past its end of life: the SDK's multi-line warning is replaced by one line of ours
 // (printed by the commands that use AWS).
-if (Number(process.versions.node.split('.')[0]) < 22) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+if (Number(process.versions.node.split('.')[0]) < 22)
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // Secrets in dbtunnel's own environment (exported keys, a proxy URL's password) never leave it in
 // anything dbtunnel prints.
@@ -21,7 +30,11 @@ const argv = hideBin(process.argv);
 // How to print is needed before yargs has parsed anything (its own errors are rendered too).
 const dashes = argv.indexOf('--');
 const ours = dashes === -1 ? argv : argv.slice(0, dashes);
-const mode: OutputMode = ours.includes('--json') ? 'json' : ours.includes('--quiet') || ours.includes('-q') ? 'quiet' : 'human';
+const mode: OutputMode = ours.includes('--json')
+  ? 'json'
+  : ours.includes('--quiet') || ours.includes('-q')
+    ? 'quiet'
+    : 'human';
 const term = new Terminal({ debug: ours.includes('--debug'), mode, stdoutTaken: dashes !== -1 });
 const signals = new Signals();
 const completing = argv.includes('--get-yargs-completions');
@@ -52,16 +65,31 @@ const tunnelOptions = {
   timeout: { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' },
   json: { type: 'boolean', default: false, describe: 'One JSON event per line (ready, ended, error…), nothing else' },
   quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Print only errors' },
-  yes: { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' },
+  yes: {
+    alias: 'y',
+    type: 'boolean',
+    default: false,
+    describe: 'Open an environment marked confirm: true without asking',
+  },
   'dry-run': { type: 'boolean', default: false, describe: 'Print the equivalent aws CLI commands; start nothing' },
-  reconnect: { choices: ['always', 'on-failure', 'never'], describe: 'When a session ends unasked (default: always on a terminal, else on-failure)' },
+  reconnect: {
+    choices: ['always', 'on-failure', 'never'],
+    describe: 'When a session ends unasked (default: always on a terminal, else on-failure)',
+  },
   'max-reconnects': { type: 'number', default: 10, describe: 'Reconnect attempts per outage' },
-  'legacy-plugin': { type: 'boolean', default: false, describe: 'Allow session-manager-plugin ≤ 1.2.497.0 (the session token goes on its command line)' },
+  'legacy-plugin': {
+    type: 'boolean',
+    default: false,
+    describe: 'Allow session-manager-plugin ≤ 1.2.497.0 (the session token goes on its command line)',
+  },
 } as const;
 
 function checkInstance(instance: string | undefined): void {
   if (instance !== undefined && !/^(i|mi)-[0-9a-f]{8,17}$/.test(instance)) {
-    throw new TunnelError('usage', `--instance must be an instance id such as i-0abc1234def567890 (got "${instance}").`);
+    throw new TunnelError(
+      'usage',
+      `--instance must be an instance id such as i-0abc1234def567890 (got "${instance}").`,
+    );
   }
 }
 
@@ -70,7 +98,9 @@ async function main(): Promise<number> {
   const cli = yargs(argv)
     .scriptName('dbtunnel')
     .parserConfiguration({ 'populate--': true })
-    .usage('$0 <env> [db…] [-- command…]\n\nOpen local ports to private databases through AWS Session Manager and a tagged bastion.')
+    .usage(
+      '$0 <env> [db…] [-- command…]\n\nOpen local ports to private databases through AWS Session Manager and a tagged bastion.',
+    )
     .command(
       '$0 [env] [dbs..]',
       'Open a tunnel to each database and hold them until Ctrl-C (or run a command through them)',
@@ -82,7 +112,10 @@ async function main(): Promise<number> {
           .example('$0 stg mydb', 'Open mydb of environment stg, hold it until Ctrl-C')
           .example('$0 stg --all', 'Every database of stg')
           // A shell expands variables before dbtunnel runs: they go inside sh -c '…' to be the tunnel's.
-          .example('$0 stg mydb -- ./migrate.sh', 'Run a command through the tunnel ($DBTUNNEL_HOST, $DBTUNNEL_PORT), then close it')
+          .example(
+            '$0 stg mydb -- ./migrate.sh',
+            'Run a command through the tunnel ($DBTUNNEL_HOST, $DBTUNNEL_PORT), then close it',
+          )
           .example("$0 stg mydb -- sh -c 'psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT'", '')
           .example('$0 stg mydb --json', 'Events for scripts'),
       unlessCompleting(async (a) => {
@@ -97,7 +130,10 @@ async function main(): Promise<number> {
         }
         checkInstance(a.instance);
         const command = (a['--'] as unknown[] | undefined)?.map(String);
-        if (command !== undefined && command.length === 0) throw new TunnelError('usage', 'Nothing after `--`.', { hint: 'Give the command to run: dbtunnel stg mydb -- psql …' });
+        if (command !== undefined && command.length === 0)
+          throw new TunnelError('usage', 'Nothing after `--`.', {
+            hint: 'Give the command to run: dbtunnel stg mydb -- psql …',
+          });
         signals.install(term);
         const { tunnelCommand } = await import('./tunnel-command.js');
         exitCode = await tunnelCommand(
@@ -122,67 +158,112 @@ async function main(): Promise<number> {
         );
       }),
     )
-    .command('policy', 'Print the least-privilege IAM policy for an environment (policy check: test policy files offline)', (y) =>
-      y
-        .command(
-          'check <env> [dbs..]',
-          'Evaluate IAM policy files against the requests a tunnel makes; a verdict and a fix for each',
-          (c) =>
-            c
-              .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
-              .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' })
-              .option('policy', { type: 'string', array: true, demandOption: 'Pass at least one identity policy: --policy FILE', describe: 'Identity policy JSON file(s) of the user or role' })
-              .option('scp', { type: 'string', array: true, default: [] as string[], describe: 'Service control policy JSON file(s), taken as one level of the organization' })
-              .option('boundary', { type: 'string', describe: 'Permissions boundary JSON file' })
-              .option('principal', { type: 'string', describe: 'Who makes the requests (an IAM user or assumed-role ARN), for ${aws:username} and friends' })
-              .option('region', { type: 'string', describe: 'Region (overrides the config)' })
-              .option('json', { type: 'boolean', default: false, describe: 'Print the verdicts as JSON' })
-              .example('$0 policy check stg mydb --policy dev-policy.json --scp org-guardrails.json', ''),
-          unlessCompleting(async (a) => {
-            const { policyCheckCommand } = await import('./policy-command.js');
-            exitCode = await policyCheckCommand(
-              {
-                env: a.env,
-                dbs: (a.dbs ?? []).map(String),
-                config: a.config as string | undefined,
-                region: a.region,
-                json: a.json,
-                policy: a.policy.map(String),
-                scp: a.scp.map(String),
-                boundary: a.boundary,
-                principal: a.principal,
-              },
-              term,
-            );
-          }),
-        )
-        .command(
-          '$0 <env> [dbs..]',
-          'Print the least-privilege identity policy for the tunnels of <env>',
-          (c) =>
-            c
-              .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
-              .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' })
-              .option('region', { type: 'string', describe: 'Region (overrides the config)' })
-              .option('json', { type: 'boolean', default: false, describe: 'Print only the policy document' }),
-          unlessCompleting(async (a) => {
-            const { policyCommand } = await import('./policy-command.js');
-            exitCode = await policyCommand(
-              { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, region: a.region, json: a.json },
-              term,
-            );
-          }),
-        ),
+    .command(
+      'policy',
+      'Print the least-privilege IAM policy for an environment (policy check: test policy files offline)',
+      (y) =>
+        y
+          .command(
+            'check <env> [dbs..]',
+            'Evaluate IAM policy files against the requests a tunnel makes; a verdict and a fix for each',
+            (c) =>
+              c
+                .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
+                .positional('dbs', {
+                  type: 'string',
+                  array: true,
+                  describe: 'Database(s) of that environment (default: all)',
+                })
+                .option('policy', {
+                  type: 'string',
+                  array: true,
+                  demandOption: 'Pass at least one identity policy: --policy FILE',
+                  describe: 'Identity policy JSON file(s) of the user or role',
+                })
+                .option('scp', {
+                  type: 'string',
+                  array: true,
+                  default: [] as string[],
+                  describe: 'Service control policy JSON file(s), taken as one level of the organization',
+                })
+                .option('boundary', { type: 'string', describe: 'Permissions boundary JSON file' })
+                .option('principal', {
+                  type: 'string',
+                  describe: 'Who makes the requests (an IAM user or assumed-role ARN), for ${aws:username} and friends',
+                })
+                .option('region', { type: 'string', describe: 'Region (overrides the config)' })
+                .option('json', { type: 'boolean', default: false, describe: 'Print the verdicts as JSON' })
+                .example('$0 policy check stg mydb --policy dev-policy.json --scp org-guardrails.json', ''),
+            unlessCompleting(async (a) => {
+              const { policyCheckCommand } = await import('./policy-command.js');
+              exitCode = await policyCheckCommand(
+                {
+                  env: a.env,
+                  dbs: (a.dbs ?? []).map(String),
+                  config: a.config as string | undefined,
+                  region: a.region,
+                  json: a.json,
+                  policy: a.policy.map(String),
+                  scp: a.scp.map(String),
+                  boundary: a.boundary,
+                  principal: a.principal,
+                },
+                term,
+              );
+            }),
+          )
+          .command(
+            '$0 <env> [dbs..]',
+            'Print the least-privilege identity policy for the tunnels of <env>',
+            (c) =>
+              c
+                .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
+                .positional('dbs', {
+                  type: 'string',
+                  array: true,
+                  describe: 'Database(s) of that environment (default: all)',
+                })
+                .option('region', { type: 'string', describe: 'Region (overrides the config)' })
+                .option('json', { type: 'boolean', default: false, describe: 'Print only the policy document' }),
+            unlessCompleting(async (a) => {
+              const { policyCommand } = await import('./policy-command.js');
+              exitCode = await policyCommand(
+                {
+                  env: a.env,
+                  dbs: (a.dbs ?? []).map(String),
+                  config: a.config as string | undefined,
+                  region: a.region,
+                  json: a.json,
+                },
+                term,
+              );
+            }),
+          ),
     )
     .command(
       'doctor <env> [dbs..]',
       'Check everything a tunnel needs, without opening one',
-      (y) => y.positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' }).positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' }).options(targetOptions),
+      (y) =>
+        y
+          .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
+          .positional('dbs', {
+            type: 'string',
+            array: true,
+            describe: 'Database(s) of that environment (default: all)',
+          })
+          .options(targetOptions),
       unlessCompleting(async (a) => {
         checkInstance(a.instance);
         const { doctorCommand } = await import('./doctor-command.js');
         exitCode = await doctorCommand(
-          { env: a.env, dbs: (a.dbs ?? []).map(String), config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance },
+          {
+            env: a.env,
+            dbs: (a.dbs ?? []).map(String),
+            config: a.config as string | undefined,
+            profile: a.profile,
+            region: a.region,
+            instance: a.instance,
+          },
           term,
         );
       }),
@@ -195,17 +276,42 @@ async function main(): Promise<number> {
           .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
           .positional('dbs', { type: 'string', array: true, describe: 'Database(s) of that environment' })
           .options(targetOptions)
-          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'Hold the tunnels in the background' })
+          .option('detach', {
+            alias: 'd',
+            type: 'boolean',
+            default: false,
+            describe: 'Hold the tunnels in the background',
+          })
           .option('all', { type: 'boolean', default: false, describe: 'Every database of the environment' })
-          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Open an environment marked confirm: true without asking' })
+          .option('yes', {
+            alias: 'y',
+            type: 'boolean',
+            default: false,
+            describe: 'Open an environment marked confirm: true without asking',
+          })
           .option('timeout', { type: 'number', default: 30, describe: 'Seconds to wait for each tunnel to open' })
           .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line' })
-          .option('reconnect', { choices: ['always', 'on-failure', 'never'] as const, describe: 'When a session ends unasked (default with -d: always)' })
+          .option('reconnect', {
+            choices: ['always', 'on-failure', 'never'] as const,
+            describe: 'When a session ends unasked (default with -d: always)',
+          })
           .option('max-reconnects', { type: 'number', default: 10, describe: 'Reconnect attempts per outage' })
           .example('$0 up -d stg mydb', 'Open mydb in the background; dbtunnel ps lists it, dbtunnel down closes it'),
       unlessCompleting(async (a) => {
         checkInstance(a.instance);
-        const target = { env: a.env, dbs: (a.dbs ?? []).map(String), all: a.all, config: a.config as string | undefined, profile: a.profile, region: a.region, instance: a.instance, yes: a.yes, timeout: a.timeout, reconnect: a.reconnect, maxReconnects: a.maxReconnects };
+        const target = {
+          env: a.env,
+          dbs: (a.dbs ?? []).map(String),
+          all: a.all,
+          config: a.config as string | undefined,
+          profile: a.profile,
+          region: a.region,
+          instance: a.instance,
+          yes: a.yes,
+          timeout: a.timeout,
+          reconnect: a.reconnect,
+          maxReconnects: a.maxReconnects,
+        };
         if (a.detach) {
           const { upDetached } = await import('./background.js');
           signals.install(term);
@@ -214,7 +320,11 @@ async function main(): Promise<number> {
         }
         signals.install(term);
         const { tunnelCommand } = await import('./tunnel-command.js');
-        exitCode = await tunnelCommand({ ...target, legacyPlugin: false, dryRun: false, command: undefined }, term, signals);
+        exitCode = await tunnelCommand(
+          { ...target, legacyPlugin: false, dryRun: false, command: undefined },
+          term,
+          signals,
+        );
       }),
     )
     .command(
@@ -228,8 +338,11 @@ async function main(): Promise<number> {
     )
     .command(
       'down [env] [db]',
-      'Close background tunnels (all, an environment\'s, or one), properly: plugin stopped, session terminated',
-      (y) => y.positional('env', { type: 'string', describe: 'Only this environment\'s' }).positional('db', { type: 'string', describe: 'Only this database' }),
+      "Close background tunnels (all, an environment's, or one), properly: plugin stopped, session terminated",
+      (y) =>
+        y
+          .positional('env', { type: 'string', describe: "Only this environment's" })
+          .positional('db', { type: 'string', describe: 'Only this database' }),
       unlessCompleting(async (a) => {
         const { downCommand } = await import('./background.js');
         exitCode = await downCommand({ env: a.env, db: a.db }, term);
@@ -250,12 +363,29 @@ async function main(): Promise<number> {
           .option('local-port', { type: 'number', describe: 'Local port' })
           .option('engine', { type: 'string', describe: 'mysql, postgres, redis, mongodb, mssql or oracle' })
           .option('file', { type: 'string', describe: 'Where to write (default ./dbtunnel.yaml)' })
-          .option('personal', { type: 'boolean', default: false, describe: 'Write ~/.config/dbtunnel/config.yaml instead' })
+          .option('personal', {
+            type: 'boolean',
+            default: false,
+            describe: 'Write ~/.config/dbtunnel/config.yaml instead',
+          })
           .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' }),
       unlessCompleting(async (a) => {
         const { initCommand } = await import('./init-command.js');
         exitCode = await initCommand(
-          { env: a.env, profile: a.profile, region: a.region, bastion: a.bastion, db: a.db, host: a.host, port: a.port, localPort: a.localPort, engine: a.engine, file: a.file, personal: a.personal, force: a.force },
+          {
+            env: a.env,
+            profile: a.profile,
+            region: a.region,
+            bastion: a.bastion,
+            db: a.db,
+            host: a.host,
+            port: a.port,
+            localPort: a.localPort,
+            engine: a.engine,
+            file: a.file,
+            personal: a.personal,
+            force: a.force,
+          },
           term,
         );
       }),
@@ -265,25 +395,41 @@ async function main(): Promise<number> {
       'List your own active Session Manager sessions (target, age); --terminate ends them',
       (y) =>
         y
-          .positional('env', { type: 'string', describe: 'Use this environment\'s profile and region' })
+          .positional('env', { type: 'string', describe: "Use this environment's profile and region" })
           .option('profile', { type: 'string', describe: 'AWS profile' })
           .option('region', { type: 'string', describe: 'AWS region' })
           .option('terminate', { type: 'boolean', default: false, describe: 'End them (TerminateSession)' })
           .option('json', { type: 'boolean', default: false, describe: 'As JSON' }),
       unlessCompleting(async (a) => {
         const { sessionsCommand } = await import('./sessions-command.js');
-        exitCode = await sessionsCommand({ env: a.env, config: a.config as string | undefined, profile: a.profile, region: a.region, terminate: a.terminate, json: a.json }, term);
+        exitCode = await sessionsCommand(
+          {
+            env: a.env,
+            config: a.config as string | undefined,
+            profile: a.profile,
+            region: a.region,
+            terminate: a.terminate,
+            json: a.json,
+          },
+          term,
+        );
       }),
     )
     .command(
       'logout',
       'Forget the temporary AWS credentials dbtunnel keeps between runs (assume-role, MFA)',
-      (y) => y.option('profile', { type: 'string', describe: 'Only this profile\'s' }),
+      (y) => y.option('profile', { type: 'string', describe: "Only this profile's" }),
       unlessCompleting(async (a) => {
         const { clearCachedCredentials } = await import('../aws/credential-cache.js');
         const kept = await clearCachedCredentials(a.profile);
-        if (kept === 0) term.info(a.profile ? `No credentials of profile ${a.profile} were cached.` : 'No credentials were cached.');
-        else term.success(a.profile ? `forgot the cached credentials of profile ${a.profile}` : `forgot the cached credentials of ${kept} profile${kept === 1 ? '' : 's'}`);
+        if (kept === 0)
+          term.info(a.profile ? `No credentials of profile ${a.profile} were cached.` : 'No credentials were cached.');
+        else
+          term.success(
+            a.profile
+              ? `forgot the cached credentials of profile ${a.profile}`
+              : `forgot the cached credentials of ${kept} profile${kept === 1 ? '' : 's'}`,
+          );
       }),
     )
     .command(
@@ -321,25 +467,45 @@ async function main(): Promise<number> {
     // The completion scripts call `dbtunnel --get-yargs-completions <words>`, the words being the
     // command line as typed, `dbtunnel` first (bash's COMP_WORDS, zsh's words; fish's script does
     // the same): commands and options from yargs, environment and database names from the config.
-    .completion('__completion-script', false, (current: string, parsed: unknown, completionFilter: (cb: (err: unknown, defaults?: string[]) => void) => void, done: (names: string[]) => void) => {
-      completionFilter(async (_err: unknown, defaults: string[] = []) => {
-        const { completionNames } = await import('./shell-commands.js');
-        const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
-        const { names, afterEnvironment, tunnel } = await completionNames(words);
-        if (current.startsWith('-')) {
-          // Options: a named command's from yargs; a tunnel's (the default command) from its list.
-          const flags = tunnel ? Object.keys(tunnelOptions).map((k) => `--${k}`) : [];
-          done([...new Set([...defaults, ...flags])].filter((n) => n.startsWith(current)));
-          return;
-        }
-        // Commands only as the first word; then the environment's databases. Options when asked (`-`).
-        const commands = afterEnvironment ? [] : defaults.filter((d) => d !== '$0' && !d.startsWith('__completion') && !d.startsWith('-'));
-        done([...new Set([...commands, ...names])].filter((n) => n.startsWith(current)));
-      });
-      void parsed;
+    .completion(
+      '__completion-script',
+      false,
+      (
+        current: string,
+        parsed: unknown,
+        completionFilter: (cb: (err: unknown, defaults?: string[]) => void) => void,
+        done: (names: string[]) => void,
+      ) => {
+        completionFilter(async (_err: unknown, defaults: string[] = []) => {
+          const { completionNames } = await import('./shell-commands.js');
+          const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
+          const { names, afterEnvironment, tunnel } = await completionNames(words);
+          if (current.startsWith('-')) {
+            // Options: a named command's from yargs; a tunnel's (the default command) from its list.
+            const flags = tunnel ? Object.keys(tunnelOptions).map((k) => `--${k}`) : [];
+            done([...new Set([...defaults, ...flags])].filter((n) => n.startsWith(current)));
+            return;
+          }
+          // Commands only as the first word; then the environment's databases. Options when asked (`-`).
+          const commands = afterEnvironment
+            ? []
+            : defaults.filter((d) => d !== '$0' && !d.startsWith('__completion') && !d.startsWith('-'));
+          done([...new Set([...commands, ...names])].filter((n) => n.startsWith(current)));
+        });
+        void parsed;
+      },
+    )
+    .option('config', {
+      type: 'string',
+      global: true,
+      describe: 'Config file (default: dbtunnel.yaml here or above, then ~/.config/dbtunnel/config.yaml)',
     })
-    .option('config', { type: 'string', global: true, describe: 'Config file (default: dbtunnel.yaml here or above, then ~/.config/dbtunnel/config.yaml)' })
-    .option('debug', { type: 'boolean', global: true, default: false, describe: 'Print what dbtunnel does, and stack traces' })
+    .option('debug', {
+      type: 'boolean',
+      global: true,
+      default: false,
+      describe: 'Print what dbtunnel does, and stack traces',
+    })
     .version(pkg.version)
     .alias('h', 'help')
     .alias('v', 'version')

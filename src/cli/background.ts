@@ -124,7 +124,11 @@ export function logEvents(text: string): Record<string, unknown>[] {
 }
 
 /** What a background tunnel is doing now, from its log: up (with its current session), or reconnecting. Pure. */
-export function tunnelState(events: readonly Record<string, unknown>[]): { state: 'up' | 'reconnecting' | 'down'; sessionId?: string; attempt?: number } {
+export function tunnelState(events: readonly Record<string, unknown>[]): {
+  state: 'up' | 'reconnecting' | 'down';
+  sessionId?: string;
+  attempt?: number;
+} {
   let now: ReturnType<typeof tunnelState> = { state: 'down' };
   for (const e of events) {
     if (e.event === 'ready') now = { state: 'up', sessionId: String(e.sessionId) };
@@ -153,7 +157,14 @@ const EXIT_FOR_SIGNAL: Record<string, number> = { SIGINT: EXIT.cancelled, SIGTER
 export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSignal): Promise<number> {
   const { plan, loaded } = await loadPlan(
     args.config,
-    { env: args.env, dbs: args.dbs, all: args.all, profile: args.profile, region: args.region, instance: args.instance },
+    {
+      env: args.env,
+      dbs: args.dbs,
+      all: args.all,
+      profile: args.profile,
+      region: args.region,
+      instance: args.instance,
+    },
     term,
   );
   const dir = stateDir();
@@ -172,21 +183,35 @@ export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSign
   for (const t of plan.tunnels) {
     const up = held(t);
     if (up && up.config !== loaded.file) {
-      throw new TunnelError('usage', `${t.env} ${t.db} is already up in the background from another config (pid ${up.pid}, ${formatAddress(up.host, up.port)}).`, {
-        details: [`Its config: ${displayPath(up.config)}`],
-        hint: `dbtunnel down ${t.env} ${t.db} closes it.`,
-      });
+      throw new TunnelError(
+        'usage',
+        `${t.env} ${t.db} is already up in the background from another config (pid ${up.pid}, ${formatAddress(up.host, up.port)}).`,
+        {
+          details: [`Its config: ${displayPath(up.config)}`],
+          hint: `dbtunnel down ${t.env} ${t.db} closes it.`,
+        },
+      );
     }
   }
   // The production guard is asked here, at the terminal; the background dbtunnels have none.
   const toStart = plan.tunnels.filter((t) => !held(t));
-  if (plan.confirm && !args.yes && toStart.length > 0) await confirmProduction(plan.env, toStart.map((t) => t.db), term);
+  if (plan.confirm && !args.yes && toStart.length > 0)
+    await confirmProduction(
+      plan.env,
+      toStart.map((t) => t.db),
+      term,
+    );
   const confirmed = { ...args, yes: args.yes || plan.confirm };
   const bin = process.argv[1] ?? fileURLToPath(new URL('../bin/dbtunnel', import.meta.url));
   const started = await Promise.allSettled(
     plan.tunnels.map(async (t) => {
       const up = held(t);
-      return up ? { ...up, already: true } : { ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, confirmed, bin, dir, signal)), already: false };
+      return up
+        ? { ...up, already: true }
+        : {
+            ...(await startOne(t.env, t.db, loaded.file, plan.reconnect, confirmed, bin, dir, signal)),
+            already: false,
+          };
     }),
   );
   if (signal.aborted) {
@@ -200,9 +225,23 @@ export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSign
   for (const r of started) {
     if (r.status === 'fulfilled') {
       const t = r.value;
-      const how = t.already ? `already up in the background for ${formatAge(new Date(t.startedAt))} (pid ${t.pid})` : `in the background (pid ${t.pid})`;
-      term.success(`${t.db} → ${term.paint('bold', formatAddress(t.host, t.port))}   ${term.paint('dim', `${how}; dbtunnel down ${t.env} ${t.db} closes it`)}`, 'stdout');
-      term.event({ event: 'ready', env: t.env, db: t.db, host: t.host, port: t.port, sessionId: t.sessionId, pid: t.pid, ...(t.already && { already: true }) });
+      const how = t.already
+        ? `already up in the background for ${formatAge(new Date(t.startedAt))} (pid ${t.pid})`
+        : `in the background (pid ${t.pid})`;
+      term.success(
+        `${t.db} → ${term.paint('bold', formatAddress(t.host, t.port))}   ${term.paint('dim', `${how}; dbtunnel down ${t.env} ${t.db} closes it`)}`,
+        'stdout',
+      );
+      term.event({
+        event: 'ready',
+        env: t.env,
+        db: t.db,
+        host: t.host,
+        port: t.port,
+        sessionId: t.sessionId,
+        pid: t.pid,
+        ...(t.already && { already: true }),
+      });
     } else {
       const e = r.reason instanceof TunnelError ? r.reason : new TunnelError('internal', String(r.reason));
       term.error(e);
@@ -235,7 +274,11 @@ async function startOne(
   // (A committed config's `reconnect:` still wins over that default: it may be there for a reason.)
   argv.push('--reconnect', args.reconnect ?? configured ?? 'always', '--max-reconnects', String(args.maxReconnects));
   // Its own session: no terminal to lose, no SIGHUP when this shell closes.
-  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', handle.fd, handle.fd], env: { ...process.env, [BACKGROUND_ENV]: '1' } });
+  const child = spawn(process.execPath, argv, {
+    detached: true,
+    stdio: ['ignore', handle.fd, handle.fd],
+    env: { ...process.env, [BACKGROUND_ENV]: '1' },
+  });
   await handle.close();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   // Held (ref'd) while we wait for it, so that its exit is heard; let go once this returns or throws.
@@ -266,10 +309,14 @@ async function startOne(
       const error = events.find((e) => e.event === 'error');
       if (error || gone) {
         if (!gone) child.kill('SIGTERM');
-        throw new TunnelError((error?.kind as never) ?? 'startFailed', String(error?.message ?? `the background dbtunnel for ${env} ${db} exited (${String(code)})`), {
-          details: (error?.details as string[] | undefined) ?? [],
-          hint: (error?.hint as string | undefined) ?? `See ${log}.`,
-        });
+        throw new TunnelError(
+          (error?.kind as never) ?? 'startFailed',
+          String(error?.message ?? `the background dbtunnel for ${env} ${db} exited (${String(code)})`),
+          {
+            details: (error?.details as string[] | undefined) ?? [],
+            hint: (error?.hint as string | undefined) ?? `See ${log}.`,
+          },
+        );
       }
       if (signal.aborted) {
         // SIGTERM: it stops its plugin with SIGINT and terminates its session, if it had one yet.
@@ -280,7 +327,9 @@ async function startOne(
       }
       if (Date.now() > deadline) {
         child.kill('SIGTERM');
-        throw new TunnelError('startFailed', `The background dbtunnel for ${env} ${db} did not get ready.`, { hint: `See ${log}.` });
+        throw new TunnelError('startFailed', `The background dbtunnel for ${env} ${db} did not get ready.`, {
+          hint: `See ${log}.`,
+        });
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -290,14 +339,22 @@ async function startOne(
 }
 
 /** Every live background tunnel as it is now: its state and current session, from its log. */
-export async function backgroundTunnelsNow(): Promise<(BackgroundTunnel & { state: 'up' | 'reconnecting' | 'down'; attempt?: number })[]> {
+export async function backgroundTunnelsNow(): Promise<
+  (BackgroundTunnel & { state: 'up' | 'reconnecting' | 'down'; attempt?: number })[]
+> {
   // The entry holds the first session; after a reconnect the log knows the current one.
   return Promise.all(
     (await backgroundTunnels()).map(async (t) => {
       const events = logEvents(await readLog(t.log));
       // No log to read (removed by hand): the entry, written when it was ready, is all there is.
-      const now = events.length > 0 ? tunnelState(events) : { state: 'up' as const, sessionId: t.sessionId, attempt: undefined };
-      return { ...t, sessionId: now.sessionId ?? t.sessionId, state: now.state, ...(now.attempt !== undefined && { attempt: now.attempt }) };
+      const now =
+        events.length > 0 ? tunnelState(events) : { state: 'up' as const, sessionId: t.sessionId, attempt: undefined };
+      return {
+        ...t,
+        sessionId: now.sessionId ?? t.sessionId,
+        state: now.state,
+        ...(now.attempt !== undefined && { attempt: now.attempt }),
+      };
     }),
   );
 }
@@ -312,14 +369,30 @@ export async function psCommand(args: { json: boolean }, term: Terminal): Promis
     term.info('No tunnels are up in the background. dbtunnel up -d <env> <db> opens one.');
     return EXIT.ok;
   }
-  const state = (t: (typeof list)[number]) => (t.state === 'reconnecting' ? `reconnecting (attempt ${t.attempt})` : t.state);
-  const rows = [['ENV', 'DB', 'ADDRESS', 'STATE', 'AGE', 'PID'], ...list.map((t) => [t.env, t.db, formatAddress(t.host, t.port), state(t), formatAge(new Date(t.startedAt)), String(t.pid)])];
+  const state = (t: (typeof list)[number]) =>
+    t.state === 'reconnecting' ? `reconnecting (attempt ${t.attempt})` : t.state;
+  const rows = [
+    ['ENV', 'DB', 'ADDRESS', 'STATE', 'AGE', 'PID'],
+    ...list.map((t) => [
+      t.env,
+      t.db,
+      formatAddress(t.host, t.port),
+      state(t),
+      formatAge(new Date(t.startedAt)),
+      String(t.pid),
+    ]),
+  ];
   for (const line of formatTable(rows)) term.result(line);
   return EXIT.ok;
 }
 
-export async function downCommand(args: { env: string | undefined; db: string | undefined }, term: Terminal): Promise<number> {
-  const list = (await backgroundTunnels()).filter((t) => (!args.env || t.env === args.env) && (!args.db || t.db === args.db));
+export async function downCommand(
+  args: { env: string | undefined; db: string | undefined },
+  term: Terminal,
+): Promise<number> {
+  const list = (await backgroundTunnels()).filter(
+    (t) => (!args.env || t.env === args.env) && (!args.db || t.db === args.db),
+  );
   if (list.length === 0) {
     term.info(`Nothing to close${args.env ? ` for ${[args.env, args.db].filter(Boolean).join(' ')}` : ''}.`);
     return EXIT.ok;
@@ -329,7 +402,11 @@ export async function downCommand(args: { env: string | undefined; db: string | 
 }
 
 /** Close a background tunnel properly and forget it; `say`: print that it was closed. */
-async function closeBackground(t: Pick<BackgroundTunnel, 'pid' | 'env' | 'db' | 'host' | 'port'>, term: Terminal, say: boolean): Promise<void> {
+async function closeBackground(
+  t: Pick<BackgroundTunnel, 'pid' | 'env' | 'db' | 'host' | 'port'>,
+  term: Terminal,
+  say: boolean,
+): Promise<void> {
   // SIGTERM: the background dbtunnel stops its plugin with SIGINT and terminates the session.
   try {
     process.kill(t.pid, 'SIGTERM');

@@ -8,11 +8,17 @@ import type { Terminal } from './terminal.js';
 export async function confirmProduction(env: string, dbs: string[], term: Terminal): Promise<void> {
   const what = `${env} (${dbs.join(', ')})`;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new TunnelError('notConfirmed', `Environment ${env} asks for confirmation, and there is no terminal to ask on.`, {
-      hint: `Pass --yes to open ${what} without asking.`,
-    });
+    throw new TunnelError(
+      'notConfirmed',
+      `Environment ${env} asks for confirmation, and there is no terminal to ask on.`,
+      {
+        hint: `Pass --yes to open ${what} without asking.`,
+      },
+    );
   }
-  term.notice(`\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.`);
+  term.notice(
+    `\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.`,
+  );
   const { createInterface } = await import('node:readline'); // only to ask: 4 built-in modules a tunnel need not load
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await new Promise<string>((resolve) => {
@@ -21,6 +27,8 @@ export async function confirmProduction(env: string, dbs: string[], term: Termin
   });
   rl.close();
   if (!/^y(es)?$/i.test(answer.trim())) {
-    throw new TunnelError('notConfirmed', `Not opened: ${env} was not confirmed.`, { hint: 'Answer y to open it, or pass --yes in scripts.' });
+    throw new TunnelError('notConfirmed', `Not opened: ${env} was not confirmed.`, {
+      hint: 'Answer y to open it, or pass --yes in scripts.',
+    });
   }
 }

@@ -13,7 +13,14 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
   // doctor checks every database unless some are named.
   const { plan, loaded } = await loadPlan(
     args.config,
-    { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, profile: args.profile, region: args.region, instance: args.instance },
+    {
+      env: args.env,
+      dbs: args.dbs,
+      all: args.dbs.length === 0,
+      profile: args.profile,
+      region: args.region,
+      instance: args.instance,
+    },
     term,
   );
   const mark: Record<CheckStatus, string> = {

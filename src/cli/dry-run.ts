@@ -25,7 +25,10 @@ const SHORTHAND_SAFE = /^[A-Za-z0-9_.:/+@-]+$/;
  * else JSON, which says the same of any tag (the shorthand splits values at commas). Pure.
  */
 export function filtersArgument(tags: Record<string, string>): string {
-  const filters = [...Object.entries(tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })), { Name: 'instance-state-name', Values: ['running'] }];
+  const filters = [
+    ...Object.entries(tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })),
+    { Name: 'instance-state-name', Values: ['running'] },
+  ];
   if (Object.entries(tags).every(([k, v]) => SHORTHAND_SAFE.test(k) && SHORTHAND_SAFE.test(v))) {
     return filters.map((f) => posixQuote(`Name=${f.Name},Values=${f.Values.join(',')}`)).join(' ');
   }
@@ -33,7 +36,12 @@ export function filtersArgument(tags: Record<string, string>): string {
 }
 
 export function dryRunCommands(plan: EnvironmentPlan): DryRunStep[] {
-  const scope = [plan.region && `--region ${posixQuote(plan.region)}`, plan.profile && `--profile ${posixQuote(plan.profile)}`].filter(Boolean).join(' ');
+  const scope = [
+    plan.region && `--region ${posixQuote(plan.region)}`,
+    plan.profile && `--profile ${posixQuote(plan.profile)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   const tail = scope ? ` ${scope}` : '';
   const out: DryRunStep[] = [];
   let target: string;

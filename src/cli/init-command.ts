@@ -61,7 +61,9 @@ const FLAG: Record<Field, string> = {
 export function checkAnswer(field: Field, typed: string): { value: string | number } | { problem: string } {
   const numeric = field === 'port' || field === 'localPort';
   if (numeric && !/^\d+$/.test(typed.trim())) {
-    return { problem: `${FLAG[field]} must be a whole number${field === 'port' ? ' from 1 to 65535' : ' from 0 to 65535'} (got ${excerpt(typed)})` };
+    return {
+      problem: `${FLAG[field]} must be a whole number${field === 'port' ? ' from 1 to 65535' : ' from 0 to 65535'} (got ${excerpt(typed)})`,
+    };
   }
   const value = numeric ? Number(typed.trim()) : typed;
   const result = ANSWER_RULES[field].safeParse(value);
@@ -69,7 +71,10 @@ export function checkAnswer(field: Field, typed: string): { value: string | numb
   return { problem: `${FLAG[field]} ${result.error.issues[0]!.message} (got ${numeric ? value : excerpt(typed)})` };
 }
 
-const key = (map: YAMLMap, name: string) => map.items.find((p) => isScalar(p.key) && p.key.value === name) as Pair<{ commentBefore?: string }, { comment?: string }> | undefined;
+const key = (map: YAMLMap, name: string) =>
+  map.items.find((p) => isScalar(p.key) && p.key.value === name) as
+    | Pair<{ commentBefore?: string }, { comment?: string }>
+    | undefined;
 
 /**
  * The starter file's text: every key with a comment, the optional ones commented out. Written by
@@ -108,7 +113,11 @@ export function starterConfig(a: Answers): string {
     if (pending.length) map.comment = pending.join('\n');
   };
   explain(env, [
-    ['profile', 'profile: my-profile', "the AWS profile (~/.aws/config); --profile overrides it; without it, the AWS SDK's default chain"],
+    [
+      'profile',
+      'profile: my-profile',
+      "the AWS profile (~/.aws/config); --profile overrides it; without it, the AWS SDK's default chain",
+    ],
     ['region', 'region: ap-northeast-1', "--region overrides it; without it, AWS_REGION, then the profile's region"],
     ['bastion', undefined, "the bastion's Name tag; or {instanceId: i-…}; or {tags: {Key: value}}"],
     ['confirm', 'confirm: true', 'ask y/N before opening (production)'],
@@ -118,13 +127,19 @@ export function starterConfig(a: Answers): string {
     ['host', undefined, 'as the bastion sees it'],
     ['port', undefined, undefined],
     ['localPort', 'localPort: 0', `default: ${a.port} if free here, else one the system picks`],
-    ['engine', `engine: ${a.engine ?? engineForPort(a.port) ?? 'mysql'}`, `${ENGINES.join(', ')}: the ready line prints a client command`],
+    [
+      'engine',
+      `engine: ${a.engine ?? engineForPort(a.port) ?? 'mysql'}`,
+      `${ENGINES.join(', ')}: the ready line prints a client command`,
+    ],
   ]);
   return doc.toString();
 }
 
 export async function initCommand(args: InitArgs, term: Terminal): Promise<number> {
-  const file = path.resolve(args.file ?? (args.personal ? personalConfigPath(process.env, os.homedir()) : 'dbtunnel.yaml'));
+  const file = path.resolve(
+    args.file ?? (args.personal ? personalConfigPath(process.env, os.homedir()) : 'dbtunnel.yaml'),
+  );
   if (!args.force && (await exists(file))) {
     throw new TunnelError('config', `${displayPath(file)} already exists; dbtunnel init does not overwrite it.`, {
       hint: 'Edit it, choose another --file, or pass --force to replace it.',
@@ -174,10 +189,14 @@ function checkFlags(a: InitArgs): Partial<Record<Field, string | number>> {
     else given[field] = checked.value;
   }
   if (problems.length > 0) {
-    throw new TunnelError('usage', problems.length === 1 ? `${problems[0]}.` : 'These answers would not make a config:', {
-      details: problems.length === 1 ? [] : problems.map((p) => `${p}.`),
-      hint: 'Run dbtunnel init again with corrected values (README "Configuration" says what each key takes).',
-    });
+    throw new TunnelError(
+      'usage',
+      problems.length === 1 ? `${problems[0]}.` : 'These answers would not make a config:',
+      {
+        details: problems.length === 1 ? [] : problems.map((p) => `${p}.`),
+        hint: 'Run dbtunnel init again with corrected values (README "Configuration" says what each key takes).',
+      },
+    );
   }
   return given;
 }
@@ -197,7 +216,9 @@ function answers(given: Partial<Record<Field, string | number>>): Answers {
 }
 
 function fromFlags(given: Partial<Record<Field, string | number>>): Answers {
-  const missing = (['bastion', 'db', 'host', 'port'] as const).filter((f) => given[f] === undefined).map((f) => FLAG[f]);
+  const missing = (['bastion', 'db', 'host', 'port'] as const)
+    .filter((f) => given[f] === undefined)
+    .map((f) => FLAG[f]);
   if (missing.length) {
     throw new TunnelError('usage', `Without a terminal to ask on, dbtunnel init needs ${missing.join(', ')}.`, {
       hint: 'e.g. dbtunnel init --env stg --profile stg --region ap-northeast-1 --bastion bastion-db --db mydb --host mydb.internal --port 3306',

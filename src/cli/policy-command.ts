@@ -7,7 +7,14 @@ import { EXIT, TunnelError } from '../errors.js';
 import { evaluate, type NamedPolicy } from '../iam/evaluate.js';
 import { formatStatements } from '../iam/explain.js';
 import { readPolicyFile } from '../iam/policy-file.js';
-import { grantFor, leastPrivilegePolicy, queryTags, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
+import {
+  grantFor,
+  leastPrivilegePolicy,
+  queryTags,
+  tunnelRequests,
+  type Caller,
+  type TunnelScope,
+} from '../iam/requests.js';
 import { loadPlan } from './plan.js';
 import type { Terminal } from './terminal.js';
 
@@ -25,15 +32,25 @@ function scopeOf(plan: EnvironmentPlan): TunnelScope {
 }
 
 export async function policyCommand(args: PolicyArgs, term: Terminal): Promise<number> {
-  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, region: args.region }, term);
+  const { plan } = await loadPlan(
+    args.config,
+    { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, region: args.region },
+    term,
+  );
   const policy = leastPrivilegePolicy([scopeOf(plan)]);
   if (!args.json) {
     term.info(
       `Least-privilege IAM policy for dbtunnel ${plan.env} (${plan.region ?? 'any region'}; bastion ${
-        plan.bastion.kind === 'instance' ? plan.bastion.instanceId : Object.entries(queryTags(plan.bastion)).map(([k, v]) => `${k}=${v}`).join(', ')
+        plan.bastion.kind === 'instance'
+          ? plan.bastion.instanceId
+          : Object.entries(queryTags(plan.bastion))
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')
       }).`,
     );
-    term.info('Attach it to the IAM user or role that opens tunnels. OwnSessionsAsIamUser fits IAM users, OwnSessionsAsRole roles (SSO, assume-role).');
+    term.info(
+      'Attach it to the IAM user or role that opens tunnels. OwnSessionsAsIamUser fits IAM users, OwnSessionsAsRole roles (SSO, assume-role).',
+    );
   }
   term.json(policy);
   return EXIT.ok;
@@ -50,7 +67,8 @@ export interface PolicyCheckArgs extends PolicyArgs {
 export function callerFromArn(arn: string): Caller {
   const account = arn.split(':')[4] ?? '';
   const user = /:user\/(?:.*\/)?([^/]+)$/.exec(arn);
-  if (user) return { arn, userId: `AIDA${user[1]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}`, username: user[1]!, account };
+  if (user)
+    return { arn, userId: `AIDA${user[1]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}`, username: user[1]!, account };
   const role = /:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
   if (role) return { arn, userId: `AROA${role[1]!.toUpperCase().replace(/[^A-Z0-9]/g, '')}:${role[2]}`, account };
   throw new TunnelError('usage', `--principal must be an IAM user ARN or an assumed-role ARN (got ${arn}).`, {
@@ -59,14 +77,18 @@ export function callerFromArn(arn: string): Caller {
 }
 
 export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal): Promise<number> {
-  const { plan } = await loadPlan(args.config, { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, region: args.region }, term);
+  const { plan } = await loadPlan(
+    args.config,
+    { env: args.env, dbs: args.dbs, all: args.dbs.length === 0, region: args.region },
+    term,
+  );
   const region = plan.region ?? 'us-east-1';
   const caller = callerFromArn(args.principal ?? `arn:${partitionOf(region)}:iam::123456789012:user/you`);
   const read = async (files: string[]) => {
     const out: NamedPolicy[] = [];
     for (const f of files) {
       const { policy, warnings } = await readPolicyFile(f);
-      warnings.forEach((w) => term.warn(w));
+      for (const w of warnings) term.warn(w);
       out.push(policy);
     }
     return out;
@@ -77,15 +99,27 @@ export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal):
   const scope: TunnelScope = { ...scopeOf(plan), region, account: caller.account };
 
   const results = tunnelRequests(scope, caller).map((r) => {
-    const decision = evaluate({ action: r.action, resource: r.resource, context: r.context, principal: caller }, { identity, scps, boundary });
-    return { ...r, decision, fix: decision.decision === 'implicit-deny' && decision.layer === 'identity-based policy' ? grantFor(r.id, scope) : [] };
+    const decision = evaluate(
+      { action: r.action, resource: r.resource, context: r.context, principal: caller },
+      { identity, scps, boundary },
+    );
+    return {
+      ...r,
+      decision,
+      fix:
+        decision.decision === 'implicit-deny' && decision.layer === 'identity-based policy'
+          ? grantFor(r.id, scope)
+          : [],
+    };
   });
   const failed = results.filter((r) => r.required && r.decision.decision !== 'allow');
   if (args.json) {
     term.json({ principal: caller.arn, ok: failed.length === 0, results });
     return failed.length ? EXIT.accessDenied : EXIT.ok;
   }
-  term.info(`Checking ${[...identity, ...scps.flat(), ...(boundary ? [boundary] : [])].map((p) => p.name).join(', ')} for dbtunnel ${plan.env}, as ${caller.arn}:`);
+  term.info(
+    `Checking ${[...identity, ...scps.flat(), ...(boundary ? [boundary] : [])].map((p) => p.name).join(', ')} for dbtunnel ${plan.env}, as ${caller.arn}:`,
+  );
   for (const r of results) {
     const d = r.decision;
     const what = `${r.action} on ${r.resource}`;

@@ -21,7 +21,15 @@ export interface SessionsArgs {
 
 export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promise<number> {
   // With an environment, its profile and region; without, the AWS SDK's defaults and the flags.
-  const plan = args.env ? (await loadPlan(args.config, { env: args.env, dbs: [], all: true, profile: args.profile, region: args.region }, term)).plan : undefined;
+  const plan = args.env
+    ? (
+        await loadPlan(
+          args.config,
+          { env: args.env, dbs: [], all: true, profile: args.profile, region: args.region },
+          term,
+        )
+      ).plan
+    : undefined;
   const aws = await createAwsContext({
     profile: plan?.profile ?? args.profile,
     region: plan?.region ?? args.region,
@@ -37,7 +45,9 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     owner = (await new STSClient(aws.clientConfig('sts')).send(new GetCallerIdentityCommand({}))).Arn!;
     let NextToken: string | undefined;
     do {
-      const page = await aws.ssm.send(new DescribeSessionsCommand({ State: 'Active', Filters: [{ key: 'Owner', value: owner }], NextToken }));
+      const page = await aws.ssm.send(
+        new DescribeSessionsCommand({ State: 'Active', Filters: [{ key: 'Owner', value: owner }], NextToken }),
+      );
       sessions = [...sessions, ...(page.Sessions ?? [])];
       NextToken = page.NextToken;
     } while (NextToken);
@@ -52,7 +62,13 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
   if (args.json && !args.terminate) {
     const list = sessions.map((s) => {
       const t = heldBy(s);
-      return { sessionId: s.SessionId, target: s.Target, startDate: s.StartDate, documentName: s.DocumentName ?? null, heldBy: t ? { env: t.env, db: t.db, pid: t.pid } : null };
+      return {
+        sessionId: s.SessionId,
+        target: s.Target,
+        startDate: s.StartDate,
+        documentName: s.DocumentName ?? null,
+        heldBy: t ? { env: t.env, db: t.db, pid: t.pid } : null,
+      };
     });
     term.json(list);
     return EXIT.ok;
@@ -70,17 +86,27 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     const held = sessions.some(heldBy);
     const rows = [
       ['SESSION', 'TARGET', 'AGE', 'DOCUMENT', ...(held ? ['HELD BY'] : [])],
-      ...sessions.map((s) => [s.SessionId ?? '?', s.Target ?? '?', formatAge(s.StartDate), s.DocumentName ?? '', ...(held ? [holder(s)] : [])]),
+      ...sessions.map((s) => [
+        s.SessionId ?? '?',
+        s.Target ?? '?',
+        formatAge(s.StartDate),
+        s.DocumentName ?? '',
+        ...(held ? [holder(s)] : []),
+      ]),
     ];
     for (const line of formatTable(rows)) term.result(line.trimEnd());
-    term.info(`dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them${holders.size > 0 ? ' (not those held by tunnels up in the background: dbtunnel down closes those)' : ''}.`);
+    term.info(
+      `dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them${holders.size > 0 ? ' (not those held by tunnels up in the background: dbtunnel down closes those)' : ''}.`,
+    );
     return EXIT.ok;
   }
   let exit: number = EXIT.ok;
   for (const s of sessions) {
     const t = heldBy(s);
     if (t) {
-      term.info(`left ${s.SessionId}: the tunnel ${t.env} ${t.db} up in the background holds it (dbtunnel down ${t.env} ${t.db} closes it)`);
+      term.info(
+        `left ${s.SessionId}: the tunnel ${t.env} ${t.db} up in the background holds it (dbtunnel down ${t.env} ${t.db} closes it)`,
+      );
       continue;
     }
     try {

@@ -3,7 +3,14 @@
 // quoted by that shell's rules (src/shell-quote.ts).
 import os from 'node:os';
 import path from 'node:path';
-import { displayPath, findConfig, loadConfig, personalConfigPath, skippedWarning, type LoadedConfig } from '../config/load.js';
+import {
+  displayPath,
+  findConfig,
+  loadConfig,
+  personalConfigPath,
+  skippedWarning,
+  type LoadedConfig,
+} from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { EXIT } from '../errors.js';
 import { commandLine, posixQuote, type Shell } from '../shell-quote.js';
@@ -12,7 +19,9 @@ import type { Terminal } from './terminal.js';
 export type { Shell } from '../shell-quote.js';
 
 async function load(configFlag: string | undefined, term: Terminal | undefined): Promise<LoadedConfig> {
-  const loaded = await loadConfig(await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() }));
+  const loaded = await loadConfig(
+    await findConfig({ flag: configFlag, env: process.env, cwd: process.cwd(), home: os.homedir() }),
+  );
   for (const s of loaded.skipped) term?.warn(skippedWarning(s));
   return loaded;
 }
@@ -25,10 +34,15 @@ export async function environmentNames(configFlag: string | undefined): Promise<
 function bastionText(b: Config['environments'][string]['bastion']): string {
   if (typeof b === 'string') return `Name=${b}`;
   if ('instanceId' in b) return b.instanceId;
-  return Object.entries(b.tags).map(([k, v]) => `${k}=${v}`).join(', ');
+  return Object.entries(b.tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
-export async function listCommand(args: { config: string | undefined; json: boolean }, term: Terminal): Promise<number> {
+export async function listCommand(
+  args: { config: string | undefined; json: boolean },
+  term: Terminal,
+): Promise<number> {
   const { config, file } = await load(args.config, term);
   if (args.json) {
     const environments = Object.entries(config.environments).map(([name, e]) => ({
@@ -37,19 +51,33 @@ export async function listCommand(args: { config: string | undefined; json: bool
       region: e.region ?? null,
       bastion: e.bastion,
       confirm: e.confirm ?? false,
-      databases: Object.entries(e.databases).map(([db, d]) => ({ name: db, host: d.host, port: d.port, localPort: d.localPort ?? null, engine: d.engine ?? null })),
+      databases: Object.entries(e.databases).map(([db, d]) => ({
+        name: db,
+        host: d.host,
+        port: d.port,
+        localPort: d.localPort ?? null,
+        engine: d.engine ?? null,
+      })),
     }));
     term.json({ config: file, environments });
     return EXIT.ok;
   }
   term.info(term.paint('dim', displayPath(file)));
   for (const [name, e] of Object.entries(config.environments)) {
-    const about = [e.profile && `profile ${e.profile}`, e.region, `bastion ${bastionText(e.bastion)}`, e.confirm && 'asks to confirm'].filter(Boolean).join(', ');
+    const about = [
+      e.profile && `profile ${e.profile}`,
+      e.region,
+      `bastion ${bastionText(e.bastion)}`,
+      e.confirm && 'asks to confirm',
+    ]
+      .filter(Boolean)
+      .join(', ');
     term.result(`${term.paint('bold', name)}  ${term.paint('dim', `(${about})`)}`);
     const dbs = Object.entries(e.databases);
     const width = Math.max(...dbs.map(([db]) => db.length));
     for (const [db, d] of dbs) {
-      const local = d.localPort === undefined ? `${d.port} if free, else any` : d.localPort === 0 ? 'any' : String(d.localPort);
+      const local =
+        d.localPort === undefined ? `${d.port} if free, else any` : d.localPort === 0 ? 'any' : String(d.localPort);
       term.result(`  ${db.padEnd(width)}  ${d.host}:${d.port}  → local ${local}${d.engine ? `  (${d.engine})` : ''}`);
     }
   }
@@ -73,7 +101,11 @@ export function aliasLines(config: Config, shell: Shell, configFile: string | un
       if (!ALIAS_NAME.test(name)) continue; // never from a validated config
       const words = ['dbtunnel', ...(configFile ? ['--config', configFile] : []), env, db];
       if (shell === 'fish') {
-        lines.push(`function ${name} --wraps dbtunnel --description ${commandLine('fish', [`dbtunnel ${env} ${db}`])}`, `    ${commandLine('fish', words)} $argv`, 'end');
+        lines.push(
+          `function ${name} --wraps dbtunnel --description ${commandLine('fish', [`dbtunnel ${env} ${db}`])}`,
+          `    ${commandLine('fish', words)} $argv`,
+          'end',
+        );
       } else {
         lines.push(`alias ${name}=${posixQuote(commandLine(shell, words))}`);
       }
@@ -87,7 +119,10 @@ export function detectShell(env: NodeJS.ProcessEnv): Shell {
   return name === 'zsh' || name === 'fish' ? name : 'bash';
 }
 
-export async function aliasCommand(args: { config: string | undefined; shell: Shell | undefined }, term: Terminal): Promise<number> {
+export async function aliasCommand(
+  args: { config: string | undefined; shell: Shell | undefined },
+  term: Terminal,
+): Promise<number> {
   const loaded = await load(args.config, term);
   // A config found in a project directory (or named on the command line) only applies there:
   // the aliases carry its absolute path so they work from anywhere. The personal one needs none.
@@ -102,7 +137,9 @@ export async function aliasCommand(args: { config: string | undefined; shell: Sh
  * being completed last): environment names first, then that environment's databases. `tunnel`: the
  * line is a tunnel's (`dbtunnel <env> …`, the default command), whose options yargs does not list.
  */
-export async function completionNames(words: string[]): Promise<{ names: string[]; afterEnvironment: boolean; tunnel: boolean }> {
+export async function completionNames(
+  words: string[],
+): Promise<{ names: string[]; afterEnvironment: boolean; tunnel: boolean }> {
   let config: Config;
   try {
     const flagAt = words.indexOf('--config');
@@ -117,7 +154,11 @@ export async function completionNames(words: string[]): Promise<{ names: string[
   if (args.length === 0) return { names: Object.keys(config.environments), afterEnvironment: false, tunnel: false };
   const env = config.environments[args[0]!];
   const tunnel = positional[0] === args[0] && env !== undefined;
-  return { names: env ? Object.keys(env.databases).filter((db) => !args.includes(db)) : [], afterEnvironment: true, tunnel };
+  return {
+    names: env ? Object.keys(env.databases).filter((db) => !args.includes(db)) : [],
+    afterEnvironment: true,
+    tunnel,
+  };
 }
 
 export const FISH_COMPLETION = `# dbtunnel completions for fish.

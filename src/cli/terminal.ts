@@ -33,7 +33,14 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
-const CODES = { red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39], dim: [2, 22], bold: [1, 22] } as const;
+const CODES = {
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+  dim: [2, 22],
+  bold: [1, 22],
+} as const;
 export type Style = keyof typeof CODES;
 
 /**
@@ -41,7 +48,10 @@ export type Style = keyof typeof CODES;
  * the bidirectional controls as they are; \u escapes mean the same characters to a JSON reader. Pure.
  */
 export function jsonText(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, indent).replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export class Terminal {
@@ -136,8 +146,8 @@ export class Terminal {
 
   warn(text: string): void {
     if (this.mode === 'quiet') return;
-    if (this.mode === 'json') return this.event({ event: 'warning', message: text });
-    this.line(this.err, `${this.paint('yellow', '⚠')} ${text}`);
+    if (this.mode === 'json') this.event({ event: 'warning', message: text });
+    else this.line(this.err, `${this.paint('yellow', '⚠')} ${text}`);
   }
 
   /** --json: one event per line on standard output (standard error when a command owns it). */
@@ -182,12 +192,16 @@ export class Terminal {
     }
     if (isTunnelError(e)) {
       this.write(this.err, this.finish(this.renderError(e)));
-      if (this.debugEnabled && e.cause instanceof Error) this.line(this.err, this.paint('dim', e.cause.stack ?? e.cause.message));
+      if (this.debugEnabled && e.cause instanceof Error)
+        this.line(this.err, this.paint('dim', e.cause.stack ?? e.cause.message));
       return e.exitCode;
     }
     const err = e instanceof Error ? e : new Error(String(e));
     this.line(this.err, `${this.paint('red', '✖')} Unexpected error: ${err.message}`);
-    this.line(this.err, `  ${this.paint('cyan', '→')} This is a bug in dbtunnel. Run again with --debug and report what it prints.`);
+    this.line(
+      this.err,
+      `  ${this.paint('cyan', '→')} This is a bug in dbtunnel. Run again with --debug and report what it prints.`,
+    );
     if (this.debugEnabled) this.line(this.err, this.paint('dim', err.stack ?? ''));
     return 1;
   }
@@ -208,7 +222,10 @@ export class Terminal {
   private unpainted<T>(value: T): T {
     const strip = (v: unknown): unknown =>
       typeof v === 'string'
-        ? v.split(this.marks).filter((_, i) => i % 2 === 0).join('')
+        ? v
+            .split(this.marks)
+            .filter((_, i) => i % 2 === 0)
+            .join('')
         : Array.isArray(v)
           ? v.map(strip)
           : v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype

@@ -39,7 +39,14 @@ const EXIT_FOR_STOP: Record<StopReason, number> = {
 export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: Signals): Promise<number> {
   const { plan } = await loadPlan(
     args.config,
-    { env: args.env, dbs: args.dbs, all: args.all, profile: args.profile, region: args.region, instance: args.instance },
+    {
+      env: args.env,
+      dbs: args.dbs,
+      all: args.all,
+      profile: args.profile,
+      region: args.region,
+      instance: args.instance,
+    },
     term,
   );
   if (args.dryRun) {
@@ -50,14 +57,20 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
     else term.print(`${dryRunScript(steps)}\n`);
     return EXIT.ok;
   }
-  if (plan.confirm && !args.yes) await confirmProduction(plan.env, plan.tunnels.map((t) => t.db), term);
+  if (plan.confirm && !args.yes)
+    await confirmProduction(
+      plan.env,
+      plan.tunnels.map((t) => t.db),
+      term,
+    );
   warnAboutOldNode(term);
   // The plugin check goes first, so that its file reads (and, the first time, its `--version`
   // process) run while the AWS SDK below is loading; runTunnels reports its outcome in turn.
   const pluginReady = preparePlugin(args.legacyPlugin, term);
   pluginReady.catch(() => {});
   // The AWS SDK and the process edges load only now, once the config has been found valid.
-  const { findBastion, createAwsContext, refuseMfa, startSession, terminateSession, spawnPlugin, runTunnels } = await import('../tunnel/start.js');
+  const { findBastion, createAwsContext, refuseMfa, startSession, terminateSession, spawnPlugin, runTunnels } =
+    await import('../tunnel/start.js');
   const outcome = await runTunnels(
     {
       plan,
@@ -66,7 +79,10 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
       signal: signals.stop.signal,
       onEvent: (e) => render(e, term, args.command !== undefined),
       whileOpen: args.command ? (tunnels) => runCommand(args.command!, tunnels, term, signals) : undefined,
-      reconnect: { mode: args.reconnect ?? plan.reconnect ?? defaultReconnect(args, term), maxAttempts: args.maxReconnects },
+      reconnect: {
+        mode: args.reconnect ?? plan.reconnect ?? defaultReconnect(args, term),
+        maxAttempts: args.maxReconnects,
+      },
     },
     {
       preparePlugin: () => pluginReady,
@@ -98,7 +114,10 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
 
 /** Where the plugin is and whether its version will do (remembered per plugin file, see version-cache.ts). */
 async function preparePlugin(legacyPlugin: boolean, term: Terminal): Promise<PluginSetup> {
-  const [{ findPlugin }, { knownPluginVersion }] = await Promise.all([import('../plugin/locate.js'), import('../plugin/version-cache.js')]);
+  const [{ findPlugin }, { knownPluginVersion }] = await Promise.all([
+    import('../plugin/locate.js'),
+    import('../plugin/version-cache.js'),
+  ]);
   const file = await findPlugin(process.env);
   const { version, remembered } = await knownPluginVersion(file);
   term.debug(`plugin: ${file} ${version}${remembered ? ' (as it said before; the file has not changed)' : ''}`);
@@ -110,7 +129,8 @@ async function preparePlugin(legacyPlugin: boolean, term: Terminal): Promise<Plu
  * run without a terminal reconnects on failures only, and never waits forever (attempts are bounded).
  */
 function defaultReconnect(args: TunnelArgs, term: Terminal): ReconnectMode {
-  const interactive = args.command === undefined && term.mode === 'human' && Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const interactive =
+    args.command === undefined && term.mode === 'human' && Boolean(process.stdin.isTTY && process.stderr.isTTY);
   return interactive ? 'always' : 'on-failure';
 }
 
@@ -155,7 +175,13 @@ function runCommand(command: string[], tunnels: OpenTunnel[], term: Terminal, si
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
   return numbers[signal] ?? 0;
 }
 
@@ -172,8 +198,17 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       return;
     case 'bastion': {
       const name = e.bastion.tags.Name;
-      term.event({ event: 'bastion', instanceId: e.bastion.instanceId, tags: e.bastion.tags, why: e.bastion.why, region: e.region, profile: e.profile ?? null });
-      term.success(`bastion ${e.bastion.instanceId} (${[name, e.region, e.profile && `profile ${e.profile}`].filter(Boolean).join(', ')})`);
+      term.event({
+        event: 'bastion',
+        instanceId: e.bastion.instanceId,
+        tags: e.bastion.tags,
+        why: e.bastion.why,
+        region: e.region,
+        profile: e.profile ?? null,
+      });
+      term.success(
+        `bastion ${e.bastion.instanceId} (${[name, e.region, e.profile && `profile ${e.profile}`].filter(Boolean).join(', ')})`,
+      );
       term.debug(`bastion: ${e.bastion.why}`);
       if (!/^the only|instanceId|--instance/.test(e.bastion.why)) term.info(`  ${term.paint('dim', e.bastion.why)}`);
       return;
@@ -182,13 +217,23 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       const t = e.tunnel;
       const host = t.address ?? '127.0.0.1';
       const hint = clientHint(t.engine, t.port, host, t.localPort);
-      term.event({ event: 'ready', env: t.env, db: t.db, host, port: t.localPort, sessionId: t.sessionId, url: hint?.url ?? null });
-      void term.settle().then(() =>
-        term.success(
-          `${t.db} → ${term.paint('bold', formatAddress(host, t.localPort))}${hint ? `   (${hint.command}, ${hint.url})` : ''}${commandMode ? '' : `   ${term.paint('dim', 'Ctrl-C to close')}`}`,
-          'stdout',
-        ),
-      );
+      term.event({
+        event: 'ready',
+        env: t.env,
+        db: t.db,
+        host,
+        port: t.localPort,
+        sessionId: t.sessionId,
+        url: hint?.url ?? null,
+      });
+      void term
+        .settle()
+        .then(() =>
+          term.success(
+            `${t.db} → ${term.paint('bold', formatAddress(host, t.localPort))}${hint ? `   (${hint.command}, ${hint.url})` : ''}${commandMode ? '' : `   ${term.paint('dim', 'Ctrl-C to close')}`}`,
+            'stdout',
+          ),
+        );
       return;
     }
     case 'all-ready':
@@ -199,26 +244,53 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
         }, 10);
       }
       if (e.tunnels.length > 1 && !commandMode) {
-        void term.settle().then(() => term.info(`${e.tunnels.length} tunnels open: ${e.tunnels.map((t) => `${t.db} → ${formatAddress(t.address ?? '127.0.0.1', t.localPort)}`).join(', ')}. Ctrl-C closes all.`));
+        void term
+          .settle()
+          .then(() =>
+            term.info(
+              `${e.tunnels.length} tunnels open: ${e.tunnels.map((t) => `${t.db} → ${formatAddress(t.address ?? '127.0.0.1', t.localPort)}`).join(', ')}. Ctrl-C closes all.`,
+            ),
+          );
       }
       return;
     case 'destination-failed':
       term.warn(
         `The bastion could not connect to ${e.tunnel.host}:${e.tunnel.port} for ${e.tunnel.db}. ` +
-          'Check the database\'s security group allows the bastion, the host and port in the config, and that the database is up.',
+          "Check the database's security group allows the bastion, the host and port in the config, and that the database is up.",
       );
       return;
     case 'failed':
-      term.event({ event: 'error', env: e.spec.env, db: e.spec.db, kind: e.error.kind, message: e.error.message, hint: e.error.hint ?? null, exitCode: e.error.exitCode });
-      if (term.mode !== 'json') term.warn(`${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`);
+      term.event({
+        event: 'error',
+        env: e.spec.env,
+        db: e.spec.db,
+        kind: e.error.kind,
+        message: e.error.message,
+        hint: e.error.hint ?? null,
+        exitCode: e.error.exitCode,
+      });
+      if (term.mode !== 'json')
+        term.warn(
+          `${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`,
+        );
       return;
     case 'ended':
-      term.event({ event: 'ended', env: e.tunnel.env, db: e.tunnel.db, sessionId: e.tunnel.sessionId, cause: e.text, by: e.cause === 'aws' ? 'aws' : 'failure' });
+      term.event({
+        event: 'ended',
+        env: e.tunnel.env,
+        db: e.tunnel.db,
+        sessionId: e.tunnel.sessionId,
+        cause: e.text,
+        by: e.cause === 'aws' ? 'aws' : 'failure',
+      });
       if (term.mode !== 'json') term.warn(`The session for ${e.tunnel.db} ended: ${e.text}`);
       return;
     case 'reconnecting':
       term.event({ event: 'reconnecting', env: e.tunnel.env, db: e.tunnel.db, attempt: e.attempt, delayMs: e.delayMs });
-      if (term.mode !== 'json') term.info(`  reconnecting ${e.tunnel.db} on ${formatAddress(e.tunnel.address ?? '127.0.0.1', e.tunnel.localPort)} in ${e.delayMs / 1000} s (attempt ${e.attempt})`);
+      if (term.mode !== 'json')
+        term.info(
+          `  reconnecting ${e.tunnel.db} on ${formatAddress(e.tunnel.address ?? '127.0.0.1', e.tunnel.localPort)} in ${e.delayMs / 1000} s (attempt ${e.attempt})`,
+        );
       return;
     case 'closing':
       term.progress('Closing');
@@ -232,7 +304,9 @@ function warnAboutOldNode(term: Terminal): void {
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 22 || oldNodeWarned || term.mode !== 'human') return;
   oldNodeWarned = true;
-  term.warn(`Node.js ${process.versions.node} is past its end of life; the AWS SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`);
+  term.warn(
+    `Node.js ${process.versions.node} is past its end of life; the AWS SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`,
+  );
 }
 
 /** MFA codes: asked on stderr, read from stdin (a terminal, or a pipe in scripts and tests). */
@@ -253,7 +327,9 @@ async function askMfaCode(serial: string, term: Terminal): Promise<string> {
       rl.question(`MFA code for ${visible(serial)}: `, (answer) => resolve(answer.trim()));
     });
     if (!/^\d{6}$/.test(code)) {
-      throw new TunnelError('credentials', 'An MFA code is 6 digits.', { hint: 'Run again and type the code your MFA device shows.' });
+      throw new TunnelError('credentials', 'An MFA code is 6 digits.', {
+        hint: 'Run again and type the code your MFA device shows.',
+      });
     }
     return code;
   } finally {

@@ -29,7 +29,12 @@ export interface YargsOptions {
 
 /** Every name (aliases and kebab-case too) of the options that take a value. */
 export function valuedOptions(options: YargsOptions): Set<string> {
-  const names = [...(options.string ?? []), ...(options.number ?? []), ...(options.array ?? []), ...Object.keys(options.choices ?? {})];
+  const names = [
+    ...(options.string ?? []),
+    ...(options.number ?? []),
+    ...(options.array ?? []),
+    ...Object.keys(options.choices ?? {}),
+  ];
   const all = names.flatMap((n) => [n, kebab(n), ...(options.alias?.[n] ?? [])]);
   return new Set(all);
 }
@@ -61,15 +66,20 @@ export function typedValue(typed: readonly string[], name: string): string | und
 }
 
 /** What is wrong with the numbers given (--timeout, --max-reconnects), or undefined. */
-export function numberProblem(args: { timeout?: unknown; maxReconnects?: unknown }, typed: readonly string[]): string | undefined {
+export function numberProblem(
+  args: { timeout?: unknown; maxReconnects?: unknown },
+  typed: readonly string[],
+): string | undefined {
   const got = (name: string, value: unknown) => {
     const text = typedValue(typed, name);
     return text === undefined ? String(value) : /^-?[\d.]/.test(text) ? text : JSON.stringify(text);
   };
   const { timeout, maxReconnects } = args;
   if (timeout !== undefined) {
-    if (!(typeof timeout === 'number' && timeout > 0)) return `--timeout must be a number of seconds above 0 (got ${got('timeout', timeout)}).`;
-    if (timeout > MAX_TIMEOUT_SECONDS) return `--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds, about 24 days (got ${got('timeout', timeout)}).`;
+    if (!(typeof timeout === 'number' && timeout > 0))
+      return `--timeout must be a number of seconds above 0 (got ${got('timeout', timeout)}).`;
+    if (timeout > MAX_TIMEOUT_SECONDS)
+      return `--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds, about 24 days (got ${got('timeout', timeout)}).`;
   }
   if (maxReconnects !== undefined && !(Number.isInteger(maxReconnects) && (maxReconnects as number) >= 0)) {
     return `--max-reconnects must be a whole number, 0 or more (got ${got('max-reconnects', maxReconnects)}).`;
@@ -100,7 +110,14 @@ export function valueProblem(parsed: Record<string, unknown>): string | undefine
     const max = PATH_OPTIONS.has(key) ? MAX_PATH_LENGTH : MAX_NAME_LENGTH;
     for (const v of [value].flat()) {
       if (typeof v === 'string' && v.length > max && key !== '--' && key !== '$0') {
-        const what = key === 'env' ? 'The environment name' : key === 'dbs' || key === 'db' ? 'A database name' : key === '_' ? 'An argument' : `--${kebab(key)}`;
+        const what =
+          key === 'env'
+            ? 'The environment name'
+            : key === 'dbs' || key === 'db'
+              ? 'A database name'
+              : key === '_'
+                ? 'An argument'
+                : `--${kebab(key)}`;
         return `${what} is ${v.length} characters long: at most ${max} can be meant (${excerpt(v, 40)}).`;
       }
     }
@@ -112,19 +129,33 @@ export function valueProblem(parsed: Record<string, unknown>): string | undefine
  * A usage error for one of yargs' own messages, or undefined for a message to show as it is.
  * `known` is the running command's options (yargs' getOptions()).
  */
-export function usageError(message: string, typed: readonly string[], known: YargsOptions): { message: string; hint: string } | undefined {
-  return unknownArguments(message, typed, Object.keys(known.key)) ?? invalidChoices(message) ?? missingEnvironment(message, typed, known) ?? missingRequired(message);
+export function usageError(
+  message: string,
+  typed: readonly string[],
+  known: YargsOptions,
+): { message: string; hint: string } | undefined {
+  return (
+    unknownArguments(message, typed, Object.keys(known.key)) ??
+    invalidChoices(message) ??
+    missingEnvironment(message, typed, known) ??
+    missingRequired(message)
+  );
 }
 
 /** "Unknown arguments: tiemout": options shown as typed (`--tiemout`), once, and a near option for a typo. */
-export function unknownArguments(message: string, typed: readonly string[], known: readonly string[]): { message: string; hint: string } | undefined {
+export function unknownArguments(
+  message: string,
+  typed: readonly string[],
+  known: readonly string[],
+): { message: string; hint: string } | undefined {
   const list = /^Unknown arguments?: (.+)$/.exec(message)?.[1];
   if (list === undefined) return undefined;
   const names = list.split(', ');
   // yargs lists `--bogus-flag` twice, as bogus-flag and bogusFlag.
   const once = names.filter((n) => n === kebab(n) || !names.includes(kebab(n)));
   const asTyped = once.map((n) => {
-    for (const flag of [`--${n}`, `--no-${n}`]) if (typed.some((a) => a === flag || a.startsWith(`${flag}=`))) return flag;
+    for (const flag of [`--${n}`, `--no-${n}`])
+      if (typed.some((a) => a === flag || a.startsWith(`${flag}=`))) return flag;
     if (n.length === 1 && typed.some((a) => /^-[^-]/.test(a) && a.includes(n))) return `-${n}`;
     return n;
   });
@@ -142,27 +173,46 @@ export function unknownArguments(message: string, typed: readonly string[], know
 /** "Invalid values: Argument: reconnect, Given: "x", Choices: "always", …": a line per option. */
 function invalidChoices(message: string): { message: string; hint: string } | undefined {
   if (!message.startsWith('Invalid values:')) return undefined;
-  const lines = [...message.matchAll(/Argument: (.+?), Given: (.+), Choices: (.+)$/gm)].map(([, key, given, choices]) => {
-    const names = choices!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1'));
-    const either = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0];
-    return `--${kebab(key!)} must be ${either} (got ${given}).`;
-  });
+  const lines = [...message.matchAll(/Argument: (.+?), Given: (.+), Choices: (.+)$/gm)].map(
+    ([, key, given, choices]) => {
+      const names = choices!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1'));
+      const either = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0];
+      return `--${kebab(key!)} must be ${either} (got ${given}).`;
+    },
+  );
   return lines.length > 0 ? { message: lines.join('\n'), hint: HELP_HINT } : undefined;
 }
 
 /** "Not enough non-option arguments": every command that demands a word demands the environment. */
-function missingEnvironment(message: string, typed: readonly string[], known: YargsOptions): { message: string; hint: string } | undefined {
+function missingEnvironment(
+  message: string,
+  typed: readonly string[],
+  known: YargsOptions,
+): { message: string; hint: string } | undefined {
   if (!message.startsWith('Not enough non-option arguments')) return undefined;
   const valued = valuedOptions(known);
   const words = ownWords(typed);
   // The command's own words: not options, not an option's value.
-  const command = words.filter((w, i) => !w.startsWith('-') && !(i > 0 && /^--[^=]+$/.test(words[i - 1]!) && valued.has(words[i - 1]!.slice(2))));
-  return { message: 'Which environment?', hint: `Run: dbtunnel ${[...command, '<env>'].join(' ')} [db…]   (dbtunnel list shows them)` };
+  const command = words.filter(
+    (w, i) => !w.startsWith('-') && !(i > 0 && /^--[^=]+$/.test(words[i - 1]!) && valued.has(words[i - 1]!.slice(2))),
+  );
+  return {
+    message: 'Which environment?',
+    hint: `Run: dbtunnel ${[...command, '<env>'].join(' ')} [db…]   (dbtunnel list shows them)`,
+  };
 }
 
 /** "Missing required argument: policy\n<why>": the why, which names the option, alone. */
 function missingRequired(message: string): { message: string; hint: string } | undefined {
   const m = /^Missing required arguments?: ([^\n]+)(?:\n(.+))?$/s.exec(message);
   if (!m) return undefined;
-  return { message: m[2] ? `${m[2]}.` : `Missing: ${m[1]!.split(', ').map((k) => `--${kebab(k)}`).join(', ')}.`, hint: HELP_HINT };
+  return {
+    message: m[2]
+      ? `${m[2]}.`
+      : `Missing: ${m[1]!
+          .split(', ')
+          .map((k) => `--${kebab(k)}`)
+          .join(', ')}.`,
+    hint: HELP_HINT,
+  };
 }

@@ -13,7 +13,9 @@ class AssertionError extends Error {
 export function strictEqual(actual: unknown, expected: unknown, message?: string | Error): void {
   if (Object.is(actual, expected)) return;
   if (message instanceof Error) throw message;
-  throw new AssertionError(message ?? `Expected values to be strictly equal: ${String(actual)} !== ${String(expected)}`);
+  throw new AssertionError(
+    message ?? `Expected values to be strictly equal: ${String(actual)} !== ${String(expected)}`,
+  );
 }
 
 export function notStrictEqual(actual: unknown, expected: unknown, message?: string | Error): void {

@@ -84,7 +84,8 @@ export interface Ownership {
 export function untrustedBecause(st: Ownership, me: number | undefined): string | undefined {
   if (me === undefined) return undefined;
   if (st.uid !== me && st.uid !== 0) return `it belongs to another user (uid ${st.uid})`;
-  if ((st.mode & 0o022) !== 0) return `other users can write to it (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`;
+  if ((st.mode & 0o022) !== 0)
+    return `other users can write to it (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`;
   return undefined;
 }
 
@@ -111,9 +112,15 @@ async function isFile(file: string): Promise<boolean> {
   }
 }
 
-export async function findConfig(opts: { flag: string | undefined; env: NodeJS.ProcessEnv; cwd: string; home: string }): Promise<ConfigLocation> {
+export async function findConfig(opts: {
+  flag: string | undefined;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  home: string;
+}): Promise<ConfigLocation> {
   if (opts.flag) return { file: path.resolve(opts.cwd, opts.flag), via: '--config' };
-  if (opts.env.DBTUNNEL_CONFIG) return { file: path.resolve(opts.cwd, opts.env.DBTUNNEL_CONFIG), via: 'DBTUNNEL_CONFIG' };
+  if (opts.env.DBTUNNEL_CONFIG)
+    return { file: path.resolve(opts.cwd, opts.env.DBTUNNEL_CONFIG), via: 'DBTUNNEL_CONFIG' };
   const candidates = configSearchPath(opts.cwd, opts.env, opts.home);
   const skipped: SkippedFile[] = [];
   for (const file of candidates) {
@@ -199,9 +206,13 @@ function lineAt(bytes: Buffer, offset: number): number {
 export function decodeText(bytes: Buffer, shown: string): string {
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
-    throw new TunnelError('config', `Config file ${shown} is not a text file: it has binary data (a NUL byte on line ${lineAt(bytes, nul)}).`, {
-      hint: 'Point --config at the YAML config itself.',
-    });
+    throw new TunnelError(
+      'config',
+      `Config file ${shown} is not a text file: it has binary data (a NUL byte on line ${lineAt(bytes, nul)}).`,
+      {
+        hint: 'Point --config at the YAML config itself.',
+      },
+    );
   }
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -86,10 +86,14 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
     const d = env.databases[db];
     if (!d) {
       const guess = closest(db, dbNames);
-      throw new TunnelError('unknownTarget', `There is no database "${db}" in environment "${sel.env}" of ${configName}.`, {
-        details: [`Databases of ${sel.env}: ${dbNames.join(', ')}`],
-        hint: guess ? `Did you mean "${guess}"?` : 'Use one of the databases above, or add it to the config.',
-      });
+      throw new TunnelError(
+        'unknownTarget',
+        `There is no database "${db}" in environment "${sel.env}" of ${configName}.`,
+        {
+          details: [`Databases of ${sel.env}: ${dbNames.join(', ')}`],
+          hint: guess ? `Did you mean "${guess}"?` : 'Use one of the databases above, or add it to the config.',
+        },
+      );
     }
     return { env: sel.env, db, host: d.host, port: d.port, localPort: d.localPort, engine: d.engine };
   });
@@ -97,7 +101,9 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
     env: sel.env,
     profile: sel.profile ?? env.profile,
     region: sel.region ?? env.region,
-    bastion: sel.instance ? { kind: 'instance', instanceId: sel.instance, from: '--instance' } : bastionQuery(env.bastion),
+    bastion: sel.instance
+      ? { kind: 'instance', instanceId: sel.instance, from: '--instance' }
+      : bastionQuery(env.bastion),
     tunnels,
     confirm: env.confirm ?? false,
     reconnect: env.reconnect,

@@ -12,11 +12,20 @@ function onlyForType(message: string) {
 
 const name = z
   .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must use only letters, digits, ".", "_" and "-" (it is typed as a command argument)'));
+  .check(
+    z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+      'must use only letters, digits, ".", "_" and "-" (it is typed as a command argument)',
+    ),
+  );
 
 const port = z
   .number({ error: 'must be a port number from 1 to 65535' })
-  .check(z.int('must be a whole number from 1 to 65535'), z.minimum(1, 'must be a port number from 1 to 65535'), z.maximum(65535, 'must be a port number from 1 to 65535'));
+  .check(
+    z.int('must be a whole number from 1 to 65535'),
+    z.minimum(1, 'must be a port number from 1 to 65535'),
+    z.maximum(65535, 'must be a port number from 1 to 65535'),
+  );
 
 const localPort = z
   .number({ error: 'must be a port number from 1 to 65535, or 0 to let the system pick one' })
@@ -35,13 +44,17 @@ const host = z
     ),
   );
 
-const region = z.string().check(z.regex(/^[a-z]{2,}(-[a-z]+)+-\d+$/, 'must be an AWS region code such as ap-northeast-1'));
+const region = z
+  .string()
+  .check(z.regex(/^[a-z]{2,}(-[a-z]+)+-\d+$/, 'must be an AWS region code such as ap-northeast-1'));
 
-const instanceId = z.string().check(z.regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'must be an instance id such as i-0abc1234def567890'));
+const instanceId = z
+  .string()
+  .check(z.regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'must be an instance id such as i-0abc1234def567890'));
 
 const bastion = z.union(
   [
-    z.string().check(z.minLength(1, 'must be the bastion\'s Name tag')),
+    z.string().check(z.minLength(1, "must be the bastion's Name tag")),
     z.strictObject({ instanceId }),
     z.strictObject({
       tags: z
@@ -61,7 +74,11 @@ export const databaseSchema = z.strictObject({
   port: port.check(z.describe('The database port.')),
   localPort: z
     .optional(localPort)
-    .check(z.describe("The local port. Default: the database's port if free here, else one the system picks; 0: always let the system pick.")),
+    .check(
+      z.describe(
+        "The local port. Default: the database's port if free here, else one the system picks; 0: always let the system pick.",
+      ),
+    ),
   engine: z
     .optional(z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }))
     .check(z.describe('The database engine, for the client command and URL printed when the tunnel is ready.')),
@@ -71,11 +88,19 @@ export const environmentSchema = z.strictObject({
   profile: z
     .optional(z.string().check(z.minLength(1, 'must be the name of an AWS profile')))
     .check(z.describe('Named AWS profile; --profile overrides it. Default: the AWS SDK chain.')),
-  confirm: z.optional(z.boolean({ error: 'must be true or false' })).check(z.describe('Ask y/N before opening (production guard); scripts pass --yes.')),
+  confirm: z
+    .optional(z.boolean({ error: 'must be true or false' }))
+    .check(z.describe('Ask y/N before opening (production guard); scripts pass --yes.')),
   reconnect: z
     .optional(z.enum(['always', 'on-failure', 'never'], { error: 'must be always, on-failure or never' }))
-    .check(z.describe('When a session ends unasked: always reconnect (also after AWS ends it), on-failure (network loss, plugin crash), never.')),
-  region: z.optional(region).check(z.describe('AWS region; --region overrides it. Default: AWS_REGION, then the profile\'s region.')),
+    .check(
+      z.describe(
+        'When a session ends unasked: always reconnect (also after AWS ends it), on-failure (network loss, plugin crash), never.',
+      ),
+    ),
+  region: z
+    .optional(region)
+    .check(z.describe("AWS region; --region overrides it. Default: AWS_REGION, then the profile's region.")),
   bastion: bastion.check(z.describe('The bastion: its Name tag, {instanceId: i-…}, or {tags: {Key: value}}.')),
   databases: z
     .record(name, databaseSchema, { error: onlyForType('must be a map of database names to {host, port}') })
@@ -83,10 +108,26 @@ export const environmentSchema = z.strictObject({
 });
 
 /** Words that are dbtunnel commands (now or soon) cannot name an environment: `dbtunnel policy` must mean the command. */
-export const RESERVED_ENVIRONMENT_NAMES = ['policy', 'doctor', 'list', 'alias', 'completion', 'up', 'down', 'ps', 'sessions', 'init', 'logout', 'help'];
+export const RESERVED_ENVIRONMENT_NAMES = [
+  'policy',
+  'doctor',
+  'list',
+  'alias',
+  'completion',
+  'up',
+  'down',
+  'ps',
+  'sessions',
+  'init',
+  'logout',
+  'help',
+];
 
 const environmentName = name.check(
-  z.refine((n) => !RESERVED_ENVIRONMENT_NAMES.includes(n), 'is a dbtunnel command, so it cannot name an environment: choose another name'),
+  z.refine(
+    (n) => !RESERVED_ENVIRONMENT_NAMES.includes(n),
+    'is a dbtunnel command, so it cannot name an environment: choose another name',
+  ),
 );
 
 /**
@@ -107,7 +148,9 @@ export const ANSWER_RULES = {
 
 export const configSchema = z.strictObject({
   environments: z
-    .record(environmentName, environmentSchema, { error: onlyForType('must be a map of environment names to their settings') })
+    .record(environmentName, environmentSchema, {
+      error: onlyForType('must be a map of environment names to their settings'),
+    })
     .check(z.refine((e) => Object.keys(e).length > 0, 'needs at least one environment')),
 });
 

@@ -24,10 +24,20 @@ export function validateConfig(baseText: ConfigText, localText: ConfigText | und
   const local = localText ? parseConfig(localText) : undefined;
   for (const src of local ? [base, local] : [base]) {
     if (!isPlainObject(src.data)) {
-      const what = Array.isArray(src.data) ? 'a list' : src.data instanceof Uint8Array ? 'binary data (!!binary)' : src.data === null ? 'empty' : `a ${typeof src.data}`;
-      throw new TunnelError('config', `${displayPath(src.file)}: the file must be a map that starts with \`environments:\`, and it is ${what}.`, {
-        hint: 'Start from config.example.yaml (or dbtunnel init): environments → env → databases → db.',
-      });
+      const what = Array.isArray(src.data)
+        ? 'a list'
+        : src.data instanceof Uint8Array
+          ? 'binary data (!!binary)'
+          : src.data === null
+            ? 'empty'
+            : `a ${typeof src.data}`;
+      throw new TunnelError(
+        'config',
+        `${displayPath(src.file)}: the file must be a map that starts with \`environments:\`, and it is ${what}.`,
+        {
+          hint: 'Start from config.example.yaml (or dbtunnel init): environments → env → databases → db.',
+        },
+      );
     }
   }
   const merged = local ? mergeConfig(base.data, local.data) : base.data;
@@ -42,10 +52,14 @@ export function validateConfig(baseText: ConfigText, localText: ConfigText | und
     }
   }
   if (problems.length > 0) {
-    throw new TunnelError('config', `The config has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:`, {
-      details: problems.slice(0, 20),
-      hint: 'Every key is described in config.example.yaml and in README "Configuration".',
-    });
+    throw new TunnelError(
+      'config',
+      `The config has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:`,
+      {
+        details: problems.slice(0, 20),
+        hint: 'Every key is described in config.example.yaml and in README "Configuration".',
+      },
+    );
   }
   return result.data as Config;
 }
@@ -54,9 +68,13 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
   const shown = displayPath(file);
   const shape = yamlShape(text);
   if (shape.tooDeep) {
-    throw new TunnelError('config', `${shown}:${shape.tooDeep.line}: this is nested far too deep for a dbtunnel config (${shape.tooDeep.why}).`, {
-      hint: 'A dbtunnel config is a few levels deep (environments → env → databases → db → host); check that this is the right file.',
-    });
+    throw new TunnelError(
+      'config',
+      `${shown}:${shape.tooDeep.line}: this is nested far too deep for a dbtunnel config (${shape.tooDeep.why}).`,
+      {
+        hint: 'A dbtunnel config is a few levels deep (environments → env → databases → db → host); check that this is the right file.',
+      },
+    );
   }
   const lines = new LineCounter();
   let doc: Document;
@@ -64,19 +82,31 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
     doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   } catch (e) {
     // The parser's own limits (it throws on what it cannot handle): a config problem all the same.
-    throw new TunnelError('config', `${shown}: this could not be read as YAML: ${firstLine(String((e as Error)?.message ?? e))}`, { hint: YAML_HINT });
+    throw new TunnelError(
+      'config',
+      `${shown}: this could not be read as YAML: ${firstLine(String((e as Error)?.message ?? e))}`,
+      { hint: YAML_HINT },
+    );
   }
   const first = doc.errors[0];
   if (first) {
     // An unclosed quote is reported where the file ends; the user needs where it was opened.
     const quote = first.code === 'MISSING_CHAR' && /quote/.test(first.message) ? shape.unclosedQuote : undefined;
     if (quote) {
-      throw new TunnelError('config', `${shown}:${quote.line}: this is not valid YAML: a value opened with ${quote.quote} here is never closed.`, {
-        hint: `Close the quoted value with ${quote.quote} on the line where it ends (a value that holds ${quote.quote} itself needs the other kind of quotes).`,
-      });
+      throw new TunnelError(
+        'config',
+        `${shown}:${quote.line}: this is not valid YAML: a value opened with ${quote.quote} here is never closed.`,
+        {
+          hint: `Close the quoted value with ${quote.quote} on the line where it ends (a value that holds ${quote.quote} itself needs the other kind of quotes).`,
+        },
+      );
     }
     const line = first.linePos?.[0]?.line;
-    throw new TunnelError('config', `${shown}${line ? `:${line}` : ''}: this is not valid YAML: ${firstLine(first.message)}`, { hint: YAML_HINT });
+    throw new TunnelError(
+      'config',
+      `${shown}${line ? `:${line}` : ''}: this is not valid YAML: ${firstLine(first.message)}`,
+      { hint: YAML_HINT },
+    );
   }
   let data: unknown;
   try {
@@ -85,11 +115,19 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
     // yaml's "Excessive alias count indicates a resource exhaustion attack" (a billion laughs).
     const alias = firstAliasLine(doc, lines);
     if (e instanceof ReferenceError && /alias/i.test(e.message)) {
-      throw new TunnelError('config', `${shown}${alias ? `:${alias}` : ''}: its YAML aliases (*name) expand to more than ${MAX_ALIASES} copies of their values.`, {
-        hint: 'Write the values out, or use fewer aliases: a dbtunnel config needs none.',
-      });
+      throw new TunnelError(
+        'config',
+        `${shown}${alias ? `:${alias}` : ''}: its YAML aliases (*name) expand to more than ${MAX_ALIASES} copies of their values.`,
+        {
+          hint: 'Write the values out, or use fewer aliases: a dbtunnel config needs none.',
+        },
+      );
     }
-    throw new TunnelError('config', `${shown}: this could not be read as YAML: ${firstLine(String((e as Error)?.message ?? e))}`, { hint: YAML_HINT });
+    throw new TunnelError(
+      'config',
+      `${shown}: this could not be read as YAML: ${firstLine(String((e as Error)?.message ?? e))}`,
+      { hint: YAML_HINT },
+    );
   }
   return { file, doc, lines, data };
 }
@@ -185,7 +223,11 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
         const allowed = `allowed here: ${known.join(', ')}`;
         return `${locate(keyPath, sources)}: ${formatPath(keyPath)} is not a known key (${guess ? `did you mean "${guess}"? ` : ''}${allowed})`;
       })
-      .concat(more > 0 ? [`${where}: …and ${more} more unknown keys${issue.path.length ? ` in ${formatPath(issue.path)}` : ''}`] : [])
+      .concat(
+        more > 0
+          ? [`${where}: …and ${more} more unknown keys${issue.path.length ? ` in ${formatPath(issue.path)}` : ''}`]
+          : [],
+      )
       .join('\n');
   }
   if (issue.code === 'invalid_key') {
@@ -197,7 +239,10 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
   if (value === undefined && issue.path.length > 0) {
     return `${where}: ${formatPath(issue.path)} is missing: it ${issue.message}`;
   }
-  const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${typeof value === 'string' ? excerpt(value) : JSON.stringify(value)})`;
+  const shown =
+    value === undefined || typeof value === 'object'
+      ? ''
+      : ` (got ${typeof value === 'string' ? excerpt(value) : JSON.stringify(value)})`;
   return `${where}: ${formatPath(issue.path) || 'the file'} ${issue.message}${shown}`;
 }
 
@@ -236,7 +281,8 @@ function lineOf(src: ParsedFile, p: (string | number)[]): number | undefined {
   if (p.length === 0) return src.doc.contents?.range ? src.lines.linePos(src.doc.contents.range[0]).line : 1;
   // The key's own position reads best ("line of `port:`"), so find the pair in its parent map.
   const parent = p.length === 1 ? src.doc.contents : src.doc.getIn(p.slice(0, -1), true);
-  const items = (parent as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined)?.items;
+  const items = (parent as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | undefined)
+    ?.items;
   const pair = items?.find((it) => String(it.key?.value) === String(p.at(-1)));
   const range = pair?.key?.range;
   return range ? src.lines.linePos(range[0]).line : undefined;

@@ -54,7 +54,8 @@ export function yamlShape(text: string): YamlShape {
         continue;
       }
       const before = c === 0 ? '' : line[c - 1]!;
-      const atScalarStart = (before === '' || BLANK.has(before) || '[{,'.includes(before)) && (previous === '' || STARTERS.has(previous));
+      const atScalarStart =
+        (before === '' || BLANK.has(before) || '[{,'.includes(before)) && (previous === '' || STARTERS.has(previous));
       if (ch === '#' && (before === '' || BLANK.has(before))) break; // a comment, to the end of the line
       if ((ch === '"' || ch === "'") && atScalarStart) {
         quote = { char: ch, line: lineNo };
@@ -62,7 +63,8 @@ export function yamlShape(text: string): YamlShape {
       }
       if ((ch === '[' || ch === '{') && (atScalarStart || depth > 0)) {
         depth++;
-        if (depth > MAX_FLOW_DEPTH) return { tooDeep: { line: lineNo, why: `it opens more than ${MAX_FLOW_DEPTH} nested [ or {` } };
+        if (depth > MAX_FLOW_DEPTH)
+          return { tooDeep: { line: lineNo, why: `it opens more than ${MAX_FLOW_DEPTH} nested [ or {` } };
       } else if ((ch === ']' || ch === '}') && depth > 0) depth--;
       if (!BLANK.has(ch)) previous = ch;
     }

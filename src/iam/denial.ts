@@ -31,7 +31,10 @@ export interface Denial {
 }
 
 const LAYERS: [RegExp, PolicyLayer][] = [
-  [/^VPC endpoint policy transitively through a service control policy/i, 'VPC endpoint policy through a service control policy'],
+  [
+    /^VPC endpoint policy transitively through a service control policy/i,
+    'VPC endpoint policy through a service control policy',
+  ],
   [/^identity-based polic(y|ies)/i, 'identity-based policy'],
   [/^permissions boundar(y|ies)/i, 'permissions boundary'],
   [/^sessions? polic(y|ies)/i, 'session policy'], // AWS writes "a sessions policy"
@@ -66,7 +69,13 @@ export function parseDenial(raw: string): Denial {
   const encodedMessage = /Encoded authorization failure message: (\S+)/.exec(text)?.[1];
   // The sentence alone, without a CLI/SDK prefix or EC2's encoded message after it.
   const start = text.indexOf('User: ');
-  const sentence = start === -1 ? '' : text.slice(start).replace(/\s*Encoded authorization failure message: \S+\s*$/, '').trim();
+  const sentence =
+    start === -1
+      ? ''
+      : text
+          .slice(start)
+          .replace(/\s*Encoded authorization failure message: \S+\s*$/, '')
+          .trim();
   const m = SENTENCE.exec(sentence);
   const out: Denial = { text, decision: 'unknown' };
   if (encodedMessage) out.encodedMessage = encodedMessage;

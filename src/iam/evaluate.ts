@@ -90,7 +90,10 @@ export function requestContext(req: EvalRequest): Map<string, ContextValue> {
   set('aws:userid', req.principal.userId);
   set('aws:username', req.principal.username);
   set('aws:PrincipalAccount', req.principal.account);
-  set('aws:PrincipalType', req.principal.username ? 'User' : req.principal.arn.includes(':assumed-role/') ? 'AssumedRole' : 'Unknown');
+  set(
+    'aws:PrincipalType',
+    req.principal.username ? 'User' : req.principal.arn.includes(':assumed-role/') ? 'AssumedRole' : 'Unknown',
+  );
   for (const [k, v] of Object.entries(req.principal.tags ?? {})) set(`aws:PrincipalTag/${k}`, v);
   for (const [k, v] of Object.entries(req.context)) set(k, v);
   return ctx;
@@ -148,7 +151,12 @@ function splitArn(arn: string): string[] | undefined {
   return [...parts.slice(0, 5), parts.slice(5).join(':')];
 }
 
-function matchesList(patterns: string[], value: string, ctx: Map<string, ContextValue>, match: (p: string, v: string) => boolean): boolean {
+function matchesList(
+  patterns: string[],
+  value: string,
+  ctx: Map<string, ContextValue>,
+  match: (p: string, v: string) => boolean,
+): boolean {
   return patterns.some((p) => {
     const resolved = substitute(p, ctx);
     return resolved !== undefined && match(resolved, value);
@@ -242,7 +250,12 @@ function parseOperator(op: string): { base: string; set?: 'any' | 'all'; ifExist
 }
 
 /** One operator on one key: AWS-FACTS.md §1 and the IAM User Guide's condition rules. */
-export function conditionHolds(operator: string, key: string, policyValues: string[], ctx: Map<string, ContextValue>): boolean {
+export function conditionHolds(
+  operator: string,
+  key: string,
+  policyValues: string[],
+  ctx: Map<string, ContextValue>,
+): boolean {
   const op = parseOperator(operator);
   if (!op) return false; // an operator IAM does not know never matches
   const raw = ctx.get(key.toLowerCase());
@@ -273,7 +286,9 @@ export function conditionsHold(condition: Statement['Condition'], ctx: Map<strin
   if (!condition) return true;
   // Several operators, and several keys under one: all must hold (AND).
   return Object.entries(condition).every(([operator, keys]) =>
-    Object.entries(keys ?? {}).every(([key, v]) => conditionHolds(operator, key, asList(v as unknown).map(String), ctx)),
+    Object.entries(keys ?? {}).every(([key, v]) =>
+      conditionHolds(operator, key, asList(v as unknown).map(String), ctx),
+    ),
   );
 }
 
@@ -284,7 +299,12 @@ interface LayerResult {
   deny?: StatementRef;
 }
 
-function evaluateLayer(policies: NamedPolicy[], layer: Layer, req: EvalRequest, ctx: Map<string, ContextValue>): LayerResult {
+function evaluateLayer(
+  policies: NamedPolicy[],
+  layer: Layer,
+  req: EvalRequest,
+  ctx: Map<string, ContextValue>,
+): LayerResult {
   const out: LayerResult = {};
   for (const p of policies) {
     statementsOf(p.document).forEach((s, i) => {
@@ -308,7 +328,8 @@ export function evaluate(req: EvalRequest, policies: PolicySet): Decision {
   const boundary = policies.boundary ? evaluateLayer([policies.boundary], 'permissions boundary', req, ctx) : undefined;
   const session = policies.session?.length ? evaluateLayer(policies.session, 'session policy', req, ctx) : undefined;
 
-  for (const r of [...scpLevels, boundary, session, identity]) if (r?.deny) return { decision: 'explicit-deny', by: r.deny };
+  for (const r of [...scpLevels, boundary, session, identity])
+    if (r?.deny) return { decision: 'explicit-deny', by: r.deny };
   if (scpLevels.some((l) => !l.allow)) return { decision: 'implicit-deny', layer: 'service control policy' };
   if (boundary && !boundary.allow) return { decision: 'implicit-deny', layer: 'permissions boundary' };
   if (session && !session.allow) return { decision: 'implicit-deny', layer: 'session policy' };

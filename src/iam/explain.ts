@@ -4,7 +4,13 @@ import { partitionOf } from '../aws/arn.js';
 import { TunnelError } from '../errors.js';
 import type { Statement } from './evaluate.js';
 import { parseDenial, type Denial, type PolicyLayer } from './denial.js';
-import { bastionStatement, documentStatement, grantFor, PORT_FORWARDING_DOCUMENT, type TunnelScope } from './requests.js';
+import {
+  bastionStatement,
+  documentStatement,
+  grantFor,
+  PORT_FORWARDING_DOCUMENT,
+  type TunnelScope,
+} from './requests.js';
 
 /** Where a statement goes: the caller's user, or the role behind an assumed-role session. */
 export function policyHolder(principalArn: string): string {
@@ -25,7 +31,8 @@ const ADMIN_OF: Record<PolicyLayer, string> = {
   'resource control policy': 'an administrator of the AWS Organization (resource control policies)',
   'resource-based policy': 'the owner of the resource',
   'VPC endpoint policy': 'whoever manages the VPC endpoint you reach AWS through',
-  'VPC endpoint policy through a service control policy': 'an administrator of the AWS Organization, together with the VPC endpoint\'s owner',
+  'VPC endpoint policy through a service control policy':
+    "an administrator of the AWS Organization, together with the VPC endpoint's owner",
 };
 
 function tagsText(tags: Record<string, string> | undefined): string {
@@ -52,13 +59,20 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
   const addTo = holder ? `Add this to the policy of ${holder}:` : 'Add this to your IAM policy:';
   const action = denial.action ?? 'the request';
   const instanceArn = instanceArnFor(scope, account);
-  const bastionLine = instanceArn ? `${instanceArn}  (${tagsText(scope.instanceTags)})` : `the bastion (${tagsText(scope.instanceTags)})`;
+  const bastionLine = instanceArn
+    ? `${instanceArn}  (${tagsText(scope.instanceTags)})`
+    : `the bastion (${tagsText(scope.instanceTags)})`;
 
   // An explicit deny, or a layer that only caps: no Allow the user adds can help.
   if (denial.decision === 'explicit' || (denial.layer && denial.layer !== 'identity-based policy')) {
     const layer = denial.layer ?? 'identity-based policy';
     const explicit = denial.decision === 'explicit' && layer !== 'service control policy';
-    const what = denial.resourceKind === 'document' ? 'the session document' : denial.resourceKind === 'instance' ? 'the bastion' : (denial.resource ?? 'this request');
+    const what =
+      denial.resourceKind === 'document'
+        ? 'the session document'
+        : denial.resourceKind === 'instance'
+          ? 'the bastion'
+          : (denial.resource ?? 'this request');
     const details = [
       `Denied: ${action} on ${denial.resource ?? '(AWS did not say which resource)'}`,
       `By: ${explicit ? 'an explicit Deny in ' : layer === 'service control policy' ? '' : 'no Allow in '}${layer === 'service control policy' ? 'a service control policy (AWS says "explicit deny" for every SCP refusal)' : `the ${layer}`}${denial.policyArn ? `: ${denial.policyArn}` : ''}`,
@@ -92,15 +106,26 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
       );
     }
     details.push(addTo, ...formatStatements([statement]).map((l) => `  ${l}`), said);
-    return new TunnelError('accessDenied', 'AWS refused ssm:StartSession on the session document, not on the bastion.', {
-      details,
-      hint: 'AWS names one refused resource per error: if the bastion is refused next, dbtunnel will say so.',
-    });
+    return new TunnelError(
+      'accessDenied',
+      'AWS refused ssm:StartSession on the session document, not on the bastion.',
+      {
+        details,
+        hint: 'AWS names one refused resource per error: if the bastion is refused next, dbtunnel will say so.',
+      },
+    );
   }
 
-  if (denial.action === 'ssm:StartSession' && (denial.resourceKind === 'instance' || denial.resourceKind === 'managed-instance')) {
+  if (
+    denial.action === 'ssm:StartSession' &&
+    (denial.resourceKind === 'instance' || denial.resourceKind === 'managed-instance')
+  ) {
     const tags = scope.instanceTags && Object.keys(scope.instanceTags).length ? scope.instanceTags : undefined;
-    const statement = bastionStatement(withAccount, partition, tags && scope.bastion.kind !== 'instance' ? pickQueryTags(scope, tags) : undefined);
+    const statement = bastionStatement(
+      withAccount,
+      partition,
+      tags && scope.bastion.kind !== 'instance' ? pickQueryTags(scope, tags) : undefined,
+    );
     const details = [
       `Denied:   ${denial.resource}`,
       `Its tags: ${tagsText(scope.instanceTags)}`,
@@ -111,10 +136,14 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
       ...formatStatements([statement, documentStatement(partition)]).map((l) => `  ${l}`),
       said,
     ];
-    return new TunnelError('accessDenied', `AWS refused ssm:StartSession on the bastion ${denial.resource?.split('/').at(-1) ?? ''}.`.replace(' .', '.'), {
-      details,
-      hint: 'Add both statements (the document one is harmless if you already have it).',
-    });
+    return new TunnelError(
+      'accessDenied',
+      `AWS refused ssm:StartSession on the bastion ${denial.resource?.split('/').at(-1) ?? ''}.`.replace(' .', '.'),
+      {
+        details,
+        hint: 'Add both statements (the document one is harmless if you already have it).',
+      },
+    );
   }
 
   const byAction: Record<string, Parameters<typeof grantFor>[0]> = {
@@ -132,10 +161,14 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
       denial.resourceKind === 'session' && statements.length > 1
         ? ['Your own sessions: the first statement fits IAM users, the second roles (SSO, assume-role).']
         : [];
-    return new TunnelError('accessDenied', `AWS refused ${denial.action}${denial.resource ? ` on ${denial.resource}` : ''}.`, {
-      details: [...sessionNote, addTo, ...formatStatements(statements).map((l) => `  ${l}`), said],
-      hint: '`dbtunnel policy <env>` prints the whole policy a tunnel needs.',
-    });
+    return new TunnelError(
+      'accessDenied',
+      `AWS refused ${denial.action}${denial.resource ? ` on ${denial.resource}` : ''}.`,
+      {
+        details: [...sessionNote, addTo, ...formatStatements(statements).map((l) => `  ${l}`), said],
+        hint: '`dbtunnel policy <env>` prints the whole policy a tunnel needs.',
+      },
+    );
   }
 
   // A shape or an action nobody foresaw: AWS's own words, never nothing.
@@ -147,7 +180,8 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
 
 /** The tags of the bastion that the config's query names (a Name tag, or the query's tags). */
 function pickQueryTags(scope: TunnelScope, real: Record<string, string>): Record<string, string> {
-  const keys = scope.bastion.kind === 'name' ? ['Name'] : scope.bastion.kind === 'tags' ? Object.keys(scope.bastion.tags) : [];
+  const keys =
+    scope.bastion.kind === 'name' ? ['Name'] : scope.bastion.kind === 'tags' ? Object.keys(scope.bastion.tags) : [];
   const out: Record<string, string> = {};
   for (const k of keys) if (real[k] !== undefined) out[k] = real[k]!;
   return Object.keys(out).length ? out : real;

@@ -18,8 +18,14 @@ const statement = z
     NotPrincipal: z.optional(z.unknown()),
   })
   .check(
-    z.refine((s) => (s.Action === undefined) !== (s.NotAction === undefined), 'a statement needs Action or NotAction (one of them)'),
-    z.refine((s) => (s.Resource === undefined) !== (s.NotResource === undefined), 'an identity policy statement needs Resource or NotResource (one of them)'),
+    z.refine(
+      (s) => (s.Action === undefined) !== (s.NotAction === undefined),
+      'a statement needs Action or NotAction (one of them)',
+    ),
+    z.refine(
+      (s) => (s.Resource === undefined) !== (s.NotResource === undefined),
+      'an identity policy statement needs Resource or NotResource (one of them)',
+    ),
   );
 const document = z.object({
   Version: z.optional(z.string()),
@@ -54,7 +60,9 @@ export async function readPolicyFile(file: string): Promise<{ policy: NamedPolic
   const inner = (json as { PolicyVersion?: { Document?: unknown } })?.PolicyVersion?.Document ?? json;
   const parsed = document.safeParse(inner);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'the document'}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.length ? i.path.join('.') : 'the document'}: ${i.message}`,
+    );
     throw new TunnelError('config', `Policy file ${file} is not a policy document:`, {
       details: problems.slice(0, 10),
       hint: 'Each statement needs Effect, Action (or NotAction) and Resource (or NotResource).',
@@ -64,7 +72,8 @@ export async function readPolicyFile(file: string): Promise<{ policy: NamedPolic
   const warnings: string[] = [];
   for (const st of [doc.Statement].flat()) {
     for (const op of Object.keys(st.Condition ?? {})) {
-      if (!isKnownOperator(op)) warnings.push(`${file}: condition operator "${op}" is not one IAM knows; that condition never matches.`);
+      if (!isKnownOperator(op))
+        warnings.push(`${file}: condition operator "${op}" is not one IAM knows; that condition never matches.`);
     }
   }
   return { policy: { name: file, document: doc }, warnings };

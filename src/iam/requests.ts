@@ -117,7 +117,9 @@ export function bastionStatement(s: TunnelScope, partition: string, tags?: Recor
     Effect: 'Allow',
     Action: 'ssm:StartSession',
     Resource: `arn:${partition}:ec2:${region}:${account}:instance/*`,
-    Condition: { StringEquals: Object.fromEntries(Object.entries(wanted).map(([k, v]) => [`ssm:resourceTag/${k}`, v])) },
+    Condition: {
+      StringEquals: Object.fromEntries(Object.entries(wanted).map(([k, v]) => [`ssm:resourceTag/${k}`, v])),
+    },
   };
 }
 
@@ -153,7 +155,14 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
     required: () => false,
     resource: () => '*',
     context: () => ({}),
-    grant: () => [{ Sid: 'SeeWhichBastionIsOnline', Effect: 'Allow', Action: ['ssm:DescribeInstanceInformation', 'ssm:DescribeSessions'], Resource: '*' }],
+    grant: () => [
+      {
+        Sid: 'SeeWhichBastionIsOnline',
+        Effect: 'Allow',
+        Action: ['ssm:DescribeInstanceInformation', 'ssm:DescribeSessions'],
+        Resource: '*',
+      },
+    ],
   },
   {
     id: 'start-session-on-bastion',
@@ -208,7 +217,14 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
     required: () => false,
     resource: () => '*',
     context: () => ({}),
-    grant: () => [{ Sid: 'SeeWhichBastionIsOnline', Effect: 'Allow', Action: ['ssm:DescribeInstanceInformation', 'ssm:DescribeSessions'], Resource: '*' }],
+    grant: () => [
+      {
+        Sid: 'SeeWhichBastionIsOnline',
+        Effect: 'Allow',
+        Action: ['ssm:DescribeInstanceInformation', 'ssm:DescribeSessions'],
+        Resource: '*',
+      },
+    ],
   },
 ];
 
@@ -234,7 +250,11 @@ export function grantFor(id: RequestId, s: TunnelScope, callerArn?: string): Sta
   const partition = partitionOf(s.region ?? 'us-east-1');
   const all = TUNNEL_REQUESTS.find((r) => r.id === id)!.grant(s, partition);
   if (!callerArn) return all;
-  const unfit = /:assumed-role\//.test(callerArn) ? 'OwnSessionsAsIamUser' : /:user\//.test(callerArn) ? 'OwnSessionsAsRole' : undefined;
+  const unfit = /:assumed-role\//.test(callerArn)
+    ? 'OwnSessionsAsIamUser'
+    : /:user\//.test(callerArn)
+      ? 'OwnSessionsAsRole'
+      : undefined;
   return all.filter((st) => st.Sid !== unfit);
 }
 
@@ -253,7 +273,10 @@ export function leastPrivilegePolicy(scopes: TunnelScope[]): PolicyDocument {
     if (JSON.stringify(have.Condition) === JSON.stringify(st.Condition)) {
       have.Resource = resources.size === 1 ? [...resources][0]! : [...resources];
     } else {
-      bySid.set(`${key}${bySid.size}`, { ...structuredClone(st), Sid: `${key}${[...bySid.keys()].filter((k) => k.startsWith(key)).length + 1}` });
+      bySid.set(`${key}${bySid.size}`, {
+        ...structuredClone(st),
+        Sid: `${key}${[...bySid.keys()].filter((k) => k.startsWith(key)).length + 1}`,
+      });
     }
   };
   for (const s of scopes) {

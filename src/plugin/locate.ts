@@ -33,7 +33,10 @@ export const INSTALL_HINTS: Record<string, string> = {
     '  see https://docs.aws.amazon.com/systems-manager/latest/userguide/install-plugin-windows.html',
 };
 
-export async function findPlugin(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): Promise<string> {
+export async function findPlugin(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): Promise<string> {
   const candidates = pluginCandidates(env, platform);
   for (const file of candidates) {
     try {
@@ -44,7 +47,9 @@ export async function findPlugin(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
     }
   }
   throw new TunnelError('pluginMissing', 'session-manager-plugin is not installed (or not on PATH).', {
-    details: ['Nothing was started: dbtunnel hands the tunnel to AWS\'s session-manager-plugin, as `aws ssm start-session` does.'],
+    details: [
+      "Nothing was started: dbtunnel hands the tunnel to AWS's session-manager-plugin, as `aws ssm start-session` does.",
+    ],
     hint: INSTALL_HINTS[platform] ?? INSTALL_HINTS.linux,
   });
 }
@@ -54,14 +59,19 @@ export const VERSION_TIMEOUT_MS = 10_000;
 /** What `<plugin> --version` prints; a plugin that cannot say is not a working plugin. */
 export function pluginVersion(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, ['--version'], { timeout: VERSION_TIMEOUT_MS, windowsHide: true, encoding: 'utf8' }, (error, stdout) => {
-      if (!error) return resolve(stdout.trim());
-      reject(
-        new TunnelError('pluginMissing', `${file} --version failed: ${whyItFailed(error)}`, {
-          hint: 'Reinstall session-manager-plugin; the file found is not a working plugin.',
-        }),
-      );
-    }).stdin?.end();
+    execFile(
+      file,
+      ['--version'],
+      { timeout: VERSION_TIMEOUT_MS, windowsHide: true, encoding: 'utf8' },
+      (error, stdout) => {
+        if (!error) return resolve(stdout.trim());
+        reject(
+          new TunnelError('pluginMissing', `${file} --version failed: ${whyItFailed(error)}`, {
+            hint: 'Reinstall session-manager-plugin; the file found is not a working plugin.',
+          }),
+        );
+      },
+    ).stdin?.end();
   });
 }
 

@@ -23,7 +23,6 @@ const LINE_EVENTS: [RegExp, (m: RegExpMatchArray) => PluginEvent][] = [
   [/^SessionId: (\S+) : (.*)$/, (m) => ({ type: 'ended', cause: 'aws', text: m[2]!.trim() })],
 ];
 
-
 export class PluginOutputReader {
   private buffer = '';
   /** The ready text arrived without its newline: the rest of that line is already read. */
@@ -35,8 +34,7 @@ export class PluginOutputReader {
     this.transcript = (this.transcript + chunk).slice(-4000);
     this.buffer += chunk;
     const events: PluginEvent[] = [];
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) !== -1) {
+    for (let nl = this.buffer.indexOf('\n'); nl !== -1; nl = this.buffer.indexOf('\n')) {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
       if (this.inReadyLine) this.inReadyLine = false;

@@ -27,7 +27,12 @@ export function rememberedVersion(cache: unknown, file: string, now: FileIdentit
 }
 
 /** The cache with this answer added (the newest entries kept). Pure. */
-export function withVersion(cache: unknown, file: string, now: FileIdentity, version: string): Record<string, Remembered> {
+export function withVersion(
+  cache: unknown,
+  file: string,
+  now: FileIdentity,
+  version: string,
+): Record<string, Remembered> {
   return withEntry<Remembered>(cache, file, { ...identityOf(now), version });
 }
 

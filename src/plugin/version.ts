@@ -42,7 +42,10 @@ export function judgePluginVersion(versionText: string, allowLegacy: boolean): P
         'pluginTooOld',
         `session-manager-plugin ${shown} is too old: it only accepts the session token on its command line, where any user of this machine can read it.`,
         {
-          details: version && compareVersions(version, [1, 2, 0, 0]) === 0 ? ['1.2.0.0 is what a plugin built from source without a release version reports.'] : [],
+          details:
+            version && compareVersions(version, [1, 2, 0, 0]) === 0
+              ? ['1.2.0.0 is what a plugin built from source without a release version reports.']
+              : [],
           hint: `${UPGRADE}\nOr, knowing the token will be visible in the process list, pass --legacy-plugin.`,
         },
       );

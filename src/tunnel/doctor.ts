@@ -44,8 +44,16 @@ function failed(check: string, e: unknown): CheckResult {
   return { check, status: 'fail', detail: [err.message, ...err.details].join(' '), fix: err.hint, kind: err.kind };
 }
 
-export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps: DoctorDeps): AsyncGenerator<CheckResult> {
-  yield { check: 'config', status: 'pass', detail: `${configName}: environment ${plan.env}, ${plan.tunnels.map((t) => t.db).join(', ')}` };
+export async function* runDoctor(
+  plan: EnvironmentPlan,
+  configName: string,
+  deps: DoctorDeps,
+): AsyncGenerator<CheckResult> {
+  yield {
+    check: 'config',
+    status: 'pass',
+    detail: `${configName}: environment ${plan.env}, ${plan.tunnels.map((t) => t.db).join(', ')}`,
+  };
 
   try {
     const file = await deps.findPlugin();
@@ -68,7 +76,8 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
     yield { check: 'region', status: 'pass', detail: `${region} (from ${from})` };
   } catch (e) {
     yield failed('region', e);
-    for (const c of ['credentials', 'bastion', 'session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'needs a region' };
+    for (const c of ['credentials', 'bastion', 'session manager', 'agent version'])
+      yield { check: c, status: 'skip', detail: 'needs a region' };
     yield* portChecks(plan);
     yield { check: 'permissions', status: 'skip', detail: 'needs a region' };
     return;
@@ -80,14 +89,19 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
     aws = await deps.connectAws();
     const sts = new STSClient(aws.clientConfig('sts'));
     const me = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => {
-      throw describeAwsError(e, { action: 'tell who you are (sts:GetCallerIdentity)', profile: aws.profile, region: aws.region });
+      throw describeAwsError(e, {
+        action: 'tell who you are (sts:GetCallerIdentity)',
+        profile: aws.profile,
+        region: aws.region,
+      });
     });
     const arn = me.Arn!;
     caller = { arn, userId: me.UserId!, account: me.Account!, username: /:user\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1] };
     yield { check: 'credentials', status: 'pass', detail: `${arn}${aws.profile ? ` (profile ${aws.profile})` : ''}` };
   } catch (e) {
     yield failed('credentials', e);
-    for (const c of ['bastion', 'session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'needs credentials' };
+    for (const c of ['bastion', 'session manager', 'agent version'])
+      yield { check: c, status: 'skip', detail: 'needs credentials' };
     yield* portChecks(plan);
     yield { check: 'permissions', status: 'skip', detail: 'needs credentials' };
     return;
@@ -96,8 +110,14 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
   let bastion: Bastion | undefined;
   try {
     bastion = await findBastion(aws, plan.bastion, () => {});
-    const name = Object.entries(bastion.tags).map(([k, v]) => `${k}=${v}`).join(', ');
-    yield { check: 'bastion', status: 'pass', detail: `${bastion.instanceId}${name ? ` (${name})` : ''}: ${bastion.why}` };
+    const name = Object.entries(bastion.tags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+    yield {
+      check: 'bastion',
+      status: 'pass',
+      detail: `${bastion.instanceId}${name ? ` (${name})` : ''}: ${bastion.why}`,
+    };
   } catch (e) {
     yield failed('bastion', e);
   }
@@ -119,7 +139,9 @@ export async function* runDoctor(plan: EnvironmentPlan, configName: string, deps
 
 async function* sessionManagerChecks(aws: AwsContext, instanceId: string): AsyncGenerator<CheckResult> {
   try {
-    const out = await aws.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
+    const out = await aws.ssm.send(
+      new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }),
+    );
     const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
     if (!info) {
       yield {
@@ -142,7 +164,8 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
           kind: 'targetNotConnected',
         };
     const agent = info.AgentVersion ?? '';
-    const single = parseVersion(agent) && compareVersions(parseVersion(agent)!, parseVersion(LAST_SINGLE_CONNECTION_AGENT)!) <= 0;
+    const single =
+      parseVersion(agent) && compareVersions(parseVersion(agent)!, parseVersion(LAST_SINGLE_CONNECTION_AGENT)!) <= 0;
     yield single
       ? {
           check: 'agent version',
@@ -152,7 +175,11 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
         }
       : { check: 'agent version', status: 'pass', detail: `SSM agent ${agent || 'unknown'}` };
   } catch (e) {
-    const err = describeAwsError(e, { action: 'ask Session Manager about the bastion', profile: aws.profile, region: aws.region });
+    const err = describeAwsError(e, {
+      action: 'ask Session Manager about the bastion',
+      profile: aws.profile,
+      region: aws.region,
+    });
     const skip = err.kind === 'accessDenied';
     yield skip
       ? { check: 'session manager', status: 'skip', detail: 'not allowed to call ssm:DescribeInstanceInformation' }
@@ -186,22 +213,37 @@ async function* permissionChecks(aws: AwsContext, caller: Caller, scope: TunnelS
   const source = policyHolder(caller.arn);
   const variables: ContextEntry[] = [
     { ContextKeyName: 'aws:userid', ContextKeyType: 'string', ContextKeyValues: [caller.userId] },
-    ...(caller.username ? [{ ContextKeyName: 'aws:username', ContextKeyType: 'string' as const, ContextKeyValues: [caller.username] }] : []),
+    ...(caller.username
+      ? [{ ContextKeyName: 'aws:username', ContextKeyType: 'string' as const, ContextKeyValues: [caller.username] }]
+      : []),
   ];
   const shown = new Set<string>();
   for (const r of tunnelRequests(scope, caller)) {
     const context: ContextEntry[] = [
       ...variables,
-      ...Object.entries(r.context).map(([k, v]) => ({ ContextKeyName: k, ContextKeyType: 'string' as const, ContextKeyValues: [v].flat() })),
+      ...Object.entries(r.context).map(([k, v]) => ({
+        ContextKeyName: k,
+        ContextKeyType: 'string' as const,
+        ContextKeyValues: [v].flat(),
+      })),
     ];
     let decision: string | undefined;
     try {
       const out = await iam.send(
-        new SimulatePrincipalPolicyCommand({ PolicySourceArn: source, ActionNames: [r.action], ResourceArns: [r.resource], ContextEntries: context }),
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: source,
+          ActionNames: [r.action],
+          ResourceArns: [r.resource],
+          ContextEntries: context,
+        }),
       );
       decision = out.EvaluationResults?.[0]?.EvalDecision;
     } catch (e) {
-      const err = describeAwsError(e, { action: 'simulate your IAM policies', profile: aws.profile, region: aws.region });
+      const err = describeAwsError(e, {
+        action: 'simulate your IAM policies',
+        profile: aws.profile,
+        region: aws.region,
+      });
       yield {
         check: 'permissions',
         status: 'skip',

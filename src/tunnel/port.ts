@@ -41,7 +41,9 @@ export async function systemPickedPort(): Promise<number> {
     });
     if ((await portHolders(port)).length === 0) return port;
   }
-  throw new TunnelError('portInUse', 'Could not find a free local port.', { hint: 'Set localPort for the database in the config.' });
+  throw new TunnelError('portInUse', 'Could not find a free local port.', {
+    hint: 'Set localPort for the database in the config.',
+  });
 }
 
 export interface LocalPortChoice {
@@ -73,11 +75,15 @@ export async function chooseLocalPort(
 
 export function portInUseError(port: number, holders: readonly string[], db: string): TunnelError {
   const where = holders.map((h) => (h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`)).join(' and ');
-  return new TunnelError('portInUse', `Local port ${port} for ${db} is already in use (${where}). Nothing was started.`, {
-    hint:
-      `See what holds it: dbtunnel ps (tunnels up in the background), or lsof -nP -iTCP:${port} -sTCP:LISTEN.\n` +
-      `Or give ${db} another localPort in the config (dbtunnel.local.yaml for just you).`,
-  });
+  return new TunnelError(
+    'portInUse',
+    `Local port ${port} for ${db} is already in use (${where}). Nothing was started.`,
+    {
+      hint:
+        `See what holds it: dbtunnel ps (tunnels up in the background), or lsof -nP -iTCP:${port} -sTCP:LISTEN.\n` +
+        `Or give ${db} another localPort in the config (dbtunnel.local.yaml for just you).`,
+    },
+  );
 }
 
 /** Which loopback address the plugin is listening on, found by binding. */

@@ -13,7 +13,14 @@ import { buildPluginInvocation, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
 import type { PluginExit } from '../plugin/process.js';
 import type { PluginVerdict } from '../plugin/version.js';
-import { boundAddress, chooseLocalPort, portInUseError, systemPickedPort, type LocalPortChoice, type Loopback } from './port.js';
+import {
+  boundAddress,
+  chooseLocalPort,
+  portInUseError,
+  systemPickedPort,
+  type LocalPortChoice,
+  type Loopback,
+} from './port.js';
 
 export interface OpenTunnel {
   env: string;
@@ -112,7 +119,11 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
         try {
           return { aws: a, bastion: await deps.findBastion(a) };
         } catch (e) {
-          throw await withDecodedMessage(explainIfDenied(e, { region: a.region, account: undefined, bastion: plan.bastion }), a, onEvent);
+          throw await withDecodedMessage(
+            explainIfDenied(e, { region: a.region, account: undefined, bastion: plan.bastion }),
+            a,
+            onEvent,
+          );
         }
       }),
     ]);
@@ -128,10 +139,14 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
 
     // 2. A session and a plugin per database, all at once.
     const results = await Promise.allSettled(
-      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, { bastion: found.bastion, plugin, aws: aws!, live, opts, deps })),
+      plan.tunnels.map((spec, i) =>
+        openWithFallback(spec, ports[i]!, { bastion: found.bastion, plugin, aws: aws!, live, opts, deps }),
+      ),
     );
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : []));
+    const failures = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : [],
+    );
     if (failures.length === results.length) throw failures[0]!.error;
     for (const f of failures) {
       onEvent({ type: 'failed', spec: f.spec, error: f.error instanceof TunnelError ? f.error : internal(f.error) });
@@ -197,11 +212,15 @@ async function openWithFallback(spec: TunnelSpec, choice: LocalPortChoice, run: 
   try {
     await openOne(spec, choice.port, run);
   } catch (e) {
-    if (!(e instanceof TunnelError && e.kind === 'portInUse') || choice.why === 'config' || run.opts.signal.aborted) throw e;
+    if (!(e instanceof TunnelError && e.kind === 'portInUse') || choice.why === 'config' || run.opts.signal.aborted)
+      throw e;
     const failed = run.live.find((l) => l.spec === spec && !l.terminated);
     if (failed) await closeOne(failed, run.aws, run.deps, run.opts.onEvent);
     const port = await systemPickedPort();
-    run.opts.onEvent({ type: 'debug', message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}` });
+    run.opts.onEvent({
+      type: 'debug',
+      message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}`,
+    });
     await openOne(spec, port, run);
   }
 }
@@ -273,7 +292,10 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
     let next: Live | undefined;
     while (!next) {
       if (attempts >= policy.maxAttempts) {
-        onEvent({ type: 'warning', message: `Gave up reconnecting ${tunnel.db} after ${attempts} attempts (--max-reconnects).` });
+        onEvent({
+          type: 'warning',
+          message: `Gave up reconnecting ${tunnel.db} after ${attempts} attempts (--max-reconnects).`,
+        });
         return;
       }
       attempts++;
@@ -282,9 +304,22 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
       if (!(await sleep(delay, signal)) || closing()) return;
       try {
         // The same local port: scripts and clients keep their address.
-        await openOne({ env: tunnel.env, db: tunnel.db, host: tunnel.host, port: tunnel.port, localPort: tunnel.localPort, engine: tunnel.engine }, tunnel.localPort, ctx);
+        await openOne(
+          {
+            env: tunnel.env,
+            db: tunnel.db,
+            host: tunnel.host,
+            port: tunnel.port,
+            localPort: tunnel.localPort,
+            engine: tunnel.engine,
+          },
+          tunnel.localPort,
+          ctx,
+        );
         // Its own new entry (other tunnels may be reconnecting at the same moment).
-        next = ctx.live.filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated && l.tunnel).at(-1);
+        next = ctx.live
+          .filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated && l.tunnel)
+          .at(-1);
       } catch (e) {
         const err = e instanceof TunnelError ? e : internal(e);
         onEvent({ type: 'warning', message: `Reconnecting ${tunnel.db} failed: ${err.message}` });
@@ -336,14 +371,26 @@ async function withDecodedMessage(e: unknown, aws: AwsContext, onEvent: RunOptio
   if (!encoded) return e;
   const { decodeAuthorizationMessage } = await import('../aws/decode.js');
   const decoded = await decodeAuthorizationMessage(aws, encoded, (message) => onEvent({ type: 'debug', message }));
-  return decoded ? new TunnelError(e.kind, e.message, { details: [...e.details, decoded], hint: e.hint, cause: e.cause }) : e;
+  return decoded
+    ? new TunnelError(e.kind, e.message, { details: [...e.details, decoded], hint: e.hint, cause: e.cause })
+    : e;
 }
 
 function scopeOf(plan: EnvironmentPlan, aws: AwsContext, bastion: Bastion): TunnelScope {
-  return { region: aws.region, account: undefined, bastion: plan.bastion, instanceId: bastion.instanceId, instanceTags: bastion.tags };
+  return {
+    region: aws.region,
+    account: undefined,
+    bastion: plan.bastion,
+    instanceId: bastion.instanceId,
+    instanceTags: bastion.tags,
+  };
 }
 
-async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, aws, live, opts, deps }: OpenContext): Promise<void> {
+async function openOne(
+  spec: TunnelSpec,
+  localPort: number,
+  { bastion, plugin, aws, live, opts, deps }: OpenContext,
+): Promise<void> {
   const { onEvent, signal } = opts;
   const target = bastion.instanceId;
   const request = portForwardingRequest(target, spec.host, spec.port, localPort);
@@ -355,10 +402,19 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
       break;
     } catch (e) {
       // A bastion that booted minutes ago may not have registered with Session Manager yet.
-      const wait = justBooted(bastion) && e instanceof TunnelError && e.kind === 'targetNotConnected' ? bootRetryMs(attempt) : undefined;
+      const wait =
+        justBooted(bastion) && e instanceof TunnelError && e.kind === 'targetNotConnected'
+          ? bootRetryMs(attempt)
+          : undefined;
       if (wait === undefined) throw explainIfDenied(e, scopeOf(opts.plan, aws, bastion));
-      onEvent({ type: 'progress', message: `${target} booted recently and is not connected to Session Manager yet; trying again in ${wait / 1000} s` });
-      onEvent({ type: 'debug', message: `TargetNotConnected on a bastion launched ${bastion.launchTime?.toISOString()}: retry ${attempt} in ${wait} ms` });
+      onEvent({
+        type: 'progress',
+        message: `${target} booted recently and is not connected to Session Manager yet; trying again in ${wait / 1000} s`,
+      });
+      onEvent({
+        type: 'debug',
+        message: `TargetNotConnected on a bastion launched ${bastion.launchTime?.toISOString()}: retry ${attempt} in ${wait} ms`,
+      });
       if (!(await sleep(wait, signal))) return;
     }
   }
@@ -378,9 +434,15 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
   onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...invocation.argv])}` });
   onEvent({
     type: 'debug',
-    message: `plugin env: + ${Object.keys(invocation.env).filter((k) => invocation.env[k] !== undefined).join(', ') || '(nothing)'}${
+    message: `plugin env: + ${
+      Object.keys(invocation.env)
+        .filter((k) => invocation.env[k] !== undefined)
+        .join(', ') || '(nothing)'
+    }${
       Object.keys(invocation.env).some((k) => invocation.env[k] === undefined)
-        ? `, - ${Object.keys(invocation.env).filter((k) => invocation.env[k] === undefined).join(', ')}`
+        ? `, - ${Object.keys(invocation.env)
+            .filter((k) => invocation.env[k] === undefined)
+            .join(', ')}`
         : ''
     } (values not shown)`,
   });
@@ -399,12 +461,18 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       settle(
-        new TunnelError('startFailed', `session-manager-plugin did not open local port ${localPort} for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`, {
-          details: entry.plugin?.lastOutput() ? [`It printed: ${entry.plugin.lastOutput().replace(/\s*\n\s*/g, ' | ')}`] : [],
-          hint:
-            'The plugin could not open its data channel: check that this network reaches ssmmessages.<region>.amazonaws.com (VPN, proxy),\n' +
-            'or raise --timeout on a slow network.',
-        }),
+        new TunnelError(
+          'startFailed',
+          `session-manager-plugin did not open local port ${localPort} for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
+          {
+            details: entry.plugin?.lastOutput()
+              ? [`It printed: ${entry.plugin.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
+              : [],
+            hint:
+              'The plugin could not open its data channel: check that this network reaches ssmmessages.<region>.amazonaws.com (VPN, proxy),\n' +
+              'or raise --timeout on a slow network.',
+          },
+        ),
       );
     }, opts.startTimeoutMs);
 
@@ -412,7 +480,17 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
       onEvent({ type: 'debug', message: `plugin ${spec.db}: ${JSON.stringify(e)}` });
       if (e.type === 'ready') {
         void boundAddress(e.port).then((address) => {
-          entry.tunnel = { env: spec.env, db: spec.db, host: spec.host, port: spec.port, localPort: e.port, address, sessionId: response.SessionId, target, engine: spec.engine };
+          entry.tunnel = {
+            env: spec.env,
+            db: spec.db,
+            host: spec.host,
+            port: spec.port,
+            localPort: e.port,
+            address,
+            sessionId: response.SessionId,
+            target,
+            engine: spec.engine,
+          };
           onEvent({ type: 'ready', tunnel: entry.tunnel });
           settle();
         });
@@ -420,9 +498,13 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
         settle(
           /address already in use/.test(e.message)
             ? portInUseError(localPort, [/\[::1\]|::1/.test(e.message) ? '::1' : '127.0.0.1'], spec.db)
-            : new TunnelError('startFailed', `session-manager-plugin could not start the tunnel for ${spec.db}: ${e.message}`, {
-                hint: 'Run again with --debug to see the plugin\'s output.',
-              }),
+            : new TunnelError(
+                'startFailed',
+                `session-manager-plugin could not start the tunnel for ${spec.db}: ${e.message}`,
+                {
+                  hint: "Run again with --debug to see the plugin's output.",
+                },
+              ),
         );
       } else if (e.type === 'destination-failed' && entry.tunnel) {
         onEvent({ type: 'destination-failed', tunnel: entry.tunnel });
@@ -433,16 +515,28 @@ async function openOne(spec: TunnelSpec, localPort: number, { bastion, plugin, a
     // Word for word under --debug (what "Run again with --debug to see the plugin's output" promises);
     // the terminal redacts the session token, should a plugin ever print it.
     const onPluginLine = (stream: 'stdout' | 'stderr', line: string) => {
-      onEvent({ type: 'debug', message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${line}` });
+      onEvent({
+        type: 'debug',
+        message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${line}`,
+      });
     };
     entry.plugin = deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
-    onEvent({ type: 'debug', message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only` });
+    onEvent({
+      type: 'debug',
+      message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only`,
+    });
     void entry.plugin.exited.then((exit) => {
       settle(
-        new TunnelError('startFailed', `session-manager-plugin exited (${exit.signal ?? `code ${exit.code}`}) before the tunnel for ${spec.db} was ready.`, {
-          details: entry.plugin!.lastOutput() ? [`It printed: ${entry.plugin!.lastOutput().replace(/\s*\n\s*/g, ' | ')}`] : [],
-          hint: 'Run again with --debug to see the plugin\'s output.',
-        }),
+        new TunnelError(
+          'startFailed',
+          `session-manager-plugin exited (${exit.signal ?? `code ${exit.code}`}) before the tunnel for ${spec.db} was ready.`,
+          {
+            details: entry.plugin!.lastOutput()
+              ? [`It printed: ${entry.plugin!.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
+              : [],
+            hint: "Run again with --debug to see the plugin's output.",
+          },
+        ),
       );
     });
   });
@@ -456,7 +550,11 @@ async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOpt
   if (l.plugin) {
     const exit = await l.plugin.stop();
     toldAgent = !exit.forced && !l.exitedOnItsOwn;
-    if (exit.forced) onEvent({ type: 'warning', message: `session-manager-plugin for ${l.spec.db} did not stop on SIGINT and was killed.` });
+    if (exit.forced)
+      onEvent({
+        type: 'warning',
+        message: `session-manager-plugin for ${l.spec.db} did not stop on SIGINT and was killed.`,
+      });
   }
   try {
     await deps.terminateSession(aws, l.sessionId);
@@ -465,11 +563,17 @@ async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOpt
     const err = e instanceof TunnelError ? e : internal(e);
     if (toldAgent) {
       // The plugin already ended the session over its data channel; this call was the belt.
-      onEvent({ type: 'debug', message: `TerminateSession ${l.sessionId} failed (the plugin had already ended it): ${err.message}` });
+      onEvent({
+        type: 'debug',
+        message: `TerminateSession ${l.sessionId} failed (the plugin had already ended it): ${err.message}`,
+      });
     } else {
       const fix =
         err.kind === 'accessDenied'
-          ? ['\n  To allow it, add to your policy (the first statement fits IAM users, the second roles):', ...formatStatements(grantFor('terminate-session', l.scope)).map((x) => `    ${x}`)].join('\n')
+          ? [
+              '\n  To allow it, add to your policy (the first statement fits IAM users, the second roles):',
+              ...formatStatements(grantFor('terminate-session', l.scope)).map((x) => `    ${x}`),
+            ].join('\n')
           : '';
       onEvent({
         type: 'warning',

@@ -18,7 +18,11 @@ afterEach(async () => {
 /** What a team typically grants besides StartSession. */
 const BASE: Statement[] = [
   { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation'], Resource: '*' },
-  { Effect: 'Allow', Action: ['ssm:TerminateSession', 'ssm:ResumeSession', 'ssmmessages:OpenDataChannel'], Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*' },
+  {
+    Effect: 'Allow',
+    Action: ['ssm:TerminateSession', 'ssm:ResumeSession', 'ssmmessages:OpenDataChannel'],
+    Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*',
+  },
 ];
 /** The policy of AWS-FACTS.md §1. */
 const TAG_ONLY: Statement = {
@@ -58,25 +62,37 @@ describe('when AWS says no', () => {
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(r.code).toBe(22);
     expect(r.stderr).toContain('AWS refused ssm:StartSession on the session document, not on the bastion.');
-    expect(r.stderr).toContain(`Bastion:  arn:aws:ec2:ap-northeast-1:123456789012:instance/${BASTION_ID}  (Name=bastion-db-maintenance)`);
+    expect(r.stderr).toContain(
+      `Bastion:  arn:aws:ec2:ap-northeast-1:123456789012:instance/${BASTION_ID}  (Name=bastion-db-maintenance)`,
+    );
     expect(r.stderr).toContain(`Denied:   ${DOC_ARN}`);
     expect(r.stderr).toMatch(/can never match the document, which carries no tags/);
     expect(r.stderr).toContain('Add this to the policy of arn:aws:iam::123456789012:user/dev:');
     // AWS's own sentence, exactly as the emulator wrote it, is kept.
-    expect(r.stderr).toContain(`AWS said: User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:StartSession on resource: ${DOC_ARN} because no identity-based policy allows the ssm:StartSession action`);
+    expect(r.stderr).toContain(
+      `AWS said: User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:StartSession on resource: ${DOC_ARN} because no identity-based policy allows the ssm:StartSession action`,
+    );
     expect(await w.pluginRecords()).toHaveLength(0);
     expect(w.emu.activeSessions()).toHaveLength(0);
 
     const fix = printedFix(r.stderr);
     expect(fix).toEqual([
-      { Sid: 'StartSessionWithThePortForwardingDocument', Effect: 'Allow', Action: 'ssm:StartSession', Resource: 'arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost' },
+      {
+        Sid: 'StartSessionWithThePortForwardingDocument',
+        Effect: 'Allow',
+        Action: 'ssm:StartSession',
+        Resource: 'arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost',
+      },
     ]);
     (dev.policies![0]!.Statement as Statement[]).push(...fix);
     await expectTunnelWorks(w);
   });
 
   it('a Name tag that does not match the bastion: shows its real tags; the printed statements open the tunnel', async () => {
-    const { w, dev } = await worldWith([...BASE, { ...TAG_ONLY, Condition: { StringEquals: { 'ssm:resourceTag/Name': 'bastion-db' } } }]);
+    const { w, dev } = await worldWith([
+      ...BASE,
+      { ...TAG_ONLY, Condition: { StringEquals: { 'ssm:resourceTag/Name': 'bastion-db' } } },
+    ]);
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(r.code).toBe(22);
     expect(r.stderr).toContain(`AWS refused ssm:StartSession on the bastion ${BASTION_ID}.`);
@@ -97,7 +113,12 @@ describe('when AWS says no', () => {
     const { w } = await worldWith([
       ...BASE,
       { Effect: 'Allow', Action: 'ssm:StartSession', Resource: '*' },
-      { Effect: 'Deny', Action: 'ssm:StartSession', Resource: '*', Condition: { StringNotEquals: { 'ssm:resourceTag/Name': 'bastion-db-maintenance' } } },
+      {
+        Effect: 'Deny',
+        Action: 'ssm:StartSession',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'ssm:resourceTag/Name': 'bastion-db-maintenance' } },
+      },
     ]);
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(r.code).toBe(22);
@@ -112,7 +133,11 @@ describe('when AWS says no', () => {
   it('a service control policy: names the layer and who must change it', async () => {
     const allowAll: PolicyDocument = { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const { w } = await worldWith(
-      [...BASE, TAG_ONLY, { Effect: 'Allow', Action: 'ssm:StartSession', Resource: DOC_ARN.replace('ap-northeast-1', '*') }],
+      [
+        ...BASE,
+        TAG_ONLY,
+        { Effect: 'Allow', Action: 'ssm:StartSession', Resource: DOC_ARN.replace('ap-northeast-1', '*') },
+      ],
       [[allowAll, { Statement: [{ Effect: 'Deny', Action: 'ssm:StartSession', Resource: '*' }] }]],
     );
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
@@ -129,20 +154,30 @@ describe('when AWS says no', () => {
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(r.code).toBe(22);
     expect(r.stderr).toContain('AWS refused ec2:DescribeInstances.');
-    expect(printedFix(r.stderr)).toEqual([{ Sid: 'FindTheBastion', Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }]);
+    expect(printedFix(r.stderr)).toEqual([
+      { Sid: 'FindTheBastion', Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' },
+    ]);
     expect(w.emu.callsOf('StartSession')).toHaveLength(0);
     // DecodeAuthorizationMessage was tried, refused, and left no trace in the output.
     expect(w.emu.callsOf('DecodeAuthorizationMessage')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/Decoded:|DecodeAuthorizationMessage/);
 
-    (dev.policies![0]!.Statement as Statement[]).push({ Effect: 'Allow', Action: 'sts:DecodeAuthorizationMessage', Resource: '*' });
+    (dev.policies![0]!.Statement as Statement[]).push({
+      Effect: 'Allow',
+      Action: 'sts:DecodeAuthorizationMessage',
+      Resource: '*',
+    });
     const again = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(again.stderr).toContain('Decoded: ec2:DescribeInstances on * was not allowed (no statement matched).');
   });
 
   it('TerminateSession denied after a clean close: no warning (the plugin already ended the session)', async () => {
     const { w } = await worldWith([
-      { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ssm:StartSession', 'ssmmessages:OpenDataChannel'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['ec2:DescribeInstances', 'ssm:StartSession', 'ssmmessages:OpenDataChannel'],
+        Resource: '*',
+      },
     ]);
     const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     await t.waitFor(/mydb → /);
@@ -154,13 +189,19 @@ describe('when AWS says no', () => {
 
   it('TerminateSession denied after the plugin was killed: warns the session may linger, prints the session statements', async () => {
     const { w } = await worldWith([
-      { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ssm:StartSession', 'ssmmessages:OpenDataChannel'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['ec2:DescribeInstances', 'ssm:StartSession', 'ssmmessages:OpenDataChannel'],
+        Resource: '*',
+      },
     ]);
     const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb'], { ...w.env, FAKE_PLUGIN_IGNORE_SIGINT: '1' });
     await t.waitFor(/mydb → /);
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
-    expect(t.stderr()).toMatch(/Could not terminate session dev-[0-9a-f]+ .*may stay open on the bastion until Session Manager's idle timeout/);
+    expect(t.stderr()).toMatch(
+      /Could not terminate session dev-[0-9a-f]+ .*may stay open on the bastion until Session Manager's idle timeout/,
+    );
     expect(t.stderr()).toContain('"Resource": "arn:aws:ssm:*:*:session/${aws:username}-*"');
     expect(t.stderr()).toContain('"ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}"');
   });

@@ -15,15 +15,39 @@ afterEach(async () => {
 
 it('dbtunnel gives session-manager-plugin what `aws ssm start-session` gives it', async () => {
   requireProgram('aws', 'this test compares dbtunnel with the AWS CLI (pip install awscli, or the AWS CLI v2).');
-  world = await createWorld({ config: {
-    environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: { instanceId: BASTION_ID }, databases: { mydb: { host: DB_HOST, port: 3306, localPort: 23306 } } } },
-  } });
+  world = await createWorld({
+    config: {
+      environments: {
+        stg: {
+          profile: 'stg',
+          region: 'ap-northeast-1',
+          bastion: { instanceId: BASTION_ID },
+          databases: { mydb: { host: DB_HOST, port: 3306, localPort: 23306 } },
+        },
+      },
+    },
+  });
   const params = JSON.stringify({ host: [DB_HOST], portNumber: ['3306'], localPortNumber: ['23306'] });
-  const cli = track(spawn(
-    'aws',
-    ['ssm', 'start-session', '--target', BASTION_ID, '--document-name', 'AWS-StartPortForwardingSessionToRemoteHost', '--parameters', params, '--profile', 'stg', '--region', 'ap-northeast-1'],
-    { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  ));
+  const cli = track(
+    spawn(
+      'aws',
+      [
+        'ssm',
+        'start-session',
+        '--target',
+        BASTION_ID,
+        '--document-name',
+        'AWS-StartPortForwardingSessionToRemoteHost',
+        '--parameters',
+        params,
+        '--profile',
+        'stg',
+        '--region',
+        'ap-northeast-1',
+      ],
+      { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
   let cliOut = '';
   cli.stdout.on('data', (d) => (cliOut += d));
   cli.stderr.on('data', (d) => (cliOut += d));
@@ -54,7 +78,12 @@ it('dbtunnel gives session-manager-plugin what `aws ssm start-session` gives it'
     responseKeys: Object.keys(JSON.parse(r.env.AWS_SSM_START_SESSION_RESPONSE!)).sort(),
   });
   expect(meaning(fromUs)).toEqual(meaning(fromCli!));
-  expect(meaning(fromUs)).toMatchObject({ responseArg: 'AWS_SSM_START_SESSION_RESPONSE', region: 'ap-northeast-1', profile: 'stg', endpoint: world.emu.url });
+  expect(meaning(fromUs)).toMatchObject({
+    responseArg: 'AWS_SSM_START_SESSION_RESPONSE',
+    region: 'ap-northeast-1',
+    profile: 'stg',
+    endpoint: world.emu.url,
+  });
   // Each one's response carried its own session.
   const sessions = world.emu.callsOf('StartSession');
   expect(sessions).toHaveLength(2);

@@ -24,7 +24,7 @@ describe('background tunnels', () => {
     world = await createWorld({ config });
     const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb', 'reportdb'], world.env);
     expect(up.code, up.stderr).toBe(0);
-    const ports = [...up.stdout.matchAll(/(mydb|reportdb) → 127\.0\.0\.1:(\d+)   in the background \(pid (\d+)\)/g)];
+    const ports = [...up.stdout.matchAll(/(mydb|reportdb) → 127\.0\.0\.1:(\d+) {3}in the background \(pid (\d+)\)/g)];
     expect(ports.map((m) => m[1]).sort()).toEqual(['mydb', 'reportdb']);
     for (const m of ports) trackPid(Number(m[3]));
     expect(await roundTrip(Number(ports[0]![2]), 'held in the background')).toBe('held in the background');
@@ -40,7 +40,11 @@ describe('background tunnels', () => {
     const again = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
     expect(again.code, again.stderr).toBe(0);
     const mydbPort = ports.find((m) => m[1] === 'mydb')![2];
-    expect(again.stdout).toMatch(new RegExp(`mydb → 127\\.0\\.0\\.1:${mydbPort}   already up in the background for \\d+s \\(pid ${ports.find((m) => m[1] === 'mydb')![3]}\\)`));
+    expect(again.stdout).toMatch(
+      new RegExp(
+        `mydb → 127\\.0\\.0\\.1:${mydbPort}   already up in the background for \\d+s \\(pid ${ports.find((m) => m[1] === 'mydb')![3]}\\)`,
+      ),
+    );
     expect(world.emu.callsOf('StartSession')).toHaveLength(sessions);
     // The same names from another config are another tunnel: refused until this one is closed.
     const other = path.join(world.dir, 'other.yaml');
@@ -69,7 +73,10 @@ describe('background tunnels', () => {
     const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb'], world.env);
     expect(up.code, up.stderr).toBe(0);
     trackPid(Number(/pid (\d+)/.exec(up.stdout)![1]));
-    const ps = async () => (JSON.parse((await runDbtunnel(['ps', '--json'], world!.env)).stdout) as { state: string; sessionId: string }[])[0]!;
+    const ps = async () =>
+      (
+        JSON.parse((await runDbtunnel(['ps', '--json'], world!.env)).stdout) as { state: string; sessionId: string }[]
+      )[0]!;
     const first = await ps();
     expect(first.state).toBe('up');
     world.emu.endSession(first.sessionId);
@@ -111,7 +118,17 @@ describe('background tunnels', () => {
     const other = track(spawn('sleep', ['30']));
     const state = path.join(world.dir, '.local', 'state', 'dbtunnel');
     await mkdir(state, { recursive: true });
-    const entry = { pid: other.pid, env: 'stg', db: 'mydb', host: '127.0.0.1', port: 13306, sessionId: 'dev-0', config: world.configFile, startedAt: new Date().toISOString(), log: path.join(state, 'stg--mydb.log') };
+    const entry = {
+      pid: other.pid,
+      env: 'stg',
+      db: 'mydb',
+      host: '127.0.0.1',
+      port: 13306,
+      sessionId: 'dev-0',
+      config: world.configFile,
+      startedAt: new Date().toISOString(),
+      log: path.join(state, 'stg--mydb.log'),
+    };
     await writeFile(path.join(state, 'stg--mydb.json'), JSON.stringify(entry));
     expect(JSON.parse((await runDbtunnel(['ps', '--json'], world.env)).stdout)).toEqual([]);
     expect((await runDbtunnel(['down'], world.env)).stderr).toContain('Nothing to close.');

@@ -31,22 +31,55 @@ describe('bad input', () => {
   it.each([
     ['malformed.yaml', /malformed\.yaml:[34]: this is not valid YAML/],
     ['tab-indented.yaml', /tab-indented\.yaml:3: this is not valid YAML/],
-    ['wrong-type.yaml', /wrong-type\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got "3306a"\)/],
-    ['list-not-map.yaml', /list-not-map\.yaml:4: environments\.stg\.databases must be a map of database names to \{host, port\}/],
-    ['port-out-of-range.yaml', /port-out-of-range\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/],
-    ['duplicate-local-ports.yaml', /duplicate-local-ports\.yaml:6: environments\.stg\.databases\.reportdb\.localPort is 13306, the same as databases\.mydb\.localPort/],
-    ['unknown-key.yaml', /unknown-key\.yaml:6: environments\.stg\.databases\.mydb\.hots is not a known key \(did you mean "host"\?/],
-    ['rejected-host.yaml', /rejected-host\.yaml:6: environments\.stg\.databases\.mydb\.host must be at least 3 characters with none of/],
+    [
+      'wrong-type.yaml',
+      /wrong-type\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got "3306a"\)/,
+    ],
+    [
+      'list-not-map.yaml',
+      /list-not-map\.yaml:4: environments\.stg\.databases must be a map of database names to \{host, port\}/,
+    ],
+    [
+      'port-out-of-range.yaml',
+      /port-out-of-range\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/,
+    ],
+    [
+      'duplicate-local-ports.yaml',
+      /duplicate-local-ports\.yaml:6: environments\.stg\.databases\.reportdb\.localPort is 13306, the same as databases\.mydb\.localPort/,
+    ],
+    [
+      'unknown-key.yaml',
+      /unknown-key\.yaml:6: environments\.stg\.databases\.mydb\.hots is not a known key \(did you mean "host"\?/,
+    ],
+    [
+      'rejected-host.yaml',
+      /rejected-host\.yaml:6: environments\.stg\.databases\.mydb\.host must be at least 3 characters with none of/,
+    ],
     ['missing-host.yaml', /missing-host\.yaml:5: environments\.stg\.databases\.mydb\.host is missing/],
     ['empty.yaml', /empty\.yaml is empty/],
     ['alias-bomb.yaml', /alias-bomb\.yaml:7: its YAML aliases \(\*name\) expand to more than 100 copies/],
-    ['deep-flow.yaml', /deep-flow\.yaml:2: this is nested far too deep for a dbtunnel config \(it opens more than 64 nested \[ or \{\)/],
-    ['deep-block.yaml', /deep-block\.yaml:2: this is nested far too deep for a dbtunnel config \(its content starts at column 301\)/],
+    [
+      'deep-flow.yaml',
+      /deep-flow\.yaml:2: this is nested far too deep for a dbtunnel config \(it opens more than 64 nested \[ or \{\)/,
+    ],
+    [
+      'deep-block.yaml',
+      /deep-block\.yaml:2: this is nested far too deep for a dbtunnel config \(its content starts at column 301\)/,
+    ],
     ['binary.yaml', /binary\.yaml is not a text file: it has binary data \(a NUL byte on line 3\)/],
     ['latin1.yaml', /latin1\.yaml is not UTF-8 text \(line 3\)/],
-    ['unclosed-quote.yaml', /unclosed-quote\.yaml:8: this is not valid YAML: a value opened with " here is never closed/],
-    ['long-value.yaml', /long-value\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got "9{60}…" \(50000 characters\)\)/],
-    ['shared-variables.yaml', /shared-variables\.yaml:6: environments\.stg\.databases\.my\.db and databases\.my-db both become DBTUNNEL_MY_DB_HOST/],
+    [
+      'unclosed-quote.yaml',
+      /unclosed-quote\.yaml:8: this is not valid YAML: a value opened with " here is never closed/,
+    ],
+    [
+      'long-value.yaml',
+      /long-value\.yaml:7: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got "9{60}…" \(50000 characters\)\)/,
+    ],
+    [
+      'shared-variables.yaml',
+      /shared-variables\.yaml:6: environments\.stg\.databases\.my\.db and databases\.my-db both become DBTUNNEL_MY_DB_HOST/,
+    ],
   ])('%s', async (name, says) => refused(path.join(corpus, name), says));
 
   it('a huge file', async () => {
@@ -74,16 +107,26 @@ describe('bad input', () => {
     const fifo = path.join(world.dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const started = Date.now();
-    for (const [variable, file] of [['AWS_CA_BUNDLE', '/dev/zero'], ['AWS_CA_BUNDLE', fifo], ['AWS_CONFIG_FILE', fifo], ['AWS_SHARED_CREDENTIALS_FILE', '/dev/zero']] as const) {
+    for (const [variable, file] of [
+      ['AWS_CA_BUNDLE', '/dev/zero'],
+      ['AWS_CA_BUNDLE', fifo],
+      ['AWS_CONFIG_FILE', fifo],
+      ['AWS_SHARED_CREDENTIALS_FILE', '/dev/zero'],
+    ] as const) {
       const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, [variable]: file });
       expect(r.code, r.stderr).toBe(10);
       expect(r.stderr).toContain(`${variable} names ${file}, which is a `);
       expect(r.stderr).toContain('not a regular file.');
     }
     for (const file of [fifo, '/dev/zero']) {
-      const r = await runDbtunnel(['--config', world.configFile, 'policy', 'check', 'stg', '--policy', file], world.env);
+      const r = await runDbtunnel(
+        ['--config', world.configFile, 'policy', 'check', 'stg', '--policy', file],
+        world.env,
+      );
       expect(r.code, r.stderr).toBe(10);
-      expect(r.stderr).toMatch(new RegExp(`Policy file ${file} is a (named pipe \\(FIFO\\)|character device), not a regular file\\.`));
+      expect(r.stderr).toMatch(
+        new RegExp(`Policy file ${file} is a (named pipe \\(FIFO\\)|character device), not a regular file\\.`),
+      );
     }
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(world.emu.calls).toHaveLength(0);

@@ -31,7 +31,13 @@ type Scenario = (world: World, port: number, run: ReturnType<typeof startDbtunne
  */
 async function lifeWith(dir: string, scenario: Scenario, opts: { agentVersion?: string; args?: string[] } = {}) {
   const world = await createWorld(
-    opts.agentVersion ? { scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: opts.agentVersion }] } } : {},
+    opts.agentVersion
+      ? {
+          scenario: {
+            instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: opts.agentVersion }],
+          },
+        }
+      : {},
   );
   try {
     const env = { ...world.env, PATH: `${dir}${path.delimiter}${world.env.PATH}` };
@@ -99,14 +105,21 @@ describe("the bench's C plugin, held to the tests' Node fake", () => {
     const account = await same(bytesThenCtrlC);
     // What the two agree on is the real thing, not an empty account.
     expect(account.code).toBe(0);
-    expect(account.events.map((e) => e.type)).toEqual(['starting', 'ready', 'connection', 'connection', 'destination-failed', 'ended']);
+    expect(account.events.map((e) => e.type)).toEqual([
+      'starting',
+      'ready',
+      'connection',
+      'connection',
+      'destination-failed',
+      'ended',
+    ]);
     expect(account.calls).toEqual(['DescribeInstances', 'StartSession', 'TerminateSession']);
     expect(account.stillActive).toBe(0);
     expect(account.printed).toContain('plugin mydb printed: Connection accepted for session [SESSION]');
     expect(account.printed).toContain('plugin mydb printed: Waiting for connections...');
   });
 
-  it('the same with an agent older than 3.0.196.0 (the plugin\'s basic mode, other lines)', async () => {
+  it("the same with an agent older than 3.0.196.0 (the plugin's basic mode, other lines)", async () => {
     const account = await same(bytesThenCtrlC, { agentVersion: '3.0.161.0' });
     expect(account.events.map((e) => e.type)).toContain('destination-failed');
     expect(account.printed).toContain('plugin mydb printed: Connection accepted for session SESSION.');
@@ -116,12 +129,19 @@ describe("the bench's C plugin, held to the tests' Node fake", () => {
   it('AWS ends the session: the same reason reaches dbtunnel, which exits 26', async () => {
     const account = await same(
       async (world) => {
-        world.emu.endSession(world.emu.activeSessions()[0]!.id, 'Your session timed out due to inactivity and has been terminated.');
+        world.emu.endSession(
+          world.emu.activeSessions()[0]!.id,
+          'Your session timed out due to inactivity and has been terminated.',
+        );
       },
       { args: ['--reconnect', 'never'] },
     );
     expect(account.code).toBe(26);
-    expect(account.events.at(-1)).toEqual({ type: 'ended', cause: 'aws', text: 'Your session timed out due to inactivity and has been terminated.' });
+    expect(account.events.at(-1)).toEqual({
+      type: 'ended',
+      cause: 'aws',
+      text: 'Your session timed out due to inactivity and has been terminated.',
+    });
   });
 
   it('AWS ends the session and dbtunnel reconnects: a new plugin, a new session', async () => {

@@ -34,19 +34,27 @@ afterEach(async () => {
 async function makeWorld() {
   const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
   delete config.environments.stg.profile;
-  world = await createWorld({ config, awsConfig, scenario: { roles: [{ arn: ROLE }, { arn: OTHER_ROLE }, { arn: MFA_ROLE, mfaSerial: MFA_SERIAL, mfaCode: '123456' }] } });
+  world = await createWorld({
+    config,
+    awsConfig,
+    scenario: {
+      roles: [{ arn: ROLE }, { arn: OTHER_ROLE }, { arn: MFA_ROLE, mfaSerial: MFA_SERIAL, mfaCode: '123456' }],
+    },
+  });
   return world;
 }
 
 describe('credentials', () => {
-  it('an assume-role profile: AssumeRole first, the session is the role\'s, the plugin gets the profile', async () => {
+  it("an assume-role profile: AssumeRole first, the session is the role's, the plugin gets the profile", async () => {
     const w = await makeWorld();
     const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-role'], w.env);
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     expect(await roundTrip(Number(m[1]), 'role')).toBe('role');
     expect(w.emu.calls[0]!.action).toBe('AssumeRole');
     expect(w.emu.callsOf('AssumeRole')).toHaveLength(1);
-    expect(w.emu.callsOf('StartSession')[0]!.principal).toBe('arn:aws:sts::123456789012:assumed-role/db-tunnel/alice@corp');
+    expect(w.emu.callsOf('StartSession')[0]!.principal).toBe(
+      'arn:aws:sts::123456789012:assumed-role/db-tunnel/alice@corp',
+    );
     const [session] = w.emu.sessions.values();
     expect(session!.id).toMatch(/^alice@corp-[0-9a-f]{17}$/);
     const [rec] = await w.pluginRecords();
@@ -57,7 +65,9 @@ describe('credentials', () => {
 
   it('an MFA profile: the code is asked once, and the plugin gets resolved keys and no profile', async () => {
     const w = await makeWorld();
-    const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '123456\n' });
+    const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '123456\n',
+    });
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     expect(t.stderr()).toContain(`MFA code for ${MFA_SERIAL}: `);
     const assume = w.emu.callsOf('AssumeRole');
@@ -75,7 +85,9 @@ describe('credentials', () => {
 
   it('a wrong MFA code: a credentials error, exit 20, nothing started', async () => {
     const w = await makeWorld();
-    const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '654321\n' });
+    const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '654321\n',
+    });
     expect(r.code).toBe(20);
     expect(r.stderr).toMatch(/MultiFactorAuthentication failed/);
     expect(w.emu.callsOf('StartSession')).toHaveLength(0);
@@ -83,18 +95,24 @@ describe('credentials', () => {
 
   it('no MFA code on standard input: says so, exit 20', async () => {
     const w = await makeWorld();
-    const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
+    const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '',
+    });
     expect(r.code).toBe(20);
     expect(r.stderr).toMatch(/No MFA code was entered/);
   });
 
   it('sessions and doctor do not ask for an MFA code: a credentials error that says how to get one', async () => {
     const w = await makeWorld();
-    const sessions = await runDbtunnel(['--config', w.configFile, 'sessions', 'stg', '--profile', 'stg-mfa'], w.env, { input: '' });
+    const sessions = await runDbtunnel(['--config', w.configFile, 'sessions', 'stg', '--profile', 'stg-mfa'], w.env, {
+      input: '',
+    });
     expect(sessions.code).toBe(20);
     expect(sessions.stderr).toContain(`needs an MFA code (${MFA_SERIAL}), and dbtunnel sessions does not ask for one`);
     expect(sessions.stderr).toMatch(/Open a tunnel once first/);
-    const doctor = await runDbtunnel(['--config', w.configFile, 'doctor', 'stg', '--profile', 'stg-mfa'], w.env, { input: '' });
+    const doctor = await runDbtunnel(['--config', w.configFile, 'doctor', 'stg', '--profile', 'stg-mfa'], w.env, {
+      input: '',
+    });
     expect(doctor.stdout + doctor.stderr).toContain('dbtunnel doctor does not ask for one');
     expect(w.emu.callsOf('StartSession')).toHaveLength(0);
   });
@@ -116,7 +134,9 @@ describe('credentials', () => {
 
   it('MFA credentials are cached (0600) until they expire: the code is asked once; logout forgets them', async () => {
     const w = await makeWorld();
-    const first = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '123456\n' });
+    const first = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '123456\n',
+    });
     await first.waitFor(/mydb → /);
     first.child.kill('SIGINT');
     await first.exited;
@@ -126,7 +146,9 @@ describe('credentials', () => {
     expect((await stat(path.join(dir, file!))).mode & 0o777).toBe(0o600);
 
     // No code on standard input this time: none is asked for, and no AssumeRole is made.
-    const second = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
+    const second = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '',
+    });
     const m = await second.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     expect(second.stderr()).not.toContain('MFA code');
     expect(w.emu.callsOf('AssumeRole')).toHaveLength(1);
@@ -143,7 +165,9 @@ describe('credentials', () => {
     expect(await readdir(dir)).toEqual([]);
     const nothing = await runDbtunnel(['logout'], w.env);
     expect(nothing.stderr).toContain('No credentials were cached.');
-    const third = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '' });
+    const third = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '',
+    });
     expect(third.code).toBe(20);
     expect(third.stderr).toMatch(/No MFA code was entered/);
   });
@@ -152,15 +176,22 @@ describe('credentials', () => {
     const w = await makeWorld();
     const up = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
     expect(up.code).toBe(20);
-    expect(up.stderr).toContain(`The profile needs an MFA code (${MFA_SERIAL}), and dbtunnel up -d does not ask for one.`);
+    expect(up.stderr).toContain(
+      `The profile needs an MFA code (${MFA_SERIAL}), and dbtunnel up -d does not ask for one.`,
+    );
     expect(up.stderr).toContain('Open a tunnel once first');
     // A tunnel in the foreground asks once and keeps the role credentials; up -d then uses them.
-    const once = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, { input: '123456\n' });
+    const once = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
+      input: '123456\n',
+    });
     await once.waitFor(/mydb → /);
     once.child.kill('SIGINT');
     await once.exited;
     try {
-      const again = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
+      const again = await runDbtunnel(
+        ['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'],
+        w.env,
+      );
       expect(again.code, again.stderr).toBe(0);
     } finally {
       await runDbtunnel(['down'], w.env);
@@ -179,12 +210,17 @@ describe('credentials', () => {
     await open();
     expect(w.emu.callsOf('AssumeRole')).toHaveLength(1); // kept between runs
     const configFile = w.env.AWS_CONFIG_FILE!;
-    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace(`role_arn = ${ROLE}\n`, `role_arn = ${OTHER_ROLE}\n`));
+    await writeFile(
+      configFile,
+      (await readFile(configFile, 'utf8')).replace(`role_arn = ${ROLE}\n`, `role_arn = ${OTHER_ROLE}\n`),
+    );
     await open();
     const assumed = w.emu.callsOf('AssumeRole');
     expect(assumed).toHaveLength(2);
     expect(assumed[1]!.input).toMatchObject({ RoleArn: OTHER_ROLE });
-    expect(w.emu.callsOf('StartSession').at(-1)!.principal).toBe('arn:aws:sts::123456789012:assumed-role/db-tunnel-other/alice@corp');
+    expect(w.emu.callsOf('StartSession').at(-1)!.principal).toBe(
+      'arn:aws:sts::123456789012:assumed-role/db-tunnel-other/alice@corp',
+    );
   });
 
   it('static keys are never cached', async () => {

@@ -5,7 +5,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, BIN, eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
-import { roundTrip } from '../support/echo-server.js';
 import { track } from '../support/processes.js';
 import { createWorld, DB_HOST, type World } from '../support/world.js';
 
@@ -38,7 +37,9 @@ describe('several tunnels', () => {
     expect(world.emu.callsOf('DescribeInstances')).toHaveLength(1);
     expect(world.emu.activeSessions()).toHaveLength(2);
     // report-db's engine decides its client hint, whatever its port.
-    expect(t.stdout()).toMatch(/report-db → 127\.0\.0\.1:(\d+)   \(psql -h 127\.0\.0\.1 -p \1, postgresql:\/\/127\.0\.0\.1:\1\)/);
+    expect(t.stdout()).toMatch(
+      /report-db → 127\.0\.0\.1:(\d+) {3}\(psql -h 127\.0\.0\.1 -p \1, postgresql:\/\/127\.0\.0\.1:\1\)/,
+    );
     const records = await world.pluginRecords();
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
@@ -51,8 +52,13 @@ describe('several tunnels', () => {
 describe('-- command', () => {
   it('runs the command with the tunnels in its environment, closes them after, exits with its code', async () => {
     world = await createWorld({ config: twoDatabases() });
-    const script = 'printf "%s %s %s %s" "$DBTUNNEL_HOST" "$DBTUNNEL_PORT" "$DBTUNNEL_REPORT_DB_PORT" "$AWS_SSM_START_SESSION_RESPONSE" > out.txt; exit 7';
-    const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'report-db', '--', 'sh', '-c', script], world.env, { cwd: world.dir });
+    const script =
+      'printf "%s %s %s %s" "$DBTUNNEL_HOST" "$DBTUNNEL_PORT" "$DBTUNNEL_REPORT_DB_PORT" "$AWS_SSM_START_SESSION_RESPONSE" > out.txt; exit 7';
+    const r = await runDbtunnel(
+      ['--config', world.configFile, 'stg', 'mydb', 'report-db', '--', 'sh', '-c', script],
+      world.env,
+      { cwd: world.dir },
+    );
     expect(r.code).toBe(7);
     const out = (await import('node:fs/promises')).readFile(path.join(world.dir, 'out.txt'), 'utf8');
     const [host, port, reportPort, token] = (await out).split(' ');
@@ -70,7 +76,16 @@ describe('-- command', () => {
   it('bytes flow through the tunnel to the command', async () => {
     world = await createWorld();
     const r = await runDbtunnel(
-      ['--config', world.configFile, 'stg', 'mydb', '--', process.execPath, '-e', `const s=require('net').connect(+process.env.DBTUNNEL_PORT,process.env.DBTUNNEL_HOST,()=>s.write('via command'));s.on('data',d=>{process.stdout.write(d);s.end()})`],
+      [
+        '--config',
+        world.configFile,
+        'stg',
+        'mydb',
+        '--',
+        process.execPath,
+        '-e',
+        `const s=require('net').connect(+process.env.DBTUNNEL_PORT,process.env.DBTUNNEL_HOST,()=>s.write('via command'));s.on('data',d=>{process.stdout.write(d);s.end()})`,
+      ],
       world.env,
     );
     expect(r.code).toBe(0);
@@ -80,7 +95,19 @@ describe('-- command', () => {
   it('Ctrl-C belongs to the command: dbtunnel ignores SIGINT while it runs', async () => {
     world = await createWorld();
     const marker = path.join(world.dir, 'got-int');
-    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--', 'sh', '-c', `trap "touch ${marker}; exit 3" INT; while :; do sleep 0.05; done`], world.env);
+    const t = startDbtunnel(
+      [
+        '--config',
+        world.configFile,
+        'stg',
+        'mydb',
+        '--',
+        'sh',
+        '-c',
+        `trap "touch ${marker}; exit 3" INT; while :; do sleep 0.05; done`,
+      ],
+      world.env,
+    );
     await t.waitFor(/mydb → /);
     await new Promise((r) => setTimeout(r, 300));
     // As the terminal would: SIGINT to the whole foreground group (dbtunnel and the command).
@@ -104,7 +131,7 @@ describe('-- command', () => {
     expect(world.emu.activeSessions()).toHaveLength(0);
   });
 
-  it('a failure before the command starts uses dbtunnel\'s own exit code', async () => {
+  it("a failure before the command starts uses dbtunnel's own exit code", async () => {
     world = await createWorld({ scenario: { instances: [] } });
     const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--', 'true'], world.env);
     expect(r.code).toBe(21);
@@ -116,13 +143,28 @@ describe('for scripts', () => {
     world = await createWorld();
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--json'], world.env);
     await t.waitFor(/"event":"ready"/);
-    world.emu.endSession([...world.emu.sessions.values()][0]!.id, 'Your session timed out due to inactivity and has been terminated.');
+    world.emu.endSession(
+      [...world.emu.sessions.values()][0]!.id,
+      'Your session timed out due to inactivity and has been terminated.',
+    );
     const { code } = await t.exited;
     expect(code).toBe(26);
-    const events = t.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = t
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => e.event)).toEqual(['bastion', 'ready', 'ended']);
-    expect(events[1]).toMatchObject({ env: 'stg', db: 'mydb', host: '127.0.0.1', sessionId: expect.stringMatching(/^dev-/) });
-    expect(events[2]).toMatchObject({ db: 'mydb', cause: 'Your session timed out due to inactivity and has been terminated.' });
+    expect(events[1]).toMatchObject({
+      env: 'stg',
+      db: 'mydb',
+      host: '127.0.0.1',
+      sessionId: expect.stringMatching(/^dev-/),
+    });
+    expect(events[2]).toMatchObject({
+      db: 'mydb',
+      cause: 'Your session timed out due to inactivity and has been terminated.',
+    });
     expect(t.stderr()).toBe('');
   });
 
@@ -130,14 +172,27 @@ describe('for scripts', () => {
     world = await createWorld();
     const r = await runDbtunnel(['--config', world.configFile, 'nope', 'mydb', '--json'], world.env);
     expect(r.code).toBe(11);
-    expect(JSON.parse(r.stdout)).toMatchObject({ event: 'error', kind: 'unknownTarget', exitCode: 11, hint: expect.any(String) });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      event: 'error',
+      kind: 'unknownTarget',
+      exitCode: 11,
+      hint: expect.any(String),
+    });
   });
 
   it('--json with a command: events go to stderr', async () => {
     world = await createWorld();
-    const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--json', '--', 'sh', '-c', 'echo command-output'], world.env);
+    const r = await runDbtunnel(
+      ['--config', world.configFile, 'stg', 'mydb', '--json', '--', 'sh', '-c', 'echo command-output'],
+      world.env,
+    );
     expect(r.stdout).toBe('command-output\n');
-    expect(r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l).event)).toEqual(['bastion', 'ready']);
+    expect(
+      r.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).event),
+    ).toEqual(['bastion', 'ready']);
   });
 
   it('--quiet: nothing but errors', async () => {
@@ -155,10 +210,16 @@ describe('for scripts', () => {
 
 describe('connection hints and the production guard', () => {
   it('an unknown engine is a config error listing the known ones', async () => {
-    world = await createWorld({ config: { environments: { stg: { bastion: 'b', databases: { mydb: { host: DB_HOST, port: 3306, engine: 'mariadb' } } } } } });
+    world = await createWorld({
+      config: {
+        environments: { stg: { bastion: 'b', databases: { mydb: { host: DB_HOST, port: 3306, engine: 'mariadb' } } } },
+      },
+    });
     const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
     expect(r.code).toBe(10);
-    expect(r.stderr).toContain('environments.stg.databases.mydb.engine must be one of mysql, postgres, redis, mongodb, mssql, oracle (got "mariadb")');
+    expect(r.stderr).toContain(
+      'environments.stg.databases.mydb.engine must be one of mysql, postgres, redis, mongodb, mssql, oracle (got "mariadb")',
+    );
   });
 
   it('confirm: true without a terminal refuses unless --yes', async () => {
@@ -177,7 +238,9 @@ describe('connection hints and the production guard', () => {
   it('confirm: true on a terminal shows a banner and asks y/N', async () => {
     world = await createWorld({ config: twoDatabases({ confirm: true }) });
     const command = `stty cols 100 rows 30; exec '${process.execPath}' '${BIN}' --config '${world.configFile}' stg mydb`;
-    const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const child = track(
+      spawn('script', ['-qfec', command, '/dev/null'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
     let screen = '';
     child.stdout.on('data', (d) => (screen += d));
     await eventually(() => screen.includes('Open it? [y/N]'), 10_000);
@@ -191,7 +254,9 @@ describe('connection hints and the production guard', () => {
   it('confirm: true and up -d on a terminal: asked there (the background has no terminal), then opened', async () => {
     world = await createWorld({ config: twoDatabases({ confirm: true }) });
     const command = `stty cols 100 rows 30; exec '${process.execPath}' '${BIN}' --config '${world.configFile}' up -d stg mydb`;
-    const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] }));
+    const child = track(
+      spawn('script', ['-qfec', command, '/dev/null'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
     let screen = '';
     child.stdout.on('data', (d) => (screen += d));
     try {
@@ -218,7 +283,7 @@ describe('around the shell', () => {
     expect(world.emu.calls).toHaveLength(0);
   });
 
-  it('alias: a line per database; from a project directory they carry the config\'s absolute path', async () => {
+  it("alias: a line per database; from a project directory they carry the config's absolute path", async () => {
     world = await createWorld({ config: twoDatabases() });
     const project = path.join(world.dir, 'project');
     await mkdir(path.join(project, 'sub'), { recursive: true });
@@ -255,7 +320,10 @@ describe('around the shell', () => {
     expect(fish.stdout).toContain('complete -c dbtunnel');
     // As the scripts ask: the command line as typed, `dbtunnel` first, the word being completed last.
     const complete = async (...words: string[]) => {
-      const r = await runDbtunnel(['--get-yargs-completions', 'dbtunnel', '--config', world!.configFile, ...words], world!.env);
+      const r = await runDbtunnel(
+        ['--get-yargs-completions', 'dbtunnel', '--config', world!.configFile, ...words],
+        world!.env,
+      );
       expect(r.stderr).toBe('');
       return r.stdout.trim().split('\n').filter(Boolean);
     };
@@ -274,7 +342,9 @@ describe('around the shell', () => {
     // bash runs the function the script defines with COMP_WORDS set, as it does on Tab.
     const bin = path.join(world.dir, 'bin');
     await mkdir(bin);
-    await writeFile(path.join(bin, 'dbtunnel'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
+    await writeFile(path.join(bin, 'dbtunnel'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, {
+      mode: 0o755,
+    });
     const script = [
       'eval "$(dbtunnel completion --shell bash)"',
       'tab() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _dbtunnel_yargs_completions; echo "${COMPREPLY[*]}"; }',
@@ -282,7 +352,10 @@ describe('around the shell', () => {
       'tab dbtunnel stg ""',
       'tab dbtunnel stg mydb --ti',
     ].join('\n');
-    const r = spawnSync('bash', ['-c', script], { env: { ...world.env, PATH: `${bin}:${world.env.PATH}`, DBTUNNEL_CONFIG: world.configFile }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', script], {
+      env: { ...world.env, PATH: `${bin}:${world.env.PATH}`, DBTUNNEL_CONFIG: world.configFile },
+      encoding: 'utf8',
+    });
     expect(r.stdout.split('\n')).toEqual(['sessions stg', 'mydb report-db', '--timeout', '']);
   });
 
@@ -290,17 +363,25 @@ describe('around the shell', () => {
     world = await createWorld();
     const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--dry-run'], world.env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("aws ec2 describe-instances --filters Name=tag:Name,Values=bastion-db-maintenance Name=instance-state-name,Values=running --query 'Reservations[].Instances[0].InstanceId' --output text --region ap-northeast-1 --profile stg");
-    expect(r.stdout).toContain(`aws ssm start-session --target "$BASTION" --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{"host":["${DB_HOST}"],"portNumber":["3306"],"localPortNumber":["0"]}' --region ap-northeast-1 --profile stg`);
+    expect(r.stdout).toContain(
+      "aws ec2 describe-instances --filters Name=tag:Name,Values=bastion-db-maintenance Name=instance-state-name,Values=running --query 'Reservations[].Instances[0].InstanceId' --output text --region ap-northeast-1 --profile stg",
+    );
+    expect(r.stdout).toContain(
+      `aws ssm start-session --target "$BASTION" --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters '{"host":["${DB_HOST}"],"portNumber":["3306"],"localPortNumber":["0"]}' --region ap-northeast-1 --profile stg`,
+    );
     expect(world.emu.calls).toHaveLength(0);
     expect(await world.pluginRecords()).toHaveLength(0);
     // --quiet leaves out everything but the commands; --json gives them as an event.
-    expect((await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--dry-run', '--quiet'], world.env)).stdout).toBe(r.stdout);
+    expect(
+      (await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--dry-run', '--quiet'], world.env)).stdout,
+    ).toBe(r.stdout);
     const json = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--dry-run', '--json'], world.env);
     expect(json.code).toBe(0);
     const event = JSON.parse(json.stdout);
     expect(event).toMatchObject({ event: 'dry-run', commands: [{ what: 'find the bastion' }, { what: 'stg mydb' }] });
-    expect(`${event.commands.map((c: { what: string; command: string }) => `# ${c.what}\n${c.command}`).join('\n\n')}\n`).toBe(r.stdout);
+    expect(
+      `${event.commands.map((c: { what: string; command: string }) => `# ${c.what}\n${c.command}`).join('\n\n')}\n`,
+    ).toBe(r.stdout);
     expect(world.emu.calls).toHaveLength(0);
   });
 });

@@ -23,11 +23,27 @@ describe('dbtunnel doctor', () => {
     world = await createWorld();
     const r = await doctor(world);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    for (const check of ['config', 'plugin', 'region', 'credentials', 'bastion', 'session manager', 'agent version', 'local port', 'permissions']) {
+    for (const check of [
+      'config',
+      'plugin',
+      'region',
+      'credentials',
+      'bastion',
+      'session manager',
+      'agent version',
+      'local port',
+      'permissions',
+    ]) {
       expect(line(r.stdout, check), check).toMatch(/^✔/);
     }
     // In the order they depend on each other: the region needs nothing, credentials need a region.
-    expect(r.stdout.split('\n').map((l) => l.slice(2, 18).trim()).filter(Boolean).slice(0, 5)).toEqual(['config', 'plugin', 'region', 'credentials', 'bastion']);
+    expect(
+      r.stdout
+        .split('\n')
+        .map((l) => l.slice(2, 18).trim())
+        .filter(Boolean)
+        .slice(0, 5),
+    ).toEqual(['config', 'plugin', 'region', 'credentials', 'bastion']);
     expect(line(r.stdout, 'region')).toContain('ap-northeast-1 (from the config)');
     expect(line(r.stdout, 'credentials')).toContain('arn:aws:iam::123456789012:user/dev (profile stg)');
     expect(line(r.stdout, 'bastion')).toContain(BASTION_ID);
@@ -35,7 +51,10 @@ describe('dbtunnel doctor', () => {
     // The instance and the document are simulated in separate calls, the tag as context.
     const sims = world.emu.callsOf('SimulatePrincipalPolicy');
     const instance = sims.find((c) => String(c.input['ResourceArns.member.1']).includes(':instance/'))!;
-    expect(instance.input).toMatchObject({ PolicySourceArn: 'arn:aws:iam::123456789012:user/dev', 'ActionNames.member.1': 'ssm:StartSession' });
+    expect(instance.input).toMatchObject({
+      PolicySourceArn: 'arn:aws:iam::123456789012:user/dev',
+      'ActionNames.member.1': 'ssm:StartSession',
+    });
     expect(Object.values(instance.input)).toContain('ssm:resourceTag/Name');
     expect(sims.find((c) => String(c.input['ResourceArns.member.1']).includes(':document/'))).toBeDefined();
   });
@@ -45,27 +64,61 @@ describe('dbtunnel doctor', () => {
     const r = await doctor(world);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(line(r.stdout, 'config')).toContain('environment stg, mydb, reports');
-    expect(r.stdout.split('\n').filter((l) => l.slice(2).startsWith('local port')).map((l) => l.replace(/^. local port +(\w+):.*$/, '$1'))).toEqual(['mydb', 'reports']);
+    expect(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.slice(2).startsWith('local port'))
+        .map((l) => l.replace(/^. local port +(\w+):.*$/, '$1')),
+    ).toEqual(['mydb', 'reports']);
   });
 
   it('the tag-only policy: the document fails with the statement to add, exit 22', async () => {
     const statements: Statement[] = [
-      { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ssm:DescribeInstanceInformation', 'iam:SimulatePrincipalPolicy', 'ssm:TerminateSession', 'ssmmessages:OpenDataChannel', 'ssm:ResumeSession', 'ssm:DescribeSessions'], Resource: '*' },
-      { Effect: 'Allow', Action: 'ssm:StartSession', Resource: '*', Condition: { StringEquals: { 'ssm:resourceTag/Name': 'bastion-db-maintenance' } } },
+      {
+        Effect: 'Allow',
+        Action: [
+          'ec2:DescribeInstances',
+          'ssm:DescribeInstanceInformation',
+          'iam:SimulatePrincipalPolicy',
+          'ssm:TerminateSession',
+          'ssmmessages:OpenDataChannel',
+          'ssm:ResumeSession',
+          'ssm:DescribeSessions',
+        ],
+        Resource: '*',
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:StartSession',
+        Resource: '*',
+        Condition: { StringEquals: { 'ssm:resourceTag/Name': 'bastion-db-maintenance' } },
+      },
     ];
     world = await createWorld({ scenario: { principals: [{ ...DEV_USER, policies: [{ Statement: statements }] }] } });
     const r = await doctor(world);
     expect(r.code).toBe(22);
-    expect(r.stdout).toMatch(/✔ permissions +ssm:StartSession on arn:aws:ec2:ap-northeast-1:123456789012:instance\/i-0abc1234def567890/);
-    expect(r.stdout).toMatch(/✖ permissions +ssm:StartSession on arn:aws:ssm:ap-northeast-1::document\/AWS-StartPortForwardingSessionToRemoteHost is not allowed/);
+    expect(r.stdout).toMatch(
+      /✔ permissions +ssm:StartSession on arn:aws:ec2:ap-northeast-1:123456789012:instance\/i-0abc1234def567890/,
+    );
+    expect(r.stdout).toMatch(
+      /✖ permissions +ssm:StartSession on arn:aws:ssm:ap-northeast-1::document\/AWS-StartPortForwardingSessionToRemoteHost is not allowed/,
+    );
     expect(r.stdout).toContain('"Resource": "arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost"');
   });
 
   it('the simulation itself denied: says so and goes on; other checks decide the exit code', async () => {
-    world = await createWorld({ scenario: { principals: [{ ...DEV_USER, policies: [{ Statement: [{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }] }] }] } });
+    world = await createWorld({
+      scenario: {
+        principals: [
+          { ...DEV_USER, policies: [{ Statement: [{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }] }] },
+        ],
+      },
+    });
     const r = await doctor(world);
     expect(r.code).toBe(0);
-    expect(line(r.stdout, 'permissions')).toMatch(/^– permissions +skipped: not allowed to call iam:SimulatePrincipalPolicy/);
+    expect(line(r.stdout, 'permissions')).toMatch(
+      /^– permissions +skipped: not allowed to call iam:SimulatePrincipalPolicy/,
+    );
     expect(r.stdout).toContain('dbtunnel policy check');
   });
 
@@ -105,14 +158,33 @@ describe('dbtunnel doctor', () => {
     const port = (held.address() as net.AddressInfo).port;
     const config = defaultConfig() as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
     config.environments.stg.databases.mydb.localPort = port;
-    world = await createWorld({ config, scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, ping: 'ConnectionLost', agentVersion: '3.0.161.0' }] } });
-    const pathWithout = world.env.PATH!.split(path.delimiter).filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR)).join(path.delimiter);
+    world = await createWorld({
+      config,
+      scenario: {
+        instances: [
+          {
+            id: BASTION_ID,
+            tags: { Name: 'bastion-db-maintenance' },
+            ping: 'ConnectionLost',
+            agentVersion: '3.0.161.0',
+          },
+        ],
+      },
+    });
+    const pathWithout = world.env
+      .PATH!.split(path.delimiter)
+      .filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR))
+      .join(path.delimiter);
     const r = await doctor(world, [], { PATH: pathWithout });
     held.close();
     expect(r.code).toBe(12);
-    expect(line(r.stdout, 'plugin')).toMatch(/^✖ plugin +session-manager-plugin is not installed \(or not on PATH\)\.$/); // its own subject only
+    expect(line(r.stdout, 'plugin')).toMatch(
+      /^✖ plugin +session-manager-plugin is not installed \(or not on PATH\)\.$/,
+    ); // its own subject only
     expect(line(r.stdout, 'session manager')).toMatch(/^✖ .*is ConnectionLost/);
     expect(line(r.stdout, 'agent version')).toMatch(/^⚠ .*3\.0\.161\.0 forwards one connection at a time/);
-    expect(line(r.stdout, 'local port')).toMatch(new RegExp(`^✖ local port +Local port ${port} for mydb is already in use`));
+    expect(line(r.stdout, 'local port')).toMatch(
+      new RegExp(`^✖ local port +Local port ${port} for mydb is already in use`),
+    );
   });
 });

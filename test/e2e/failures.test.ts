@@ -27,7 +27,10 @@ function holdPort(host: string, port = 0): Promise<net.Server> {
 describe('nothing starts when the preflight fails', () => {
   it('no session-manager-plugin: install steps, exit 12, no session', async () => {
     world = await createWorld();
-    const pathWithout = world.env.PATH!.split(path.delimiter).filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR)).join(path.delimiter);
+    const pathWithout = world.env
+      .PATH!.split(path.delimiter)
+      .filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR))
+      .join(path.delimiter);
     const r = await run(['stg', 'mydb'], { PATH: pathWithout });
     expect(r.code).toBe(12);
     expect(r.stderr).toMatch(/session-manager-plugin is not installed/);
@@ -46,9 +49,14 @@ describe('nothing starts when the preflight fails', () => {
 
   it('--legacy-plugin opts into the old argv form, with a warning', async () => {
     world = await createWorld();
-    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--legacy-plugin'], { ...world.env, FAKE_PLUGIN_VERSION: '1.2.0.0' });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--legacy-plugin'], {
+      ...world.env,
+      FAKE_PLUGIN_VERSION: '1.2.0.0',
+    });
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
-    expect(t.stderr()).toMatch(/--legacy-plugin: session-manager-plugin 1\.2\.0\.0 gets the session token on its command line/);
+    expect(t.stderr()).toMatch(
+      /--legacy-plugin: session-manager-plugin 1\.2\.0\.0 gets the session token on its command line/,
+    );
     const [rec] = await world.pluginRecords();
     expect(JSON.parse(rec!.argv[0]!).TokenValue).toBe(world.emu.tokens[0]);
     expect(await roundTrip(Number(m[1]), 'old')).toBe('old');
@@ -58,9 +66,17 @@ describe('nothing starts when the preflight fails', () => {
 
   it('a plugin below 1.2.835.0: one warning line, and the tunnel opens', async () => {
     world = await createWorld();
-    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_VERSION: '1.2.707.0' });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], {
+      ...world.env,
+      FAKE_PLUGIN_VERSION: '1.2.707.0',
+    });
     await t.waitFor(/mydb → /);
-    expect(t.stderr().split('\n').filter((l) => l.includes('1.2.707.0'))).toHaveLength(1);
+    expect(
+      t
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('1.2.707.0')),
+    ).toHaveLength(1);
     t.child.kill('SIGINT');
     await t.exited;
   });
@@ -74,18 +90,26 @@ describe('nothing starts when the preflight fails', () => {
     const r = await run(['stg', 'mydb']);
     held.close();
     expect(r.code).toBe(14);
-    expect(r.stderr).toContain(`Local port ${port} for mydb is already in use (${host.includes(':') ? `[${host}]` : host}:${port})`);
-    expect(r.stderr).toMatch(/See what holds it: dbtunnel ps \(tunnels up in the background\), or lsof -nP -iTCP:\d+ -sTCP:LISTEN/);
+    expect(r.stderr).toContain(
+      `Local port ${port} for mydb is already in use (${host.includes(':') ? `[${host}]` : host}:${port})`,
+    );
+    expect(r.stderr).toMatch(
+      /See what holds it: dbtunnel ps \(tunnels up in the background\), or lsof -nP -iTCP:\d+ -sTCP:LISTEN/,
+    );
     expect(world.emu.callsOf('StartSession')).toHaveLength(0);
   });
 
   it('the database port busy locally and no localPort set: the system picks one', async () => {
     const held = await holdPort('127.0.0.1');
     const busy = (held.address() as net.AddressInfo).port;
-    const config = defaultConfig({ databasePort: true }) as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    const config = defaultConfig({ databasePort: true }) as {
+      environments: { stg: { databases: { mydb: Record<string, unknown> } } };
+    };
     world = await createWorld({ config });
     config.environments.stg.databases.mydb.port = busy;
-    world.emu.scenario.network = { [`${String(config.environments.stg.databases.mydb.host)}:${busy}`]: `127.0.0.1:${world.db.port}` };
+    world.emu.scenario.network = {
+      [`${String(config.environments.stg.databases.mydb.host)}:${busy}`]: `127.0.0.1:${world.db.port}`,
+    };
     await world.writeConfig(config);
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
@@ -103,16 +127,26 @@ describe('a local port taken between the check and the plugin binding it', () =>
     const freeNow = await holdPort('127.0.0.1');
     const dbPort = (freeNow.address() as net.AddressInfo).port;
     await new Promise((r) => freeNow.close(r));
-    const config = defaultConfig({ databasePort: true }) as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    const config = defaultConfig({ databasePort: true }) as {
+      environments: { stg: { databases: { mydb: Record<string, unknown> } } };
+    };
     config.environments.stg.databases.mydb.port = dbPort;
     world = await createWorld({ config });
-    world.emu.scenario.network = { [`${String(config.environments.stg.databases.mydb.host)}:${dbPort}`]: `127.0.0.1:${world.db.port}` };
-    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_BUSY_PORTS: String(dbPort) });
+    world.emu.scenario.network = {
+      [`${String(config.environments.stg.databases.mydb.host)}:${dbPort}`]: `127.0.0.1:${world.db.port}`,
+    };
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], {
+      ...world.env,
+      FAKE_PLUGIN_BUSY_PORTS: String(dbPort),
+    });
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     expect(Number(m[1])).not.toBe(dbPort);
     expect(await roundTrip(Number(m[1]), 'second try')).toBe('second try');
     const starts = world.emu.callsOf('StartSession');
-    expect(starts.map((c) => (c.input.Parameters as Record<string, string[]>).localPortNumber![0])).toEqual([String(dbPort), m[1]]);
+    expect(starts.map((c) => (c.input.Parameters as Record<string, string[]>).localPortNumber![0])).toEqual([
+      String(dbPort),
+      m[1],
+    ]);
     // The first session was ended before the second began.
     expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
     t.child.kill('SIGINT');
@@ -134,10 +168,14 @@ describe('a local port taken between the check and the plugin binding it', () =>
 
 describe('finding the bastion', () => {
   it('none running: says which are stopped, exit 21', async () => {
-    world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, state: 'stopped' }] } });
+    world = await createWorld({
+      scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, state: 'stopped' }] },
+    });
     const r = await run(['stg', 'mydb']);
     expect(r.code).toBe(21);
-    expect(r.stderr).toContain('No running instance is tagged Name=bastion-db-maintenance in ap-northeast-1 (profile stg).');
+    expect(r.stderr).toContain(
+      'No running instance is tagged Name=bastion-db-maintenance in ap-northeast-1 (profile stg).',
+    );
     expect(r.stderr).toContain(`${BASTION_ID} (stopped)`);
     expect(r.stderr).toContain(`aws ec2 start-instances --instance-ids ${BASTION_ID}`);
     expect(world.emu.callsOf('StartSession')).toHaveLength(0);
@@ -147,7 +185,12 @@ describe('finding the bastion', () => {
     world = await createWorld({
       scenario: {
         instances: [
-          { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Name: 'bastion-db-maintenance' }, launchTime: '2026-05-01T00:00:00.000Z', ping: 'ConnectionLost' },
+          {
+            id: 'i-0aaaaaaaaaaaaaaa1',
+            tags: { Name: 'bastion-db-maintenance' },
+            launchTime: '2026-05-01T00:00:00.000Z',
+            ping: 'ConnectionLost',
+          },
           { id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, launchTime: '2026-01-01T00:00:00.000Z' },
         ],
       },
@@ -155,7 +198,9 @@ describe('finding the bastion', () => {
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
     await t.waitFor(/mydb → /);
     expect(t.stderr()).toContain(`✔ bastion ${BASTION_ID}`);
-    expect(t.stderr()).toContain('2 running instances are tagged Name=bastion-db-maintenance; the only one Session Manager reports Online');
+    expect(t.stderr()).toContain(
+      '2 running instances are tagged Name=bastion-db-maintenance; the only one Session Manager reports Online',
+    );
     expect(world.emu.callsOf('DescribeInstanceInformation')).toHaveLength(1);
     t.child.kill('SIGINT');
     await t.exited;
@@ -165,10 +210,20 @@ describe('finding the bastion', () => {
     world = await createWorld({
       scenario: {
         instances: [
-          { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Name: 'bastion-db-maintenance' }, launchTime: '2025-05-01T00:00:00.000Z' },
+          {
+            id: 'i-0aaaaaaaaaaaaaaa1',
+            tags: { Name: 'bastion-db-maintenance' },
+            launchTime: '2025-05-01T00:00:00.000Z',
+          },
           { id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, launchTime: '2026-01-01T00:00:00.000Z' },
         ],
-        failures: { DescribeInstanceInformation: { code: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:DescribeInstanceInformation on resource: arn:aws:ssm:ap-northeast-1:123456789012:* because no identity-based policy allows the ssm:DescribeInstanceInformation action' } },
+        failures: {
+          DescribeInstanceInformation: {
+            code: 'AccessDeniedException',
+            message:
+              'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:DescribeInstanceInformation on resource: arn:aws:ssm:ap-northeast-1:123456789012:* because no identity-based policy allows the ssm:DescribeInstanceInformation action',
+          },
+        },
       },
     });
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
@@ -182,7 +237,15 @@ describe('finding the bastion', () => {
   it('by other tags', async () => {
     const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
     config.environments.stg.bastion = { tags: { Role: 'bastion', Team: 'db' } };
-    world = await createWorld({ config, scenario: { instances: [{ id: BASTION_ID, tags: { Role: 'bastion', Team: 'db' } }, { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Role: 'bastion', Team: 'web' } }] } });
+    world = await createWorld({
+      config,
+      scenario: {
+        instances: [
+          { id: BASTION_ID, tags: { Role: 'bastion', Team: 'db' } },
+          { id: 'i-0aaaaaaaaaaaaaaa1', tags: { Role: 'bastion', Team: 'web' } },
+        ],
+      },
+    });
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
     await t.waitFor(/mydb → /);
     expect(world.emu.callsOf('StartSession')[0]!.input.Target).toBe(BASTION_ID);
@@ -207,7 +270,9 @@ describe('finding the bastion', () => {
 
 describe('AWS says no', () => {
   it('TargetNotConnected: the agent, instance profile and region, exit 23', async () => {
-    world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, ping: 'ConnectionLost' }] } });
+    world = await createWorld({
+      scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, ping: 'ConnectionLost' }] },
+    });
     const r = await run(['stg', 'mydb']);
     expect(r.code).toBe(23);
     expect(r.stderr).toContain(`The bastion ${BASTION_ID} is not connected to Session Manager.`);
@@ -217,7 +282,16 @@ describe('AWS says no', () => {
 
   it('TargetNotConnected on a bastion that just booted: tried again with backoff until it connects', async () => {
     world = await createWorld({
-      scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, launchTime: new Date().toISOString(), ping: 'ConnectionLost' }] },
+      scenario: {
+        instances: [
+          {
+            id: BASTION_ID,
+            tags: { Name: 'bastion-db-maintenance' },
+            launchTime: new Date().toISOString(),
+            ping: 'ConnectionLost',
+          },
+        ],
+      },
     });
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug'], world.env);
     await t.waitFor(/TargetNotConnected on a bastion launched .*: retry 1 in 2000 ms/);
@@ -228,9 +302,12 @@ describe('AWS says no', () => {
     expect((await t.exited).code).toBe(0);
   });
 
-  it('AccessDenied on StartSession: AWS\'s words are kept, exit 22, no plugin', async () => {
-    const text = 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:StartSession on resource: arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost because no identity-based policy allows the ssm:StartSession action';
-    world = await createWorld({ scenario: { failures: { StartSession: { code: 'AccessDeniedException', message: text } } } });
+  it("AccessDenied on StartSession: AWS's words are kept, exit 22, no plugin", async () => {
+    const text =
+      'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ssm:StartSession on resource: arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost because no identity-based policy allows the ssm:StartSession action';
+    world = await createWorld({
+      scenario: { failures: { StartSession: { code: 'AccessDeniedException', message: text } } },
+    });
     const r = await run(['stg', 'mydb']);
     expect(r.code).toBe(22);
     expect(r.stderr).toContain(text);
@@ -239,7 +316,12 @@ describe('AWS says no', () => {
 
   it.each([
     ['ThrottlingException', 'Rate exceeded', 27, /AWS is throttling requests/],
-    ['InvalidDocument', 'Document with name AWS-StartPortForwardingSessionToRemoteHost does not exist.', 28, /rejected the port-forwarding document/],
+    [
+      'InvalidDocument',
+      'Document with name AWS-StartPortForwardingSessionToRemoteHost does not exist.',
+      28,
+      /rejected the port-forwarding document/,
+    ],
   ])('%s: its own explanation, exit %i', async (code, message, exit, says) => {
     world = await createWorld({ scenario: { failures: { StartSession: { code, message } } } });
     const r = await run(['stg', 'mydb']);
@@ -256,7 +338,19 @@ describe('AWS says no', () => {
   });
 
   it('expired credentials: says how to log in again, exit 20', async () => {
-    world = await createWorld({ scenario: { principals: [{ accessKeyId: 'AKIAEMULATORDEV00001', secretAccessKey: 'x', arn: 'arn:aws:iam::123456789012:user/dev', userId: 'AIDA', expired: true }] } });
+    world = await createWorld({
+      scenario: {
+        principals: [
+          {
+            accessKeyId: 'AKIAEMULATORDEV00001',
+            secretAccessKey: 'x',
+            arn: 'arn:aws:iam::123456789012:user/dev',
+            userId: 'AIDA',
+            expired: true,
+          },
+        ],
+      },
+    });
     const r = await run(['stg', 'mydb']);
     expect(r.code).toBe(20);
     expect(r.stderr).toMatch(/credentials have expired/);
@@ -278,10 +372,14 @@ describe('AWS says no', () => {
 describe('what the user typed', () => {
   it('a config error: file, line, key path, exit 10, no AWS call', async () => {
     world = await createWorld();
-    await world.writeConfig('environments:\n  stg:\n    bastion: b\n    databases:\n      mydb: {host: mydb.internal, port: 99999}\n');
+    await world.writeConfig(
+      'environments:\n  stg:\n    bastion: b\n    databases:\n      mydb: {host: mydb.internal, port: 99999}\n',
+    );
     const r = await run(['stg', 'mydb']);
     expect(r.code).toBe(10);
-    expect(r.stderr).toMatch(/dbtunnel\.yaml:5: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/);
+    expect(r.stderr).toMatch(
+      /dbtunnel\.yaml:5: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/,
+    );
     expect(world.emu.calls).toHaveLength(0);
   });
 
@@ -315,7 +413,10 @@ describe('what the user typed', () => {
       [['stg', 'mydb', '--timeout', '1e9'], '--timeout must be at most 2147483 seconds, about 24 days (got 1e9).'],
       [['up', 'stg', 'mydb', '--timeout', '0'], '--timeout must be a number of seconds above 0 (got 0).'],
       [['stg', 'mydb', '--max-reconnects', 'many'], '--max-reconnects must be a whole number, 0 or more (got "many").'],
-      [['stg', 'mydb', '--reconnect', 'sometimes'], '--reconnect must be always, on-failure or never (got "sometimes").'],
+      [
+        ['stg', 'mydb', '--reconnect', 'sometimes'],
+        '--reconnect must be always, on-failure or never (got "sometimes").',
+      ],
       [['doctor', '--profile', 'stg'], 'Which environment?\n  → Run: dbtunnel doctor <env> [db…]'],
     ] as const) {
       const r = await run([...args]);
@@ -334,10 +435,16 @@ describe('what the user typed', () => {
       [['stg', 'mydb', '--profile', 'a', '--profile', 'b'], '--profile was given twice ("a", "b"): give it once.'],
       [['stg', 'mydb', '--timeout', '5', '--timeout', '6'], '--timeout was given twice ("5", "6"): give it once.'],
       [['logout', '--profile', 'p'.repeat(100_000)], '--profile is 100000 characters long: at most 256 can be meant'],
-      [['stg', 'mydb', '--profile', 'p'.repeat(100_000)], '--profile is 100000 characters long: at most 256 can be meant'],
+      [
+        ['stg', 'mydb', '--profile', 'p'.repeat(100_000)],
+        '--profile is 100000 characters long: at most 256 can be meant',
+      ],
     ] as const) {
       const r = await run([...args]);
-      expect({ args: args.map((a) => a.slice(0, 20)), code: r.code }).toEqual({ args: args.map((a) => a.slice(0, 20)), code: 2 });
+      expect({ args: args.map((a) => a.slice(0, 20)), code: r.code }).toEqual({
+        args: args.map((a) => a.slice(0, 20)),
+        code: 2,
+      });
       expect(r.stderr).toContain(said);
       expect(r.stderr).not.toContain('bug');
     }
@@ -355,12 +462,17 @@ describe('what the user typed', () => {
     const list = await run(['list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('db\\x1bc.internal:3306');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
     for (const r of [title, list]) expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
-  it('a new user\'s first steps: no config leads to init, a mistyped command is named, sessions without an environment says what it needs', async () => {
+  it("a new user's first steps: no config leads to init, a mistyped command is named, sessions without an environment says what it needs", async () => {
     world = await createWorld();
-    const bare = { ...world.env, HOME: path.join(world.dir, 'empty-home'), XDG_CONFIG_HOME: path.join(world.dir, 'empty-home', '.config') };
+    const bare = {
+      ...world.env,
+      HOME: path.join(world.dir, 'empty-home'),
+      XDG_CONFIG_HOME: path.join(world.dir, 'empty-home', '.config'),
+    };
     const first = await runDbtunnel([], bare, { cwd: '/' });
     expect(first.code).toBe(10);
     expect(first.stderr).toContain('No dbtunnel config found.');
@@ -380,14 +492,19 @@ describe('what the user typed', () => {
     expect(help.stdout).toContain("dbtunnel stg mydb -- sh -c 'psql -h $DBTUNNEL_HOST -p $DBTUNNEL_PORT'");
   });
 
-  it('a dbtunnel.yaml in a parent directory that others can write to (or that is another user\'s) is skipped, with a warning saying how to use it', async () => {
+  it("a dbtunnel.yaml in a parent directory that others can write to (or that is another user's) is skipped, with a warning saying how to use it", async () => {
     world = await createWorld();
     const shared = path.join(world.dir, 'shared');
     const sub = path.join(shared, 'project');
     await mkdir(sub, { recursive: true });
     // Planted: it would pick another bastion and drop confirm: true.
     const planted = path.join(shared, 'dbtunnel.yaml');
-    await writeFile(planted, stringify({ environments: { stg: { bastion: 'attacker', databases: { mydb: { host: 'evil.internal', port: 3306 } } } } }));
+    await writeFile(
+      planted,
+      stringify({
+        environments: { stg: { bastion: 'attacker', databases: { mydb: { host: 'evil.internal', port: 3306 } } } },
+      }),
+    );
     await chmod(planted, 0o666);
     const personal = path.join(world.env.XDG_CONFIG_HOME!, 'dbtunnel', 'config.yaml');
     await mkdir(path.dirname(personal), { recursive: true });
@@ -396,7 +513,9 @@ describe('what the user typed', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Values=bastion-db-maintenance');
     expect(r.stdout).not.toContain('attacker');
-    expect(r.stderr).toContain(`⚠ Skipped ${planted}: other users can write to it (mode 0666), so it may not be yours. To use it anyway: dbtunnel --config ${planted} …`);
+    expect(r.stderr).toContain(
+      `⚠ Skipped ${planted}: other users can write to it (mode 0666), so it may not be yours. To use it anyway: dbtunnel --config ${planted} …`,
+    );
     // Another user's: root can make it so (to anyone else, root's own files are trusted).
     await chmod(planted, 0o644);
     if (process.getuid?.() === 0) {

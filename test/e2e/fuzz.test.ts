@@ -35,9 +35,97 @@ type Random = ReturnType<typeof generator>;
 const DOCUMENTED = new Set<number>(Object.values(EXIT).filter((c) => c !== EXIT.internal));
 
 /** Words a user (or a script gone wrong) might type. */
-const HOSTILE = ['', ' ', '-', '--', '---', '-x', '=', 'a=b', '\u001b]0;pwn\u0007', '\u001bc', 'é', '💥', '\u202e', 'x'.repeat(300), 'y'.repeat(5000), '../../etc/passwd', '/dev/zero', '$(id)', '`id`', "'", '"', '\\', '%s%n', '0', '-1', '1e309', 'NaN', 'true', 'null', '{}', '[]'];
-const WORDS = ['stg', 'mydb', 'other', 'prd', 'policy', 'check', 'doctor', 'up', '-d', 'down', 'ps', 'list', 'alias', 'completion', 'sessions', 'init', 'logout', 'help', '--help', '--version', '--get-yargs-completions'];
-const OPTIONS = ['--config', '--profile', '--region', '--instance', '--all', '--timeout', '--json', '--quiet', '-q', '--yes', '-y', '--dry-run', '--reconnect', '--max-reconnects', '--legacy-plugin', '--debug', '--policy', '--scp', '--boundary', '--principal', '--shell', '--terminate', '--env', '--db', '--host', '--port', '--local-port', '--engine', '--file', '--force', '--personal', '--tiemout', '--no-json'];
+const HOSTILE = [
+  '',
+  ' ',
+  '-',
+  '--',
+  '---',
+  '-x',
+  '=',
+  'a=b',
+  '\u001b]0;pwn\u0007',
+  '\u001bc',
+  'é',
+  '💥',
+  '\u202e',
+  'x'.repeat(300),
+  'y'.repeat(5000),
+  '../../etc/passwd',
+  '/dev/zero',
+  '$(id)',
+  '`id`',
+  "'",
+  '"',
+  '\\',
+  '%s%n',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'true',
+  'null',
+  '{}',
+  '[]',
+];
+const WORDS = [
+  'stg',
+  'mydb',
+  'other',
+  'prd',
+  'policy',
+  'check',
+  'doctor',
+  'up',
+  '-d',
+  'down',
+  'ps',
+  'list',
+  'alias',
+  'completion',
+  'sessions',
+  'init',
+  'logout',
+  'help',
+  '--help',
+  '--version',
+  '--get-yargs-completions',
+];
+const OPTIONS = [
+  '--config',
+  '--profile',
+  '--region',
+  '--instance',
+  '--all',
+  '--timeout',
+  '--json',
+  '--quiet',
+  '-q',
+  '--yes',
+  '-y',
+  '--dry-run',
+  '--reconnect',
+  '--max-reconnects',
+  '--legacy-plugin',
+  '--debug',
+  '--policy',
+  '--scp',
+  '--boundary',
+  '--principal',
+  '--shell',
+  '--terminate',
+  '--env',
+  '--db',
+  '--host',
+  '--port',
+  '--local-port',
+  '--engine',
+  '--file',
+  '--force',
+  '--personal',
+  '--tiemout',
+  '--no-json',
+];
 
 function argvCase(r: Random, config: string): string[] {
   const words: string[] = [];
@@ -58,7 +146,47 @@ function argvCase(r: Random, config: string): string[] {
 }
 
 /** Pieces of YAML (and not) that a mutation inserts. */
-const FRAGMENTS = ['[', ']', '{', '}', '"', "'", ':', ': ', '- ', '? ', '#', '&a ', '*a', '<<: *a', '!!binary ', '!!js/function ', '---\n', '...\n', '%YAML 1.1\n', '\t', '\u0000', '\r\n', '\ufeff', '\u001b[2J', '  ', '\n', 'port: 99999', 'localPort: -1', 'environments:', 'databases: []', 'bastion: {tags: {}}', '~', 'null', '1e500', '0x10', '"\\u0000"', 'é', '[' .repeat(80), '- '.repeat(120)];
+const FRAGMENTS = [
+  '[',
+  ']',
+  '{',
+  '}',
+  '"',
+  "'",
+  ':',
+  ': ',
+  '- ',
+  '? ',
+  '#',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '!!binary ',
+  '!!js/function ',
+  '---\n',
+  '...\n',
+  '%YAML 1.1\n',
+  '\t',
+  '\u0000',
+  '\r\n',
+  '\ufeff',
+  '\u001b[2J',
+  '  ',
+  '\n',
+  'port: 99999',
+  'localPort: -1',
+  'environments:',
+  'databases: []',
+  'bastion: {tags: {}}',
+  '~',
+  'null',
+  '1e500',
+  '0x10',
+  '"\\u0000"',
+  'é',
+  '['.repeat(80),
+  '- '.repeat(120),
+];
 
 function mutate(r: Random, text: string): string {
   let out = text;
@@ -116,7 +244,9 @@ describe(`fuzz (seed ${SEED}; FUZZ_SEED=${SEED} replays it)`, () => {
       } catch (e) {
         const label = `case ${i}: ${JSON.stringify(text.slice(0, 300))}`;
         expect(e instanceof TunnelError && e.kind === 'config', `${label}: ${String(e)}`).toBe(true);
-        expect((e as TunnelError).message.length + (e as TunnelError).details.join('').length, label).toBeLessThan(4000);
+        expect((e as TunnelError).message.length + (e as TunnelError).details.join('').length, label).toBeLessThan(
+          4000,
+        );
       }
       expect(Date.now() - started, `case ${i} took too long`).toBeLessThan(2000);
     }
@@ -136,9 +266,19 @@ describe(`fuzz (seed ${SEED}; FUZZ_SEED=${SEED} replays it)`, () => {
   it('generated command lines', async () => {
     const r = generator(SEED + 2);
     // No plugin and an AWS that refuses at once: whatever the line asks, nothing can start or hold.
-    const pathWithout = world.env.PATH!.split(path.delimiter).filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR)).join(path.delimiter);
+    const pathWithout = world.env
+      .PATH!.split(path.delimiter)
+      .filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR))
+      .join(path.delimiter);
     const closed = 'http://127.0.0.1:9';
-    const env = { ...world.env, PATH: pathWithout, AWS_ENDPOINT_URL_EC2: closed, AWS_ENDPOINT_URL_SSM: closed, AWS_ENDPOINT_URL_STS: closed, AWS_ENDPOINT_URL_IAM: closed };
+    const env = {
+      ...world.env,
+      PATH: pathWithout,
+      AWS_ENDPOINT_URL_EC2: closed,
+      AWS_ENDPOINT_URL_SSM: closed,
+      AWS_ENDPOINT_URL_STS: closed,
+      AWS_ENDPOINT_URL_IAM: closed,
+    };
     const cwd = path.join(world.dir, 'cwd');
     await mkdir(cwd);
     for (let i = 0; i < 40 * RUNS; i++) {

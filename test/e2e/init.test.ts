@@ -17,7 +17,24 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const flags = ['--env', 'stg', '--profile', 'stg', '--region', 'ap-northeast-1', '--bastion', 'bastion-db', '--db', 'mydb', '--host', 'mydb.internal', '--port', '3306', '--engine', 'mysql'];
+const flags = [
+  '--env',
+  'stg',
+  '--profile',
+  'stg',
+  '--region',
+  'ap-northeast-1',
+  '--bastion',
+  'bastion-db',
+  '--db',
+  'mydb',
+  '--host',
+  'mydb.internal',
+  '--port',
+  '3306',
+  '--engine',
+  'mysql',
+];
 
 it('from flags: a commented config that loads, naming no path of this machine', async () => {
   const r = await runDbtunnel(['init', ...flags], env, { cwd: dir });
@@ -29,7 +46,12 @@ it('from flags: a commented config that loads, naming no path of this machine', 
   expect(text).toContain('    bastion: bastion-db');
   expect(text).toContain('# confirm: true');
   const list = await runDbtunnel(['list', '--json'], env, { cwd: dir });
-  expect(JSON.parse(list.stdout).environments[0]).toMatchObject({ name: 'stg', profile: 'stg', region: 'ap-northeast-1', databases: [{ name: 'mydb', host: 'mydb.internal', port: 3306, engine: 'mysql' }] });
+  expect(JSON.parse(list.stdout).environments[0]).toMatchObject({
+    name: 'stg',
+    profile: 'stg',
+    region: 'ap-northeast-1',
+    databases: [{ name: 'mydb', host: 'mydb.internal', port: 3306, engine: 'mysql' }],
+  });
 });
 
 it('the engine left out is commented as the port suggests', async () => {
@@ -41,10 +63,30 @@ it('the engine left out is commented as the port suggests', async () => {
 it('an answer that would add keys of its own, or break a rule, is refused with what was given; nothing is written', async () => {
   const r = await runDbtunnel(['init', ...flags, '--env', 'stg:\n    bastion: evil'], env, { cwd: dir });
   expect(r.code).toBe(2);
-  const many = await runDbtunnel(['init', '--env', 'stg:\n  x: y', '--bastion', 'b', '--db', 'my db', '--host', 'a;b', '--port', '70000', '--region', 'tokyo'], env, { cwd: dir });
+  const many = await runDbtunnel(
+    [
+      'init',
+      '--env',
+      'stg:\n  x: y',
+      '--bastion',
+      'b',
+      '--db',
+      'my db',
+      '--host',
+      'a;b',
+      '--port',
+      '70000',
+      '--region',
+      'tokyo',
+    ],
+    env,
+    { cwd: dir },
+  );
   expect(many.code).toBe(2);
   expect(many.stderr).toContain('These answers would not make a config:');
-  expect(many.stderr).toContain('--env must use only letters, digits, ".", "_" and "-" (it is typed as a command argument) (got "stg:\\n  x: y").');
+  expect(many.stderr).toContain(
+    '--env must use only letters, digits, ".", "_" and "-" (it is typed as a command argument) (got "stg:\\n  x: y").',
+  );
   expect(many.stderr).toContain('--db must use only letters, digits');
   expect(many.stderr).toContain('--host must be at least 3 characters with none of');
   expect(many.stderr).toContain('--port must be a port number from 1 to 65535 (got 70000).');
@@ -76,7 +118,11 @@ it('a value the schema rejects is caught before anything is written', async () =
 });
 
 it('--personal writes the XDG config', async () => {
-  const r = await runDbtunnel(['init', ...flags, '--personal'], { ...env, XDG_CONFIG_HOME: path.join(dir, 'xdg') }, { cwd: dir });
+  const r = await runDbtunnel(
+    ['init', ...flags, '--personal'],
+    { ...env, XDG_CONFIG_HOME: path.join(dir, 'xdg') },
+    { cwd: dir },
+  );
   expect(r.code).toBe(0);
   await access(path.join(dir, 'xdg', 'dbtunnel', 'config.yaml'));
 });
@@ -110,19 +156,32 @@ it('on a terminal: answers typed ahead (or pasted) are each kept for their quest
   child.stdin.write(['prd', '', '', 'prd-bastion', 'main', 'main.internal', '5432', '', 'postgres', ''].join('\r'));
   expect(await closed).toBe(0);
   const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
-  expect(list.environments[0]).toMatchObject({ name: 'prd', bastion: 'prd-bastion', databases: [{ name: 'main', port: 5432, engine: 'postgres' }] });
+  expect(list.environments[0]).toMatchObject({
+    name: 'prd',
+    bastion: 'prd-bastion',
+    databases: [{ name: 'main', port: 5432, engine: 'postgres' }],
+  });
 });
 
 it('on a terminal: an answer that breaks a rule is asked again, with the reason', async () => {
   const { child, out, closed } = initOnTerminal();
   await eventually(() => out.screen.includes('Environment name'), 10_000);
-  child.stdin.write(['prd', '', '', 'prd-bastion', 'main', 'main.internal', 'abc', '70000', '5432', '', 'mariadb', 'postgres', ''].join('\r'));
+  child.stdin.write(
+    ['prd', '', '', 'prd-bastion', 'main', 'main.internal', 'abc', '70000', '5432', '', 'mariadb', 'postgres', ''].join(
+      '\r',
+    ),
+  );
   expect(await closed).toBe(0);
   expect(out.screen).toContain('✖ must be a whole number from 1 to 65535 (got "abc"): try again.');
   expect(out.screen).toContain('✖ must be a port number from 1 to 65535 (got 70000): try again.');
-  expect(out.screen).toContain('✖ must be one of mysql, postgres, redis, mongodb, mssql, oracle (got "mariadb"): try again.');
+  expect(out.screen).toContain(
+    '✖ must be one of mysql, postgres, redis, mongodb, mssql, oracle (got "mariadb"): try again.',
+  );
   const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
-  expect(list.environments[0]).toMatchObject({ name: 'prd', databases: [{ name: 'main', port: 5432, engine: 'postgres' }] });
+  expect(list.environments[0]).toMatchObject({
+    name: 'prd',
+    databases: [{ name: 'main', port: 5432, engine: 'postgres' }],
+  });
 });
 
 it('on a terminal: asks, and writes what was answered', async () => {
@@ -143,5 +202,11 @@ it('on a terminal: asks, and writes what was answered', async () => {
   await answer('Engine', 'postgres');
   expect(await closed).toBe(0);
   const list = JSON.parse((await runDbtunnel(['list', '--json'], env, { cwd: dir })).stdout);
-  expect(list.environments[0]).toMatchObject({ name: 'prd', profile: 'prd-admin', region: 'eu-west-1', bastion: 'prd-bastion', databases: [{ name: 'main', port: 5432, localPort: null, engine: 'postgres' }] });
+  expect(list.environments[0]).toMatchObject({
+    name: 'prd',
+    profile: 'prd-admin',
+    region: 'eu-west-1',
+    bastion: 'prd-bastion',
+    databases: [{ name: 'main', port: 5432, localPort: null, engine: 'postgres' }],
+  });
 });

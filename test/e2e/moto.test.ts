@@ -25,15 +25,28 @@ afterAll(async () => {
 });
 
 async function launch(tags: Record<string, string>): Promise<string> {
-  const out = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
+  const out = await ec2.send(
+    new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }),
+  );
   const id = out.Instances![0]!.InstanceId!;
-  await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+  await ec2.send(
+    new CreateTagsCommand({ Resources: [id], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+  );
   return id;
 }
 
 async function worldFor(name: string, ids: string[]): Promise<World> {
   const w = await createWorld({
-    config: { environments: { stg: { profile: 'stg', region: 'ap-northeast-1', bastion: name, databases: { mydb: { host: 'mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com', port: 3306 } } } } },
+    config: {
+      environments: {
+        stg: {
+          profile: 'stg',
+          region: 'ap-northeast-1',
+          bastion: name,
+          databases: { mydb: { host: 'mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com', port: 3306 } },
+        },
+      },
+    },
   });
   w.emu.scenario.instances = ids.map((id) => ({ id }));
   w.env.AWS_ENDPOINT_URL_EC2 = moto.url;

@@ -3,11 +3,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
-import { startProxy, startTlsFront, type Proxy, type TlsFront } from '../support/network.js';
+import { startProxy, startTlsFront, type Proxy as ProxyServer, type TlsFront } from '../support/network.js';
 import { createWorld, type World } from '../support/world.js';
 
 let world: World | undefined;
-let proxy: Proxy | undefined;
+let proxy: ProxyServer | undefined;
 let front: TlsFront | undefined;
 afterEach(async () => {
   await world?.close();
@@ -56,7 +56,10 @@ describe('corporate networks', () => {
 
   it('AWS_CA_BUNDLE naming a file that is not there: a config error', async () => {
     world = await createWorld();
-    const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, AWS_CA_BUNDLE: '/nonexistent/ca.pem' });
+    const r = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb'], {
+      ...world.env,
+      AWS_CA_BUNDLE: '/nonexistent/ca.pem',
+    });
     expect(r.code).toBe(10);
     expect(r.stderr).toContain('AWS_CA_BUNDLE names /nonexistent/ca.pem, which does not exist.');
   });

@@ -26,7 +26,11 @@ beforeAll(async () => {
   const { stdout } = await run(process.execPath, [path.join(root, 'scripts', 'package.mjs'), dir], { cwd: root });
   tarball = stdout.trim();
   const prefix = path.join(dir, 'prefix');
-  const installed_ = await run('npm', ['install', '--global', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir });
+  const installed_ = await run(
+    'npm',
+    ['install', '--global', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'],
+    { cwd: dir },
+  );
   installLog = installed_.stdout + installed_.stderr;
   bin = path.join(prefix, 'bin', 'dbtunnel');
   installed = path.join(prefix, 'lib', 'node_modules', 'dbtunnel');
@@ -38,10 +42,26 @@ afterAll(async () => {
 
 it('ships what it needs and nothing else; its package.json has no scripts to run and no development dependencies', async () => {
   const { stdout } = await run('tar', ['-tzf', tarball]);
-  const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-  expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'config.example.yaml', 'bin/dbtunnel', 'dist/main.js', 'dist/config.schema.json', 'package.json']));
+  const files = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'README.md',
+      'LICENSE',
+      'config.example.yaml',
+      'bin/dbtunnel',
+      'dist/main.js',
+      'dist/config.schema.json',
+      'package.json',
+    ]),
+  );
   expect(files.filter((f) => /^(src|test|scripts|bench|\.ci)\//.test(f))).toEqual([]);
-  const pkg = JSON.parse((await run('tar', ['-xOzf', tarball, 'package/package.json'])).stdout) as Record<string, unknown>;
+  const pkg = JSON.parse((await run('tar', ['-xOzf', tarball, 'package/package.json'])).stdout) as Record<
+    string,
+    unknown
+  >;
   expect(pkg.scripts).toBeUndefined();
   expect(pkg.devDependencies).toBeUndefined();
   expect(pkg.dependencies).toBeUndefined();

@@ -29,8 +29,18 @@ const TAG_ONLY = {
   Version: '2012-10-17',
   Statement: [
     { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
-    { Sid: 'TagOnly', Effect: 'Allow', Action: ['ssm:StartSession'], Resource: '*', Condition: { StringEquals: { 'ssm:resourceTag/Name': ['bastion-db-maintenance'] } } },
-    { Effect: 'Allow', Action: ['ssm:TerminateSession', 'ssmmessages:OpenDataChannel'], Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*' },
+    {
+      Sid: 'TagOnly',
+      Effect: 'Allow',
+      Action: ['ssm:StartSession'],
+      Resource: '*',
+      Condition: { StringEquals: { 'ssm:resourceTag/Name': ['bastion-db-maintenance'] } },
+    },
+    {
+      Effect: 'Allow',
+      Action: ['ssm:TerminateSession', 'ssmmessages:OpenDataChannel'],
+      Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*',
+    },
   ],
 };
 
@@ -43,14 +53,26 @@ describe('dbtunnel policy', () => {
     expect(doc.Version).toBe('2012-10-17');
     expect(JSON.stringify(doc)).toContain('arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost');
     await write('generated.json', doc);
-    for (const principal of ['arn:aws:iam::123456789012:user/dev', 'arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice@corp']) {
-      const check = await run(['policy', 'check', 'stg', 'mydb', '--policy', 'generated.json', '--principal', principal]);
+    for (const principal of [
+      'arn:aws:iam::123456789012:user/dev',
+      'arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice@corp',
+    ]) {
+      const check = await run([
+        'policy',
+        'check',
+        'stg',
+        'mydb',
+        '--policy',
+        'generated.json',
+        '--principal',
+        principal,
+      ]);
       expect(check.code, check.stdout + check.stderr).toBe(0);
       expect(check.stderr).toContain('All 5 required requests are allowed.');
     }
   });
 
-  it('every ARN in the region\'s partition; an instance id bastion needs no DescribeInstances', async () => {
+  it("every ARN in the region's partition; an instance id bastion needs no DescribeInstances", async () => {
     const r = await run(['policy', 'cn', '--json']);
     const text = r.stdout;
     expect(text).toContain('arn:aws-cn:ec2:cn-north-1:*:instance/i-0123456789abcdef0');
@@ -66,7 +88,9 @@ describe('dbtunnel policy', () => {
     );
     const r = await run(['--config', 'two.yaml', 'policy', 'stg', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(JSON.parse((await run(['--config', 'two.yaml', 'policy', 'stg', 'mydb', 'reports', '--json'])).stdout));
+    expect(JSON.parse(r.stdout)).toEqual(
+      JSON.parse((await run(['--config', 'two.yaml', 'policy', 'stg', 'mydb', 'reports', '--json'])).stdout),
+    );
     await write('generated.json', JSON.parse(r.stdout));
     const check = await run(['--config', 'two.yaml', 'policy', 'check', 'stg', '--policy', 'generated.json']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
@@ -82,29 +106,59 @@ describe('dbtunnel policy', () => {
 describe('dbtunnel policy check', () => {
   it('the tag-only policy: the document is denied, with the fix; exit 22', async () => {
     await write('dev.json', TAG_ONLY);
-    const r = await run(['policy', 'check', 'stg', 'mydb', '--policy', 'dev.json', '--principal', 'arn:aws:iam::123456789012:user/dev']);
+    const r = await run([
+      'policy',
+      'check',
+      'stg',
+      'mydb',
+      '--policy',
+      'dev.json',
+      '--principal',
+      'arn:aws:iam::123456789012:user/dev',
+    ]);
     expect(r.code).toBe(22);
-    expect(r.stdout).toContain('✔ ssm:StartSession on arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0  allowed by dev.json statement TagOnly');
-    expect(r.stdout).toContain('✖ ssm:StartSession on arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost  no statement allows it');
+    expect(r.stdout).toContain(
+      '✔ ssm:StartSession on arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0  allowed by dev.json statement TagOnly',
+    );
+    expect(r.stdout).toContain(
+      '✖ ssm:StartSession on arn:aws:ssm:ap-northeast-1::document/AWS-StartPortForwardingSessionToRemoteHost  no statement allows it',
+    );
     expect(r.stdout).toContain('"Resource": "arn:aws:ssm:*:*:document/AWS-StartPortForwardingSessionToRemoteHost"');
-    expect(r.stdout).toMatch(/– ssm:DescribeInstanceInformation on \*  no statement allows it {2}\(optional/);
+    expect(r.stdout).toMatch(/– ssm:DescribeInstanceInformation on \* {2}no statement allows it {2}\(optional/);
     expect(r.stderr).toContain('1 of 5 required requests denied.');
   });
 
   it('for a role, ${aws:username} does not exist: its own sessions are denied', async () => {
     await write('dev.json', TAG_ONLY);
-    const r = await run(['policy', 'check', 'stg', '--policy', 'dev.json', '--principal', 'arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice']);
+    const r = await run([
+      'policy',
+      'check',
+      'stg',
+      '--policy',
+      'dev.json',
+      '--principal',
+      'arn:aws:sts::123456789012:assumed-role/DbDevelopers/alice',
+    ]);
     expect(r.stdout).toMatch(/✖ ssm:TerminateSession on arn:aws:ssm:ap-northeast-1:123456789012:session\/alice-/);
   });
 
   it('an SCP deny: explicit, no Allow can fix it; a boundary caps', async () => {
     const full = await run(['policy', 'stg', '--json']);
     await write('generated.json', JSON.parse(full.stdout));
-    await write('scp.json', { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, { Sid: 'NoSessions', Effect: 'Deny', Action: 'ssm:StartSession', Resource: '*' }] });
+    await write('scp.json', {
+      Statement: [
+        { Effect: 'Allow', Action: '*', Resource: '*' },
+        { Sid: 'NoSessions', Effect: 'Deny', Action: 'ssm:StartSession', Resource: '*' },
+      ],
+    });
     const r = await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--scp', 'scp.json']);
     expect(r.code).toBe(22);
-    expect(r.stdout).toContain('explicitly denied by scp.json statement NoSessions (service control policy); no Allow can fix it');
-    await write('boundary.json', { Statement: [{ Effect: 'Allow', Action: ['ec2:*', 'ssm:StartSession'], Resource: '*' }] });
+    expect(r.stdout).toContain(
+      'explicitly denied by scp.json statement NoSessions (service control policy); no Allow can fix it',
+    );
+    await write('boundary.json', {
+      Statement: [{ Effect: 'Allow', Action: ['ec2:*', 'ssm:StartSession'], Resource: '*' }],
+    });
     const b = await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--boundary', 'boundary.json']);
     expect(b.code).toBe(22);
     expect(b.stdout).toMatch(/✖ ssm:TerminateSession .* no statement in the permissions boundary allows it/);
@@ -115,7 +169,9 @@ describe('dbtunnel policy check', () => {
     const r = await run(['policy', 'check', 'stg', '--policy', 'dev.json', '--json']);
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(false);
-    expect(out.results.find((x: { id: string }) => x.id === 'start-session-with-document').decision.decision).toBe('implicit-deny');
+    expect(out.results.find((x: { id: string }) => x.id === 'start-session-with-document').decision.decision).toBe(
+      'implicit-deny',
+    );
   });
 
   it('a file that is not a policy: says what is wrong, exit 10', async () => {
@@ -126,7 +182,9 @@ describe('dbtunnel policy check', () => {
     expect(r.stderr).toContain('Effect must be "Allow" or "Deny"');
     await writeFile(path.join(dir, 'broken.json'), '{"Statement": ');
     expect((await run(['policy', 'check', 'stg', '--policy', 'broken.json'])).stderr).toMatch(/is not valid JSON/);
-    expect((await run(['policy', 'check', 'stg', '--policy', 'missing.json'])).stderr).toMatch(/Policy file missing\.json does not exist\./);
+    expect((await run(['policy', 'check', 'stg', '--policy', 'missing.json'])).stderr).toMatch(
+      /Policy file missing\.json does not exist\./,
+    );
     expect((await run(['policy', 'check', 'stg'])).code).toBe(2);
   });
 });

@@ -21,14 +21,17 @@ afterAll(async () => {
 async function hold(args: string[], until: (w: World) => Promise<void> | void, env: Record<string, string> = {}) {
   const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug', ...args], { ...world.env, ...env });
   await t.waitFor(/mydb → |"event":"ready"/);
-  seen.push({ where: `environ of dbtunnel ${args.join(' ')}`, text: await readFile(`/proc/${t.child.pid}/environ`, 'utf8') });
+  seen.push({
+    where: `environ of dbtunnel ${args.join(' ')}`,
+    text: await readFile(`/proc/${t.child.pid}/environ`, 'utf8'),
+  });
   await until(world);
   t.child.kill('SIGINT');
   await t.exited;
   seen.push({ where: `output of dbtunnel ${args.join(' ')}`, text: t.stdout() + t.stderr() });
 }
 
-it('no token anywhere but the plugin\'s environment, across the scenarios', async () => {
+it("no token anywhere but the plugin's environment, across the scenarios", async () => {
   // A plain tunnel; --json; a reconnect after AWS ends the session; a plugin killed the hard way.
   await hold([], () => {});
   await hold(['--json'], () => {});
@@ -43,18 +46,25 @@ it('no token anywhere but the plugin\'s environment, across the scenarios', asyn
   expect(seen.at(-1)!.text).toContain('plugin mydb printed on stderr: token (session token)');
   // A `--` command dumps its whole environment.
   const dump = path.join(world.dir, 'command-env.txt');
-  const cmd = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug', '--', 'sh', '-c', `env > ${dump}`], world.env);
+  const cmd = await runDbtunnel(
+    ['--config', world.configFile, 'stg', 'mydb', '--debug', '--', 'sh', '-c', `env > ${dump}`],
+    world.env,
+  );
   seen.push({ where: 'output of dbtunnel -- command', text: cmd.stdout + cmd.stderr });
   seen.push({ where: 'environment of the -- command', text: await readFile(dump, 'utf8') });
   // Failures after StartSession: a plugin that never opens the port.
   world.emu.hangDataChannel = true;
-  const timeout = await runDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug', '--timeout', '1'], world.env);
+  const timeout = await runDbtunnel(
+    ['--config', world.configFile, 'stg', 'mydb', '--debug', '--timeout', '1'],
+    world.env,
+  );
   seen.push({ where: 'output of a start timeout', text: timeout.stdout + timeout.stderr });
   world.emu.hangDataChannel = false;
   // In the background: its log, state, ps and down.
   const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb', '--debug'], world.env);
   const state = path.join(world.dir, '.local', 'state', 'dbtunnel');
-  for (const f of await readdir(state)) seen.push({ where: `background ${f}`, text: await readFile(path.join(state, f), 'utf8') });
+  for (const f of await readdir(state))
+    seen.push({ where: `background ${f}`, text: await readFile(path.join(state, f), 'utf8') });
   const ps = await runDbtunnel(['ps', '--json'], world.env);
   const down = await runDbtunnel(['down'], world.env);
   seen.push({ where: 'up, ps, down', text: up.stdout + up.stderr + ps.stdout + down.stdout + down.stderr });
@@ -71,7 +81,9 @@ it('no token anywhere but the plugin\'s environment, across the scenarios', asyn
   }
   // …and where it must be: each plugin's own environment, under AWS_SSM_START_SESSION_RESPONSE alone.
   for (const r of records) {
-    const holders = Object.entries(r.env).filter(([, v]) => tokens.some((t) => v.includes(t))).map(([k]) => k);
+    const holders = Object.entries(r.env)
+      .filter(([, v]) => tokens.some((t) => v.includes(t)))
+      .map(([k]) => k);
     expect(holders).toEqual(['AWS_SSM_START_SESSION_RESPONSE']);
   }
 }, 120_000);
@@ -119,12 +131,19 @@ it('a plugin that prints every secret it holds and fails: none of them in any ou
 
     const records = await w.pluginRecords();
     expect(records.length).toBe(4);
-    const secrets = [...w.emu.tokens, 'proxy-password-1234', ...records.flatMap((r) => [r.env.AWS_SECRET_ACCESS_KEY!, r.env.AWS_SESSION_TOKEN!])];
+    const secrets = [
+      ...w.emu.tokens,
+      'proxy-password-1234',
+      ...records.flatMap((r) => [r.env.AWS_SECRET_ACCESS_KEY!, r.env.AWS_SESSION_TOKEN!]),
+    ];
     expect(secrets.filter(Boolean).length).toBe(w.emu.tokens.length + 1 + 2 * records.length);
-    for (const secret of secrets) for (const { where, text } of outputs) expect(text.includes(secret), `a secret in ${where}`).toBe(false);
+    for (const secret of secrets)
+      for (const { where, text } of outputs) expect(text.includes(secret), `a secret in ${where}`).toBe(false);
     // Each shown by what it is.
     expect(outputs[2]!.text).toMatch(/AWS_SECRET_ACCESS_KEY=\(AWS secret key\)/);
-    expect(outputs[2]!.text).toMatch(/HTTPS_PROXY=http:\/\/alice:\(password\)@127\.0\.0\.1:9|HTTPS_PROXY=http:\/\/alice:\(proxy password\)@/);
+    expect(outputs[2]!.text).toMatch(
+      /HTTPS_PROXY=http:\/\/alice:\(password\)@127\.0\.0\.1:9|HTTPS_PROXY=http:\/\/alice:\(proxy password\)@/,
+    );
   } finally {
     await runDbtunnel(['down'], w.env);
     await w.close();

@@ -12,7 +12,18 @@ import { BIN } from '../support/cli.js';
 import { createWorld, defaultConfig, type World } from '../support/world.js';
 
 /** Every character a shell might take for code, in directory names (one per level). */
-const HOSTILE_DIRS = [`o'brien`, `say "hi"`, 'back\\slash\\', '$(touch PWNED-dollar)', '`touch PWNED-tick`', 'semi;touch PWNED-semi', 'new\nline', 'ünïcødé sp ace', `fish \\' \\\\ '`, '$HOME'];
+const HOSTILE_DIRS = [
+  `o'brien`,
+  `say "hi"`,
+  'back\\slash\\',
+  '$(touch PWNED-dollar)',
+  '`touch PWNED-tick`',
+  'semi;touch PWNED-semi',
+  'new\nline',
+  'ünïcødé sp ace',
+  `fish \\' \\\\ '`,
+  '$HOME',
+];
 const HOSTILE_WORD = `it's "$(touch PWNED-word)" \`touch PWNED-word2\`; \\ ${'\n'}ünï`;
 
 let world: World;
@@ -29,7 +40,9 @@ beforeAll(async () => {
   project = path.join(world.dir, ...HOSTILE_DIRS);
   await mkdir(project, { recursive: true });
   configFile = path.join(project, 'dbtunnel.yaml');
-  const config = defaultConfig({ also: ['report.db', 'cache-1'] }) as { environments: Record<string, { bastion: unknown }> };
+  const config = defaultConfig({ also: ['report.db', 'cache-1'] }) as {
+    environments: Record<string, { bastion: unknown }>;
+  };
   config.environments.stg!.bastion = { tags: { Role: HOSTILE_WORD, 'team,x=y': 'a,b' } };
   await writeFile(configFile, stringify(config));
   realBin = path.join(world.dir, 'real-bin');
@@ -37,7 +50,9 @@ beforeAll(async () => {
   record = path.join(world.dir, 'calls.jsonl');
   await mkdir(realBin);
   await mkdir(fakeBin);
-  await writeFile(path.join(realBin, 'dbtunnel'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, { mode: 0o755 });
+  await writeFile(path.join(realBin, 'dbtunnel'), `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`, {
+    mode: 0o755,
+  });
   const recorder = (name: string) =>
     `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(record)}, JSON.stringify([${JSON.stringify(name)}, ...process.argv.slice(2)]) + '\\n');\n` +
     (name === 'aws' ? "if (process.argv[2] === 'ec2') process.stdout.write('i-0abc1234def567890\\n');\n" : '');
@@ -51,15 +66,30 @@ afterAll(async () => {
 
 /** Run a script in a shell, with dbtunnel on PATH, from the hostile project directory. */
 function shell(name: 'bash' | 'zsh' | 'fish' | 'dash', script: string, env: Record<string, string> = {}) {
-  const args = name === 'bash' ? ['--norc', '--noprofile', '-c', script] : name === 'zsh' ? ['-f', '-c', script] : name === 'fish' ? ['--no-config', '-c', script] : ['-c', script];
-  const r = spawnSync(name, args, { cwd: project, env: { ...world.env, PATH: `${realBin}:${world.env.PATH}`, ...env }, encoding: 'utf8', timeout: 20_000 });
+  const args =
+    name === 'bash'
+      ? ['--norc', '--noprofile', '-c', script]
+      : name === 'zsh'
+        ? ['-f', '-c', script]
+        : name === 'fish'
+          ? ['--no-config', '-c', script]
+          : ['-c', script];
+  const r = spawnSync(name, args, {
+    cwd: project,
+    env: { ...world.env, PATH: `${realBin}:${world.env.PATH}`, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { ...r, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 async function calls(): Promise<string[][]> {
   const text = await readFile(record, 'utf8').catch(() => '');
   await writeFile(record, '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[]);
 }
 
 /** Files a hostile word would have created, anywhere under the world. */
@@ -75,29 +105,32 @@ async function planted(dir = world.dir): Promise<string[]> {
 const ALIASES = ['stg-cache-1', 'stg-mydb', 'stg-report.db'];
 
 describe('alias: eval "$(dbtunnel alias)" / dbtunnel alias --shell fish | source', () => {
-  it.each(['bash', 'zsh'] as const)('%s: the aliases call dbtunnel with the config path exactly, and define nothing else', async (sh) => {
-    const r = shell(
-      sh,
-      [
-        sh === 'bash' ? 'shopt -s expand_aliases' : ':',
-        // The names of the aliases, one per line, before and after.
-        `names() { ${sh === 'bash' ? 'compgen -a' : 'print -rl -- ${(k)aliases}'} | sort; }`,
-        'before=$(names)',
-        `eval "$(dbtunnel alias --shell ${sh})"`,
-        `comm -13 <(printf '%s\\n' "$before") <(names)`,
-        `PATH=${fakeBin}:$PATH`,
-        'eval "stg-mydb --json"',
-        'eval "stg-report.db"',
-      ].join('\n'),
-    );
-    expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n').filter(Boolean)).toEqual(ALIASES);
-    expect(await calls()).toEqual([
-      ['dbtunnel', '--config', configFile, 'stg', 'mydb', '--json'],
-      ['dbtunnel', '--config', configFile, 'stg', 'report.db'],
-    ]);
-    expect(await planted()).toEqual([]);
-  });
+  it.each(['bash', 'zsh'] as const)(
+    '%s: the aliases call dbtunnel with the config path exactly, and define nothing else',
+    async (sh) => {
+      const r = shell(
+        sh,
+        [
+          sh === 'bash' ? 'shopt -s expand_aliases' : ':',
+          // The names of the aliases, one per line, before and after.
+          `names() { ${sh === 'bash' ? 'compgen -a' : 'print -rl -- ${(k)aliases}'} | sort; }`,
+          'before=$(names)',
+          `eval "$(dbtunnel alias --shell ${sh})"`,
+          `comm -13 <(printf '%s\\n' "$before") <(names)`,
+          `PATH=${fakeBin}:$PATH`,
+          'eval "stg-mydb --json"',
+          'eval "stg-report.db"',
+        ].join('\n'),
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout.split('\n').filter(Boolean)).toEqual(ALIASES);
+      expect(await calls()).toEqual([
+        ['dbtunnel', '--config', configFile, 'stg', 'mydb', '--json'],
+        ['dbtunnel', '--config', configFile, 'stg', 'report.db'],
+      ]);
+      expect(await planted()).toEqual([]);
+    },
+  );
 
   it('fish: functions that call dbtunnel with the config path exactly, and nothing else', async () => {
     const r = shell(
@@ -137,10 +170,27 @@ describe('--dry-run: a POSIX shell script', () => {
       { Name: 'tag:team,x=y', Values: ['a,b'] },
       { Name: 'instance-state-name', Values: ['running'] },
     ]);
-    expect(lookup!.slice(5)).toEqual(['--query', 'Reservations[].Instances[0].InstanceId', '--output', 'text', ...scope]);
+    expect(lookup!.slice(5)).toEqual([
+      '--query',
+      'Reservations[].Instances[0].InstanceId',
+      '--output',
+      'text',
+      ...scope,
+    ]);
     expect(start).toEqual([
-      'aws', 'ssm', 'start-session', '--target', 'i-0abc1234def567890', '--document-name', 'AWS-StartPortForwardingSessionToRemoteHost',
-      '--parameters', JSON.stringify({ host: ['mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com'], portNumber: ['3306'], localPortNumber: ['0'] }),
+      'aws',
+      'ssm',
+      'start-session',
+      '--target',
+      'i-0abc1234def567890',
+      '--document-name',
+      'AWS-StartPortForwardingSessionToRemoteHost',
+      '--parameters',
+      JSON.stringify({
+        host: ['mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com'],
+        portNumber: ['3306'],
+        localPortNumber: ['0'],
+      }),
       ...scope,
     ]);
     expect(await planted()).toEqual([]);
@@ -186,7 +236,15 @@ describe('completion, with the config at that path', () => {
   });
 
   it('fish', async () => {
-    const r = shell('fish', ['dbtunnel completion --shell fish | source', "complete -C 'dbtunnel stg '", "complete -C 'dbtunnel stg mydb --re'"].join('\n'), env());
+    const r = shell(
+      'fish',
+      [
+        'dbtunnel completion --shell fish | source',
+        "complete -C 'dbtunnel stg '",
+        "complete -C 'dbtunnel stg mydb --re'",
+      ].join('\n'),
+      env(),
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.split('\n').filter(Boolean)).toEqual(['cache-1', 'mydb', 'report.db', '--reconnect', '--region']);
     expect(await planted()).toEqual([]);

@@ -18,7 +18,8 @@ afterAll(async () => {
 
 async function batches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => run(i + j)))));
+  for (let i = 0; i < count; i += size)
+    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => run(i + j)))));
   return out;
 }
 
@@ -48,7 +49,13 @@ it('50 open/close cycles and 20 AWS-side ends leave nothing behind', async () =>
     for (let end = 0; end < 2; end++) {
       const session = world.emu.activeSessions().find((s) => s.parameters.localPortNumber?.[0] === String(port))!;
       world.emu.endSession(session.id);
-      await eventually(() => world.emu.activeSessions().some((s) => s.parameters.localPortNumber?.[0] === String(port) && s.id !== session.id), 10_000);
+      await eventually(
+        () =>
+          world.emu
+            .activeSessions()
+            .some((s) => s.parameters.localPortNumber?.[0] === String(port) && s.id !== session.id),
+        10_000,
+      );
       await eventually(async () => (await roundTrip(port, 'back').catch(() => '')) === 'back', 10_000);
     }
     t.child.kill('SIGINT');
@@ -59,7 +66,9 @@ it('50 open/close cycles and 20 AWS-side ends leave nothing behind', async () =>
   expect(records.length).toBeGreaterThanOrEqual(50 + 30);
   await eventually(() => records.every((r) => !alive(r.pid)), 5000);
   const dogs = execSync('pgrep -f dbtunnel-watchdog || true').toString().trim().split('\n').filter(Boolean);
-  const ours = dogs.filter((pid) => records.some((r) => execSync(`ps -o args= -p ${pid} || true`).toString().trim().endsWith(` ${r.pid}`)));
+  const ours = dogs.filter((pid) =>
+    records.some((r) => execSync(`ps -o args= -p ${pid} || true`).toString().trim().endsWith(` ${r.pid}`)),
+  );
   expect(ours).toEqual([]);
   expect(world.emu.activeSessions()).toEqual([]);
   for (const port of ports) expect(await tryBind('127.0.0.1', port)).toBe('free');

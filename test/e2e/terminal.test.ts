@@ -14,7 +14,12 @@ afterEach(async () => {
 
 function inTerminal(args: string[], env: Record<string, string>, columns = 100) {
   const command = `stty cols ${columns} rows 30; exec ${[process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')}`;
-  const child = track(spawn('script', ['-qfec', command, '/dev/null'], { env: { ...env, TERM: 'xterm-256color' }, stdio: ['pipe', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...env, TERM: 'xterm-256color' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
   let screen = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d));
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
@@ -41,6 +46,7 @@ it('NO_COLOR: no colour codes even on a terminal', async () => {
   world = await createWorld();
   const t = inTerminal(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, NO_COLOR: '1' });
   await eventually(() => /mydb → /.test(t.screen()), 15_000);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: no colour codes is the point
   expect(t.screen()).not.toMatch(/\u001b\[3\dm/);
   t.child.stdin.write('\u0003');
   expect(await t.exited).toBe(0);
@@ -65,5 +71,6 @@ it('not on a terminal: no spinner, no colour', async () => {
   await eventually(() => /mydb → /.test(all), 15_000);
   child.kill('SIGINT');
   await new Promise((r) => child.on('close', r));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: no escape codes is the point
   expect(all).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|\u001b\[/);
 });

@@ -22,13 +22,16 @@ async function openTunnel(args: string[] = ['stg', 'mydb'], extraEnv: Record<str
 }
 
 describe('dbtunnel <env> <db>', () => {
-  it('loads none of Node\'s fetch, HTTP/2, assert or readline code, which a tunnel never uses', async () => {
+  it("loads none of Node's fetch, HTTP/2, assert or readline code, which a tunnel never uses", async () => {
     // On Node 22, an ES module `import` of node:http reads its lazy `WebSocket` export, which loads
     // undici and web streams on every start (~35 ms); the bundle requires node:http instead. yargs'
     // node:assert has a stand-in (src/cli/yargs-assert.ts); readline loads only to ask a question.
     world = await createWorld();
     const preload = path.join(world.dir, 'modules-at-exit.cjs');
-    await writeFile(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(world.dir)} + '/modules-' + process.pid, process.moduleLoadList.join('\\n')));\n`);
+    await writeFile(
+      preload,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(world.dir)} + '/modules-' + process.pid, process.moduleLoadList.join('\\n')));\n`,
+    );
     const { run, port } = await openTunnel(['stg', 'mydb'], { NODE_OPTIONS: `--require ${preload}` });
     expect(await roundTrip(port, 'x')).toBe('x');
     run.child.kill('SIGINT');
@@ -58,7 +61,11 @@ describe('dbtunnel <env> <db>', () => {
     world = await createWorld();
     const { run, port, plugin } = await openTunnel();
     expect(run.stderr()).toContain(`✔ bastion ${BASTION_ID} (bastion-db-maintenance, ap-northeast-1, profile stg)`);
-    expect(run.stdout()).toMatch(new RegExp(`✔ mydb → 127\\.0\\.0\\.1:${port}   \\(mysql -h 127\\.0\\.0\\.1 -P ${port}, mysql://127\\.0\\.0\\.1:${port}\\)`));
+    expect(run.stdout()).toMatch(
+      new RegExp(
+        `✔ mydb → 127\\.0\\.0\\.1:${port}   \\(mysql -h 127\\.0\\.0\\.1 -P ${port}, mysql://127\\.0\\.0\\.1:${port}\\)`,
+      ),
+    );
     expect(await roundTrip(port, 'SELECT 1;')).toBe('SELECT 1;');
 
     // What AWS was asked: one lookup, one StartSession with the document's exact parameters.
@@ -98,7 +105,7 @@ describe('dbtunnel <env> <db>', () => {
     expect(alive(plugin.pid)).toBe(false);
   });
 
-  it('keeps the session token out of the plugin\'s argv and out of dbtunnel\'s own environment', async () => {
+  it("keeps the session token out of the plugin's argv and out of dbtunnel's own environment", async () => {
     world = await createWorld();
     const { run, plugin } = await openTunnel(['stg', 'mydb', '--debug']);
     const token = world.emu.tokens[0]!;
@@ -139,7 +146,11 @@ describe('dbtunnel <env> <db>', () => {
   });
 
   it('works with an agent that only speaks basic mode (≤ 3.0.196.0)', async () => {
-    world = await createWorld({ scenario: { instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: '3.0.161.0' }] } });
+    world = await createWorld({
+      scenario: {
+        instances: [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: '3.0.161.0' }],
+      },
+    });
     const { run, port } = await openTunnel();
     expect(await roundTrip(port, 'basic')).toBe('basic');
     run.child.kill('SIGINT');
@@ -222,13 +233,21 @@ describe('dbtunnel <env> <db>', () => {
       config: {
         environments: {
           stg: {
-            profile: 'stg', region: 'ap-northeast-1', bastion: 'bastion-db-maintenance',
-            databases: { mydb: { host: DB_HOST, port: 3306, localPort: 0 }, reportdb: { host: DB_HOST, port: 3306, localPort: 24306 } },
+            profile: 'stg',
+            region: 'ap-northeast-1',
+            bastion: 'bastion-db-maintenance',
+            databases: {
+              mydb: { host: DB_HOST, port: 3306, localPort: 0 },
+              reportdb: { host: DB_HOST, port: 3306, localPort: 24306 },
+            },
           },
         },
       },
     });
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], { ...world.env, FAKE_PLUGIN_BUSY_PORTS: '24306' });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], {
+      ...world.env,
+      FAKE_PLUGIN_BUSY_PORTS: '24306',
+    });
     const m = await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     await run.waitFor(/reportdb did not open: Local port 24306 for reportdb is already in use/);
     expect(world.emu.callsOf('DescribeInstances')).toHaveLength(1);
@@ -250,7 +269,10 @@ describe('dbtunnel <env> <db>', () => {
 
   it('dbtunnel killed with SIGKILL, and a plugin that dies writing to a closed pipe (as Go does): it still tells the agent', async () => {
     world = await createWorld();
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, FAKE_PLUGIN_GO_PIPES: '1' });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], {
+      ...world.env,
+      FAKE_PLUGIN_GO_PIPES: '1',
+    });
     await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     const [plugin] = await world.pluginRecords();
     run.child.kill('SIGKILL');
@@ -262,7 +284,13 @@ describe('dbtunnel <env> <db>', () => {
     world = await createWorld();
     const { run, plugin } = await openTunnel();
     const { execSync } = await import('node:child_process');
-    const dogs = () => execSync(`pgrep -f "dbtunnel-watchdog ${plugin.pid}\$" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+    const dogs = () =>
+      execSync(`pgrep -f "dbtunnel-watchdog ${plugin.pid}$" || true`)
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     const before = dogs();
     expect(before).toHaveLength(1);
     run.child.kill('SIGINT');
@@ -273,7 +301,10 @@ describe('dbtunnel <env> <db>', () => {
 
   it('dbtunnel holding two tunnels killed with SIGKILL: each plugin is stopped by its watchdog', async () => {
     world = await createWorld({ config: defaultConfig({ also: ['reportdb'] }) });
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], { ...world.env, FAKE_PLUGIN_GO_PIPES: '1' });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', 'reportdb'], {
+      ...world.env,
+      FAKE_PLUGIN_GO_PIPES: '1',
+    });
     await run.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
     await run.waitFor(/reportdb → 127\.0\.0\.1:(\d+)/);
     const plugins = await world.pluginRecords();
@@ -306,7 +337,10 @@ describe('dbtunnel <env> <db>', () => {
     expect((await a.run.exited).code).toBe(26);
     expect(a.run.stderr()).not.toMatch(/reconnecting/);
 
-    const b = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--reconnect', 'on-failure', '--max-reconnects', '2'], { ...world.env, FAKE_PLUGIN_CRASH_AFTER_MS: '200' });
+    const b = startDbtunnel(
+      ['--config', world.configFile, 'stg', 'mydb', '--reconnect', 'on-failure', '--max-reconnects', '2'],
+      { ...world.env, FAKE_PLUGIN_CRASH_AFTER_MS: '200' },
+    );
     const { code } = await b.exited;
     expect(code).toBe(26);
     expect(b.stderr()).toMatch(/attempt 1\)[\s\S]*attempt 2\)/);
@@ -345,7 +379,10 @@ describe('dbtunnel <env> <db>', () => {
 
   it('an uncaught exception (a bug): reported once, plugin stopped, session terminated, exit 1', async () => {
     world = await createWorld();
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], { ...world.env, DBTUNNEL_FAULT: 'uncaught-after-ready' });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], {
+      ...world.env,
+      DBTUNNEL_FAULT: 'uncaught-after-ready',
+    });
     const { code } = await run.exited;
     expect(code).toBe(1);
     expect(run.stderr()).toContain('Unexpected error: injected fault (DBTUNNEL_FAULT)');
@@ -357,9 +394,12 @@ describe('dbtunnel <env> <db>', () => {
     expect(run.stderr()).not.toMatch(/^\s+at /m); // no stack without --debug
   });
 
-  it('with --debug, a bug\'s stack trace names dbtunnel\'s source files (the minified bundle\'s source maps)', async () => {
+  it("with --debug, a bug's stack trace names dbtunnel's source files (the minified bundle's source maps)", async () => {
     world = await createWorld();
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug'], { ...world.env, DBTUNNEL_FAULT: 'uncaught-after-ready' });
+    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug'], {
+      ...world.env,
+      DBTUNNEL_FAULT: 'uncaught-after-ready',
+    });
     expect((await run.exited).code).toBe(1);
     expect(run.stderr()).toMatch(/^\s+at .*src[\\/]cli[\\/]tunnel-command\.ts:\d+:\d+\)?$/m);
   });

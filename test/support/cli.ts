@@ -14,20 +14,35 @@ export interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startDbtunnel(args: string[], env: Record<string, string>, opts: { input?: string; cwd?: string } = {}): Running {
+export function startDbtunnel(
+  args: string[],
+  env: Record<string, string>,
+  opts: { input?: string; cwd?: string } = {},
+): Running {
   const child = track(spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
-  const poke = () => waiters.forEach((w) => w());
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => ((out += d), poke()));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => ((err += d), poke()));
+  const poke = () => {
+    for (const w of waiters) w();
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    poke();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    poke();
+  });
   if (opts.input !== undefined) child.stdin!.end(opts.input);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
   let done = false;
-  void exited.then(() => ((done = true), poke()));
+  void exited.then(() => {
+    done = true;
+    poke();
+  });
   return {
     child,
     stdout: () => out,
@@ -60,7 +75,11 @@ export function startDbtunnel(args: string[], env: Record<string, string>, opts:
   };
 }
 
-export async function runDbtunnel(args: string[], env: Record<string, string>, opts: { input?: string; cwd?: string } = {}) {
+export async function runDbtunnel(
+  args: string[],
+  env: Record<string, string>,
+  opts: { input?: string; cwd?: string } = {},
+) {
   const r = startDbtunnel(args, env, { input: opts.input ?? '', cwd: opts.cwd });
   const { code, signal } = await r.exited;
   return { code, signal, stdout: r.stdout(), stderr: r.stderr() };

@@ -178,7 +178,7 @@ export class Emulator {
   /** AWS ends a session (idle timeout, maximum duration, terminated elsewhere). */
   endSession(id: string, text = `Your session timed out due to inactivity and has been terminated.`): void {
     const s = this.sessions.get(id);
-    if (!s || s.status !== 'Connected') return;
+    if (s?.status !== 'Connected') return;
     s.status = 'Terminated';
     s.endedBy = 'aws';
     for (const c of s.channels) c.end(`${JSON.stringify({ type: 'end', text })}\n`);
@@ -229,21 +229,34 @@ export class Emulator {
    * IAM for one request: undefined when allowed, else AWS's sentence for it. `resource` undefined
    * means an action without resource-level permissions (AWS then names no resource).
    */
-  authorize(p: EmuPrincipal, action: string, resource: string | undefined, context: Record<string, string> = {}): string | undefined {
+  authorize(
+    p: EmuPrincipal,
+    action: string,
+    resource: string | undefined,
+    context: Record<string, string> = {},
+  ): string | undefined {
     if (!p.policies) return undefined;
     const username = /:user\/(?:.*\/)?([^/]+)$/.exec(p.arn)?.[1];
     const decision = evaluate(
-      { action, resource: resource ?? '*', context, principal: { arn: p.arn, userId: p.userId, username, account: accountOf(p.arn) } },
+      {
+        action,
+        resource: resource ?? '*',
+        context,
+        principal: { arn: p.arn, userId: p.userId, username, account: accountOf(p.arn) },
+      },
       {
         identity: p.policies.map((document, i) => ({ name: `policy-${i + 1}`, document })),
-        scps: (this.scenario.scps ?? []).map((level, l) => level.map((document, i) => ({ name: `scp-${l}-${i}`, document }))),
+        scps: (this.scenario.scps ?? []).map((level, l) =>
+          level.map((document, i) => ({ name: `scp-${l}-${i}`, document })),
+        ),
         boundary: p.boundary ? { name: 'boundary', document: p.boundary } : undefined,
       },
     );
     if (decision.decision === 'allow') return undefined;
     const head = `User: ${p.arn} is not authorized to perform: ${action}${resource ? ` on resource: ${resource}` : ''}`;
     if (decision.decision === 'implicit-deny') {
-      if (decision.layer === 'service control policy') return `${head} with an explicit deny in a service control policy`;
+      if (decision.layer === 'service control policy')
+        return `${head} with an explicit deny in a service control policy`;
       return `${head} because no ${decision.layer} allows the ${action} action`;
     }
     const layer = decision.by.layer;
@@ -260,13 +273,18 @@ export class Emulator {
     return `arn:aws:ssm:${this.region}:${this.account}:session/${id}`;
   }
 
-  private record(service: EmuCall['service'], action: string, input: Record<string, unknown>, principal?: EmuPrincipal): void {
+  private record(
+    service: EmuCall['service'],
+    action: string,
+    input: Record<string, unknown>,
+    principal?: EmuPrincipal,
+  ): void {
     this.calls.push({ service, action, input, principal: principal?.arn, at: Date.now() });
   }
 
   // ---- SSM (JSON 1.1) -------------------------------------------------------------------------
 
-  private ssm(action: string, req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+  private ssm(action: string, req: http.IncomingMessage, body: string, res: http.ServerResponse) {
     const input = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
     const { principal, error } = this.caller(req);
     this.record('ssm', action, input, principal);
@@ -278,8 +296,10 @@ export class Emulator {
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId() });
       res.end(JSON.stringify(out));
     };
-    if (error === 'unknown') return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (error === 'expired') return fail('ExpiredTokenException', 'The security token included in the request is expired');
+    if (error === 'unknown')
+      return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (error === 'expired')
+      return fail('ExpiredTokenException', 'The security token included in the request is expired');
     const injected = this.injected(action);
     if (injected) return fail(injected.code, injected.message, injected.status);
     const denied = this.ssmDenied(action, input, principal!);
@@ -291,7 +311,8 @@ export class Emulator {
         const doc = String(input.DocumentName ?? '');
         const params = (input.Parameters ?? {}) as Record<string, string[]>;
         const inst = (this.scenario.instances ?? []).find((i) => i.id === targetId);
-        if (doc !== PORT_FORWARDING_DOCUMENT) return fail('InvalidDocument', `Document with name ${doc} does not exist.`);
+        if (doc !== PORT_FORWARDING_DOCUMENT)
+          return fail('InvalidDocument', `Document with name ${doc} does not exist.`);
         for (const [k, v] of Object.entries(params)) {
           if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
             return fail('InvalidParameters', `Parameter "${k}" must be a list of strings.`);
@@ -299,10 +320,14 @@ export class Emulator {
         }
         const host = params.host?.[0] ?? '';
         if (!HOST_PATTERN.test(host)) {
-          return fail('InvalidParameters', `Parameter "host" "${host}" failed to satisfy constraint: Member must satisfy regular expression pattern: ^[^,$^&\\(\\)!;'"<>\\\`{}\\[\\]\\|#=]{3,}$`);
+          return fail(
+            'InvalidParameters',
+            `Parameter "host" "${host}" failed to satisfy constraint: Member must satisfy regular expression pattern: ^[^,$^&\\(\\)!;'"<>\\\`{}\\[\\]\\|#=]{3,}$`,
+          );
         }
         for (const k of ['portNumber', 'localPortNumber']) {
-          if (params[k] && !/^\d+$/.test(params[k]![0] ?? '')) return fail('InvalidParameters', `Parameter "${k}" must be digits.`);
+          if (params[k] && !/^\d+$/.test(params[k]![0] ?? ''))
+            return fail('InvalidParameters', `Parameter "${k}" must be digits.`);
         }
         if (!inst || (inst.state ?? 'running') !== 'running' || (inst.ping ?? 'Online') !== 'Online') {
           return fail('TargetNotConnected', `${targetId} is not connected.`);
@@ -323,14 +348,18 @@ export class Emulator {
         this.sessions.set(id, session);
         this.tokens.push(token);
         if (this.scenario.sessionEndsAfterMs) {
-          const t = setTimeout(() => this.endSession(id, 'Your session timed out due to inactivity and has been terminated.'), this.scenario.sessionEndsAfterMs);
+          const t = setTimeout(
+            () => this.endSession(id, 'Your session timed out due to inactivity and has been terminated.'),
+            this.scenario.sessionEndsAfterMs,
+          );
           this.timers.add(t);
         }
         return ok({ SessionId: id, TokenValue: token, StreamUrl: this.streamUrl(id) });
       }
       case 'ResumeSession': {
         const s = this.sessions.get(String(input.SessionId));
-        if (!s || s.status !== 'Connected') return fail('DoesNotExistException', `Session ${String(input.SessionId)} does not exist.`);
+        if (s?.status !== 'Connected')
+          return fail('DoesNotExistException', `Session ${String(input.SessionId)} does not exist.`);
         s.token = `EMUTOKEN${randomBytes(24).toString('base64url')}`;
         this.tokens.push(s.token);
         return ok({ SessionId: s.id, TokenValue: s.token, StreamUrl: this.streamUrl(s.id) });
@@ -352,7 +381,13 @@ export class Emulator {
           .filter((s) => (state === 'Active' ? s.status === 'Connected' : s.status !== 'Connected'))
           .filter((s) =>
             filters.every((f) =>
-              f.key === 'Owner' ? s.owner === f.value : f.key === 'Target' ? s.target === f.value : f.key === 'SessionId' ? s.id === f.value : true,
+              f.key === 'Owner'
+                ? s.owner === f.value
+                : f.key === 'Target'
+                  ? s.target === f.value
+                  : f.key === 'SessionId'
+                    ? s.id === f.value
+                    : true,
             ),
           );
         return ok({
@@ -369,7 +404,10 @@ export class Emulator {
       case 'DescribeInstanceInformation': {
         const filters = [
           ...((input.Filters ?? []) as { Key: string; Values: string[] }[]),
-          ...((input.InstanceInformationFilterList ?? []) as { key: string; valueSet: string[] }[]).map((f) => ({ Key: f.key, Values: f.valueSet })),
+          ...((input.InstanceInformationFilterList ?? []) as { key: string; valueSet: string[] }[]).map((f) => ({
+            Key: f.key,
+            Values: f.valueSet,
+          })),
         ];
         const ids = filters.find((f) => f.Key === 'InstanceIds')?.Values;
         const list = (this.scenario.instances ?? [])
@@ -408,7 +446,10 @@ export class Emulator {
     if (action === 'TerminateSession' || action === 'ResumeSession') {
       const s = this.sessions.get(String(input.SessionId));
       const context: Record<string, string> = s
-        ? { 'ssm:resourceTag/aws:ssmmessages:session-id': this.ownerUserId(s), 'ssm:resourceTag/aws:ssmmessages:target-id': s.target }
+        ? {
+            'ssm:resourceTag/aws:ssmmessages:session-id': this.ownerUserId(s),
+            'ssm:resourceTag/aws:ssmmessages:target-id': s.target,
+          }
         : {};
       return this.authorize(p, iamAction, this.sessionArn(String(input.SessionId)), context);
     }
@@ -425,7 +466,7 @@ export class Emulator {
 
   // ---- the agent's side of the data channel (for the fake plugin) ----------------------------
 
-  private dataChannel(id: string, op: 'open' | 'terminate', body: string, res: http.ServerResponse): void {
+  private dataChannel(id: string, op: 'open' | 'terminate', body: string, res: http.ServerResponse) {
     const s = this.sessions.get(id);
     let token: string | undefined;
     try {
@@ -448,7 +489,11 @@ export class Emulator {
       return;
     }
     const owner = [...this.principals.values()].find((p) => p.arn === s.owner);
-    const channelDenied = owner && this.authorize(owner, 'ssmmessages:OpenDataChannel', this.sessionArn(id), { 'ssm:resourceTag/aws:ssmmessages:session-id': owner.userId });
+    const channelDenied =
+      owner &&
+      this.authorize(owner, 'ssmmessages:OpenDataChannel', this.sessionArn(id), {
+        'ssm:resourceTag/aws:ssmmessages:session-id': owner.userId,
+      });
     if (channelDenied) {
       res.writeHead(403).end(JSON.stringify({ message: channelDenied }));
       return;
@@ -473,7 +518,7 @@ export class Emulator {
 
   // ---- EC2 (query → XML) ----------------------------------------------------------------------
 
-  private ec2(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse): void {
+  private ec2(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse) {
     const { principal, error } = this.caller(req);
     this.record('ec2', action, Object.fromEntries(form), principal);
     const fail = (code: string, message: string, status = 400) => {
@@ -482,16 +527,24 @@ export class Emulator {
         `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${xml(message)}</Message></Error></Errors><RequestID>${requestId()}</RequestID></Response>`,
       );
     };
-    if (error === 'unknown') return fail('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
+    if (error === 'unknown')
+      return fail('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
     if (error === 'expired') return fail('RequestExpired', 'Request has expired.');
     const injected = this.injected(action);
     if (injected) return fail(injected.code, injected.message, injected.status ?? 403);
-    if (action !== 'DescribeInstances') return fail('InvalidAction', `The action ${action} is not valid for this web service.`);
+    if (action !== 'DescribeInstances')
+      return fail('InvalidAction', `The action ${action} is not valid for this web service.`);
     const denied = this.authorize(principal!, 'ec2:DescribeInstances', undefined);
     if (denied) {
-      const encoded = Buffer.from(JSON.stringify({ allowed: false, action: 'ec2:DescribeInstances', principal: principal!.arn })).toString('base64url');
+      const encoded = Buffer.from(
+        JSON.stringify({ allowed: false, action: 'ec2:DescribeInstances', principal: principal!.arn }),
+      ).toString('base64url');
       this.encodedMessages.set(encoded, { action: 'ec2:DescribeInstances', principal: principal!.arn });
-      return fail('UnauthorizedOperation', `You are not authorized to perform this operation. ${denied}. Encoded authorization failure message: ${encoded}`, 403);
+      return fail(
+        'UnauthorizedOperation',
+        `You are not authorized to perform this operation. ${denied}. Encoded authorization failure message: ${encoded}`,
+        403,
+      );
     }
 
     const filters = ec2Filters(form);
@@ -510,7 +563,9 @@ export class Emulator {
     });
     const items = matches
       .map(
-        (i) => `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>${this.account}</ownerId><groupSet/><instancesSet><item>
+        (
+          i,
+        ) => `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>${this.account}</ownerId><groupSet/><instancesSet><item>
 <instanceId>${i.id}</instanceId><imageId>ami-0123456789abcdef0</imageId>
 <instanceState><code>${STATE_CODES[i.state ?? 'running']}</code><name>${i.state ?? 'running'}</name></instanceState>
 <privateDnsName>ip-10-0-0-10.${this.region}.compute.internal</privateDnsName><instanceType>t3.micro</instanceType>
@@ -529,20 +584,24 @@ export class Emulator {
 
   // ---- IAM (query → XML): the policy simulator ------------------------------------------------
 
-  private iam(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse): void {
+  private iam(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse) {
     const { principal, error } = this.caller(req);
     this.record('iam', action, Object.fromEntries(form), principal);
     const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
     const fail = (code: string, message: string, status = 403) => {
       res.writeHead(status, { 'content-type': 'text/xml' });
-      res.end(`<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`);
+      res.end(
+        `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`,
+      );
     };
     if (error) return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
-    if (action !== 'SimulatePrincipalPolicy') return fail('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
+    if (action !== 'SimulatePrincipalPolicy')
+      return fail('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
     const source = form.get('PolicySourceArn') ?? '';
     const denied = this.authorize(principal!, 'iam:SimulatePrincipalPolicy', source);
     if (denied) return fail('AccessDenied', denied);
-    const list = (prefix: string) => [...form.entries()].filter(([k]) => new RegExp(`^${prefix}\\.member\\.\\d+$`).test(k)).map(([, v]) => v);
+    const list = (prefix: string) =>
+      [...form.entries()].filter(([k]) => new RegExp(`^${prefix}\\.member\\.\\d+$`).test(k)).map(([, v]) => v);
     const context: Record<string, string> = {};
     for (const [k, v] of form.entries()) {
       const m = /^ContextEntries\.member\.(\d+)\.ContextKeyName$/.exec(k);
@@ -564,17 +623,25 @@ export class Emulator {
     for (const actionName of list('ActionNames')) {
       for (const resource of list('ResourceArns').length ? list('ResourceArns') : ['*']) {
         const why = this.authorize(subject, actionName, resource, context);
-        const decision = !why ? 'allowed' : /explicit deny/.test(why) && !/service control/.test(why) ? 'explicitDeny' : 'implicitDeny';
-        members.push(`<member><EvalActionName>${actionName}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`);
+        const decision = !why
+          ? 'allowed'
+          : /explicit deny/.test(why) && !/service control/.test(why)
+            ? 'explicitDeny'
+            : 'implicitDeny';
+        members.push(
+          `<member><EvalActionName>${actionName}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
+        );
       }
     }
     res.writeHead(200, { 'content-type': 'text/xml' });
-    res.end(`<SimulatePrincipalPolicyResponse xmlns="${ns}"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`);
+    res.end(
+      `<SimulatePrincipalPolicyResponse xmlns="${ns}"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`,
+    );
   }
 
   // ---- STS (query → XML) ----------------------------------------------------------------------
 
-  private sts(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse): void {
+  private sts(action: string, req: http.IncomingMessage, form: URLSearchParams, res: http.ServerResponse) {
     const { principal, error } = this.caller(req);
     this.record('sts', action, Object.fromEntries(form), principal);
     const ns = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -586,9 +653,12 @@ export class Emulator {
     };
     const ok = (result: string) => {
       res.writeHead(200, { 'content-type': 'text/xml' });
-      res.end(`<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`);
+      res.end(
+        `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`,
+      );
     };
-    if (error === 'unknown') return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+    if (error === 'unknown')
+      return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
     if (error === 'expired') return fail('ExpiredToken', 'The security token included in the request is expired', 400);
     const injected = this.injected(action);
     if (injected) return fail(injected.code, injected.message, injected.status);
@@ -600,7 +670,11 @@ export class Emulator {
       const roleArn = form.get('RoleArn') ?? '';
       const sessionName = form.get('RoleSessionName') ?? '';
       const role = (this.scenario.roles ?? []).find((r) => r.arn === roleArn);
-      if (!role) return fail('AccessDenied', `User: ${p.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      if (!role)
+        return fail(
+          'AccessDenied',
+          `User: ${p.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+        );
       if (role.mfaSerial && (form.get('SerialNumber') !== role.mfaSerial || form.get('TokenCode') !== role.mfaCode)) {
         return fail('AccessDenied', 'MultiFactorAuthentication failed with invalid MFA one time pass code. ');
       }
@@ -626,7 +700,18 @@ export class Emulator {
       if (denied) return fail('AccessDenied', denied);
       const known = this.encodedMessages.get(form.get('EncodedMessage') ?? '');
       if (!known) return fail('InvalidAuthorizationMessageException', 'The encoded message is not valid.', 400);
-      const decoded = JSON.stringify({ allowed: false, explicitDeny: false, matchedStatements: { items: [] }, failures: { items: [] }, context: { principal: { arn: known.principal }, action: known.action, resource: '*', conditions: { items: [] } } });
+      const decoded = JSON.stringify({
+        allowed: false,
+        explicitDeny: false,
+        matchedStatements: { items: [] },
+        failures: { items: [] },
+        context: {
+          principal: { arn: known.principal },
+          action: known.action,
+          resource: '*',
+          conditions: { items: [] },
+        },
+      });
       return ok(`<DecodedMessage>${xml(decoded)}</DecodedMessage>`);
     }
     return fail('InvalidAction', `Could not find operation ${action} for version 2011-06-15`, 400);
@@ -642,7 +727,9 @@ function ec2Filters(form: URLSearchParams): { name: string; values: string[] }[]
   for (const [k, v] of form.entries()) {
     const m = /^Filter\.(\d+)\.Name$/.exec(k);
     if (!m) continue;
-    const values = [...form.entries()].filter(([vk]) => new RegExp(`^Filter\\.${m[1]}\\.Value\\.\\d+$`).test(vk)).map(([, vv]) => vv);
+    const values = [...form.entries()]
+      .filter(([vk]) => new RegExp(`^Filter\\.${m[1]}\\.Value\\.\\d+$`).test(vk))
+      .map(([, vv]) => vv);
     out.push({ name: v, values });
   }
   return out;
@@ -650,7 +737,12 @@ function ec2Filters(form: URLSearchParams): { name: string; values: string[] }[]
 
 /** EC2 filter values accept * and ? wildcards. */
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(value);
 }
 
@@ -664,7 +756,9 @@ function accountOf(arn: string): string {
 }
 
 function requestId(): string {
-  return randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  return randomBytes(16)
+    .toString('hex')
+    .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 }
 
 function xml(s: string): string {

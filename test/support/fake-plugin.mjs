@@ -83,7 +83,9 @@ if (process.env.FAKE_PLUGIN_LEAK === '1') {
   const held = [
     `response ${JSON.stringify(response)}`,
     `token ${response.TokenValue}`,
-    ...['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'HTTPS_PROXY', 'HTTP_PROXY'].map((k) => `${k}=${process.env[k] ?? ''}`),
+    ...['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'HTTPS_PROXY', 'HTTP_PROXY'].map(
+      (k) => `${k}=${process.env[k] ?? ''}`,
+    ),
   ].join('\n');
   out(`${held}\n`);
   process.stderr.write(`${held}\n`);
@@ -119,8 +121,7 @@ open.on('response', (res) => {
   let buf = '';
   res.on('data', (chunk) => {
     buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) !== -1) {
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
       const msg = JSON.parse(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
       if (msg.type === 'open') listen(msg.destination, msg.agentVersion);
@@ -140,7 +141,10 @@ function newerThan(/** @type {string} */ v, /** @type {number[]} */ base) {
 function listen(/** @type {string} */ destination, /** @type {string} */ agentVersion) {
   const mux = newerThan(agentVersion, [3, 0, 196, 0]);
   const bindHost = process.env.FAKE_PLUGIN_BIND === '::1' ? '::1' : '127.0.0.1';
-  const [destHost, destPort] = [destination.slice(0, destination.lastIndexOf(':')), Number(destination.slice(destination.lastIndexOf(':') + 1))];
+  const [destHost, destPort] = [
+    destination.slice(0, destination.lastIndexOf(':')),
+    Number(destination.slice(destination.lastIndexOf(':') + 1)),
+  ];
   // Half-open both ways: a client that has sent all it will (FIN) still gets the answer, as the real
   // plugin forwards a half-close rather than closing the connection.
   server = net.createServer({ allowHalfOpen: true }, (client) => {
@@ -168,7 +172,7 @@ function listen(/** @type {string} */ destination, /** @type {string} */ agentVe
     return;
   }
   server.listen({ host: bindHost, port: localPort, exclusive: true }, () => {
-    const port = /** @type {net.AddressInfo} */ (server?.address()).port;
+    const port = /** @type {net.AddressInfo} */ (/** @type {net.Server} */ (server).address()).port;
     if (mux) out(`Port ${port} opened for sessionId ${sessionId}.`);
     else out(`Port ${port} opened for sessionId ${sessionId}.\n`);
     if (mux) out('\nWaiting for connections...\n');

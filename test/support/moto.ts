@@ -21,12 +21,16 @@ async function freePort(): Promise<number> {
 
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
   const failed = new Promise<never>((_, reject) => {
-    child.once('error', (e) => reject(new Error(`moto_server could not start (${e.message}). Install it: pip install 'moto[server]'`)));
+    child.once('error', (e) =>
+      reject(new Error(`moto_server could not start (${e.message}). Install it: pip install 'moto[server]'`)),
+    );
     child.once('exit', (code) => reject(new Error(`moto_server exited with ${code}:\n${log}`)));
   });
   const url = `http://127.0.0.1:${port}`;

@@ -55,14 +55,18 @@ export function defaultConfig(opts: { databasePort?: boolean; also?: string[] } 
         profile: 'stg',
         region: 'ap-northeast-1',
         bastion: 'bastion-db-maintenance',
-        databases: { mydb: opts.databasePort ? { host: DB_HOST, port: 3306 } : { host: DB_HOST, port: 3306, localPort: 0 }, ...more },
+        databases: {
+          mydb: opts.databasePort ? { host: DB_HOST, port: 3306 } : { host: DB_HOST, port: 3306, localPort: 0 },
+          ...more,
+        },
       },
     },
   };
 }
 
 /** Variables from the developer's machine (or CI: ora turns its spinner off when CI is set) that would change what dbtunnel or the SDK do. */
-const SCRUB = /^(AWS_|DBTUNNEL_|XDG_|FAKE_PLUGIN_|CI$|NO_COLOR$|FORCE_COLOR$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
+const SCRUB =
+  /^(AWS_|DBTUNNEL_|XDG_|FAKE_PLUGIN_|CI$|NO_COLOR$|FORCE_COLOR$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
 
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dbtunnel-test-'));
@@ -107,7 +111,9 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     env,
     async pluginRecords() {
       const files = (await readdir(recordDir)).sort();
-      const records = await Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(recordDir, f), 'utf8')) as PluginRecord));
+      const records = await Promise.all(
+        files.map(async (f) => JSON.parse(await readFile(path.join(recordDir, f), 'utf8')) as PluginRecord),
+      );
       for (const r of records) trackPid(r.pid);
       return records;
     },

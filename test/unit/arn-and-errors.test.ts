@@ -13,7 +13,9 @@ describe('partitions', () => {
   ])('%s → %s', (region, partition) => expect(partitionOf(region)).toBe(partition));
 
   it('builds ARNs in the partition, AWS-owned documents with an empty account', () => {
-    expect(instanceArn('cn-north-1', '123456789012', 'i-1')).toBe('arn:aws-cn:ec2:cn-north-1:123456789012:instance/i-1');
+    expect(instanceArn('cn-north-1', '123456789012', 'i-1')).toBe(
+      'arn:aws-cn:ec2:cn-north-1:123456789012:instance/i-1',
+    );
     expect(documentArn('us-east-1', 'AWS-StartPortForwardingSessionToRemoteHost')).toBe(
       'arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSessionToRemoteHost',
     );
@@ -21,7 +23,12 @@ describe('partitions', () => {
 });
 
 describe('AWS errors, explained', () => {
-  const ctx = { action: 'start a port-forwarding session on i-1', profile: 'stg', region: 'ap-northeast-1', target: 'i-1' };
+  const ctx = {
+    action: 'start a port-forwarding session on i-1',
+    profile: 'stg',
+    region: 'ap-northeast-1',
+    target: 'i-1',
+  };
   it.each([
     ['AccessDeniedException', 'accessDenied', EXIT.accessDenied],
     ['TargetNotConnected', 'targetNotConnected', EXIT.targetNotConnected],
@@ -42,7 +49,12 @@ describe('AWS errors, explained', () => {
   });
 
   it('expired credentials point at aws sso login for the profile', () => {
-    const err = describeAwsError(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' }), ctx);
+    const err = describeAwsError(
+      Object.assign(new Error('The security token included in the request is expired'), {
+        name: 'ExpiredTokenException',
+      }),
+      ctx,
+    );
     expect(err.hint).toContain('aws sso login --profile stg');
   });
 });

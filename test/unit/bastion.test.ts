@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { bastionFilters, chooseBastion, type InstanceSummary } from '../../src/aws/bastion.js';
-import { TunnelError } from '../../src/errors.js';
+import type { TunnelError } from '../../src/errors.js';
 
 const scope = { region: 'ap-northeast-1', profile: 'stg' };
 const inst = (id: string, state: string, launched: string): InstanceSummary => ({
-  instanceId: id, state, launchTime: new Date(launched), tags: { Name: 'bastion' },
+  instanceId: id,
+  state,
+  launchTime: new Date(launched),
+  tags: { Name: 'bastion' },
 });
 
 describe('bastion filters', () => {
@@ -28,7 +31,12 @@ describe('choosing the bastion', () => {
   const c = inst('i-0cccccccccccccccc', 'running', '2026-02-01');
 
   it('the only running one', () => {
-    const picked = chooseBastion('Name=bastion', [a, inst('i-0dddddddddddddddd', 'stopped', '2026-05-01')], undefined, scope);
+    const picked = chooseBastion(
+      'Name=bastion',
+      [a, inst('i-0dddddddddddddddd', 'stopped', '2026-05-01')],
+      undefined,
+      scope,
+    );
     expect(picked.instanceId).toBe(a.instanceId);
     expect(picked.why).toMatch(/only running/);
   });
@@ -40,12 +48,20 @@ describe('choosing the bastion', () => {
   });
 
   it('the newest of several Online', () => {
-    expect(chooseBastion('Name=bastion', [a, b, c], new Set([a.instanceId, c.instanceId]), scope).instanceId).toBe(c.instanceId);
+    expect(chooseBastion('Name=bastion', [a, b, c], new Set([a.instanceId, c.instanceId]), scope).instanceId).toBe(
+      c.instanceId,
+    );
   });
 
   it('the newest when none is Online, or when Online is unknown, and says so', () => {
-    expect(chooseBastion('Name=bastion', [a, b, c], new Set(), scope)).toMatchObject({ instanceId: b.instanceId, why: expect.stringMatching(/none is Online/) });
-    expect(chooseBastion('Name=bastion', [a, b, c], undefined, scope)).toMatchObject({ instanceId: b.instanceId, why: expect.stringMatching(/unknown/) });
+    expect(chooseBastion('Name=bastion', [a, b, c], new Set(), scope)).toMatchObject({
+      instanceId: b.instanceId,
+      why: expect.stringMatching(/none is Online/),
+    });
+    expect(chooseBastion('Name=bastion', [a, b, c], undefined, scope)).toMatchObject({
+      instanceId: b.instanceId,
+      why: expect.stringMatching(/unknown/),
+    });
   });
 
   it('none running: says which exist in other states and how to start them', () => {
@@ -56,12 +72,16 @@ describe('choosing the bastion', () => {
       const err = e as TunnelError;
       expect(err.kind).toBe('bastionNotFound');
       expect(err.details.join()).toContain('i-0eeeeeeeeeeeeeeee (stopped)');
-      expect(err.hint).toContain('aws ec2 start-instances --instance-ids i-0eeeeeeeeeeeeeeee --region ap-northeast-1 --profile stg');
+      expect(err.hint).toContain(
+        'aws ec2 start-instances --instance-ids i-0eeeeeeeeeeeeeeee --region ap-northeast-1 --profile stg',
+      );
     }
   });
 
   it('none at all: points at the tag, region and account', () => {
-    expect(() => chooseBastion('Name=bastion', [], undefined, scope)).toThrowError(/No running instance is tagged Name=bastion in ap-northeast-1 \(profile stg\)/);
+    expect(() => chooseBastion('Name=bastion', [], undefined, scope)).toThrowError(
+      /No running instance is tagged Name=bastion in ap-northeast-1 \(profile stg\)/,
+    );
   });
 
   it('pending: says to wait', () => {

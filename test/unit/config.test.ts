@@ -2,7 +2,14 @@ import { chmod, lchown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configSearchPath, findConfig, foundFileProblem, loadConfig, skippedWarning, untrustedBecause } from '../../src/config/load.js';
+import {
+  configSearchPath,
+  findConfig,
+  foundFileProblem,
+  loadConfig,
+  skippedWarning,
+  untrustedBecause,
+} from '../../src/config/load.js';
 import { yamlShape } from '../../src/config/yaml-shape.js';
 import { mergeConfig } from '../../src/config/validate.js';
 import { resolvePlan } from '../../src/config/resolve.js';
@@ -52,25 +59,44 @@ const GOOD = `environments:
 describe('where the config is found', () => {
   it('here and each parent (dbtunnel.yaml, then .dbtunnel.yaml), then XDG_CONFIG_HOME', () => {
     expect(configSearchPath('/a/b', { XDG_CONFIG_HOME: '/xdg' }, '/home/u')).toEqual([
-      '/a/b/dbtunnel.yaml', '/a/b/.dbtunnel.yaml', '/a/dbtunnel.yaml', '/a/.dbtunnel.yaml', '/dbtunnel.yaml', '/.dbtunnel.yaml', '/xdg/dbtunnel/config.yaml',
+      '/a/b/dbtunnel.yaml',
+      '/a/b/.dbtunnel.yaml',
+      '/a/dbtunnel.yaml',
+      '/a/.dbtunnel.yaml',
+      '/dbtunnel.yaml',
+      '/.dbtunnel.yaml',
+      '/xdg/dbtunnel/config.yaml',
     ]);
     expect(configSearchPath('/', {}, '/home/u').at(-1)).toBe('/home/u/.config/dbtunnel/config.yaml');
   });
 
   it('--config wins over DBTUNNEL_CONFIG, which wins over the search', async () => {
-    expect(await findConfig({ flag: 'x.yaml', env: { DBTUNNEL_CONFIG: '/y.yaml' }, cwd: '/w', home: '/h' })).toEqual({ file: '/w/x.yaml', via: '--config' });
-    expect(await findConfig({ flag: undefined, env: { DBTUNNEL_CONFIG: '/y.yaml' }, cwd: '/w', home: '/h' })).toEqual({ file: '/y.yaml', via: 'DBTUNNEL_CONFIG' });
+    expect(await findConfig({ flag: 'x.yaml', env: { DBTUNNEL_CONFIG: '/y.yaml' }, cwd: '/w', home: '/h' })).toEqual({
+      file: '/w/x.yaml',
+      via: '--config',
+    });
+    expect(await findConfig({ flag: undefined, env: { DBTUNNEL_CONFIG: '/y.yaml' }, cwd: '/w', home: '/h' })).toEqual({
+      file: '/y.yaml',
+      via: 'DBTUNNEL_CONFIG',
+    });
   });
 
   it('finds a team file in a parent directory', async () => {
     await writeFile(path.join(dir, '.dbtunnel.yaml'), GOOD);
     const sub = path.join(dir, 'a', 'b');
     await mkdir(sub, { recursive: true });
-    expect((await findConfig({ flag: undefined, env: {}, cwd: sub, home: dir })).file).toBe(path.join(dir, '.dbtunnel.yaml'));
+    expect((await findConfig({ flag: undefined, env: {}, cwd: sub, home: dir })).file).toBe(
+      path.join(dir, '.dbtunnel.yaml'),
+    );
   });
 
   it('says where it looked when there is none, and how to make one', async () => {
-    const e = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: dir, home: dir }).catch((err: unknown) => err);
+    const e = await findConfig({
+      flag: undefined,
+      env: { XDG_CONFIG_HOME: path.join(dir, 'x') },
+      cwd: dir,
+      home: dir,
+    }).catch((err: unknown) => err);
     expect(e).toMatchObject({ kind: 'config', message: 'No dbtunnel config found.' });
     expect((e as TunnelError).hint).toMatch(/^Run dbtunnel init: it asks what to put in a config and writes one\./);
   });
@@ -79,11 +105,18 @@ describe('where the config is found', () => {
 describe('loading', () => {
   it('a good file', async () => {
     const { config } = await load(GOOD);
-    expect(config.environments.stg!.databases.mydb).toEqual({ host: 'mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com', port: 3306, localPort: 13306 });
+    expect(config.environments.stg!.databases.mydb).toEqual({
+      host: 'mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com',
+      port: 3306,
+      localPort: 13306,
+    });
   });
 
   it('merges dbtunnel.local.yaml over it, key by key', async () => {
-    const { config, localFile } = await load(GOOD, 'environments:\n  stg:\n    profile: my-stg\n    databases:\n      mydb:\n        localPort: 23306\n');
+    const { config, localFile } = await load(
+      GOOD,
+      'environments:\n  stg:\n    profile: my-stg\n    databases:\n      mydb:\n        localPort: 23306\n',
+    );
     expect(localFile).toBe(path.join(dir, 'dbtunnel.local.yaml'));
     expect(config.environments.stg!.profile).toBe('my-stg');
     expect(config.environments.stg!.region).toBe('ap-northeast-1');
@@ -103,7 +136,9 @@ describe('loading', () => {
 
   it('a port of 99999: file, line, key path, what is allowed, what it got', async () => {
     const e = await problem(GOOD.replace('port: 3306', 'port: 99999'));
-    expect(e.details[0]).toMatch(/dbtunnel\.yaml:9: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/);
+    expect(e.details[0]).toMatch(
+      /dbtunnel\.yaml:9: environments\.stg\.databases\.mydb\.port must be a port number from 1 to 65535 \(got 99999\)/,
+    );
   });
 
   it('a port that is a string', async () => {
@@ -118,7 +153,9 @@ describe('loading', () => {
 
   it('an unknown key, with "did you mean"', async () => {
     const e = await problem(GOOD.replace('localPort: 13306', 'localport: 13306'));
-    expect(e.details[0]).toMatch(/:10: environments\.stg\.databases\.mydb\.localport is not a known key \(did you mean "localPort"\?/);
+    expect(e.details[0]).toMatch(
+      /:10: environments\.stg\.databases\.mydb\.localport is not a known key \(did you mean "localPort"\?/,
+    );
   });
 
   it('a host Session Manager would reject', async () => {
@@ -128,7 +165,9 @@ describe('loading', () => {
 
   it('two databases with one local port', async () => {
     const e = await problem(GOOD.replace('        port: 5432\n', '        port: 5432\n        localPort: 13306\n'));
-    expect(e.details[0]).toMatch(/:14: environments\.stg\.databases\.reportdb\.localPort is 13306, the same as databases\.mydb\.localPort/);
+    expect(e.details[0]).toMatch(
+      /:14: environments\.stg\.databases\.reportdb\.localPort is 13306, the same as databases\.mydb\.localPort/,
+    );
   });
 
   it('a bastion of the wrong shape', async () => {
@@ -145,32 +184,63 @@ describe('loading', () => {
     expect((await problem('  \n')).message).toMatch(/is empty/);
     await mkdir(path.join(dir, 'd'));
     await expect(loadConfig({ file: path.join(dir, 'd'), via: '--config' })).rejects.toThrow(/is a directory/);
-    await expect(loadConfig({ file: path.join(dir, 'nope.yaml'), via: '--config' })).rejects.toThrow(/does not exist \(from --config\)/);
+    await expect(loadConfig({ file: path.join(dir, 'nope.yaml'), via: '--config' })).rejects.toThrow(
+      /does not exist \(from --config\)/,
+    );
     if (process.getuid?.() !== 0) {
       await writeFile(path.join(dir, 'secret.yaml'), GOOD);
       await chmod(path.join(dir, 'secret.yaml'), 0);
-      await expect(loadConfig({ file: path.join(dir, 'secret.yaml'), via: '--config' })).rejects.toThrow(/permission denied/);
+      await expect(loadConfig({ file: path.join(dir, 'secret.yaml'), via: '--config' })).rejects.toThrow(
+        /permission denied/,
+      );
     }
   });
 });
 
 describe('resolving env and databases', () => {
   async function config() {
-    return (await load(GOOD + '  prd:\n    bastion: {instanceId: i-0abc1234def567890}\n    databases:\n      main: {host: main.internal, port: 5432}\n')).config;
+    return (
+      await load(
+        GOOD +
+          '  prd:\n    bastion: {instanceId: i-0abc1234def567890}\n    databases:\n      main: {host: main.internal, port: 5432}\n',
+      )
+    ).config;
   }
 
   it('flags win over the config', async () => {
-    const plan = resolvePlan(await config(), { env: 'stg', dbs: ['mydb'], profile: 'admin', region: 'eu-west-1' }, 'dbtunnel.yaml');
-    expect(plan).toMatchObject({ profile: 'admin', region: 'eu-west-1', bastion: { kind: 'name', name: 'bastion-db-maintenance' } });
-    expect(plan.tunnels).toEqual([{ env: 'stg', db: 'mydb', host: 'mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com', port: 3306, localPort: 13306 }]);
+    const plan = resolvePlan(
+      await config(),
+      { env: 'stg', dbs: ['mydb'], profile: 'admin', region: 'eu-west-1' },
+      'dbtunnel.yaml',
+    );
+    expect(plan).toMatchObject({
+      profile: 'admin',
+      region: 'eu-west-1',
+      bastion: { kind: 'name', name: 'bastion-db-maintenance' },
+    });
+    expect(plan.tunnels).toEqual([
+      {
+        env: 'stg',
+        db: 'mydb',
+        host: 'mydb.cluster-xxxx.ap-northeast-1.rds.amazonaws.com',
+        port: 3306,
+        localPort: 13306,
+      },
+    ]);
   });
 
   it('the SDK decides what neither sets', async () => {
-    expect(resolvePlan(await config(), { env: 'prd', dbs: [] }, 'c')).toMatchObject({ profile: undefined, region: undefined, bastion: { kind: 'instance', instanceId: 'i-0abc1234def567890' } });
+    expect(resolvePlan(await config(), { env: 'prd', dbs: [] }, 'c')).toMatchObject({
+      profile: undefined,
+      region: undefined,
+      bastion: { kind: 'instance', instanceId: 'i-0abc1234def567890' },
+    });
   });
 
   it('--instance overrides the lookup', async () => {
-    expect(resolvePlan(await config(), { env: 'stg', dbs: ['mydb'], instance: 'i-0123456789abcdef0' }, 'c').bastion).toEqual({ kind: 'instance', instanceId: 'i-0123456789abcdef0', from: '--instance' });
+    expect(
+      resolvePlan(await config(), { env: 'stg', dbs: ['mydb'], instance: 'i-0123456789abcdef0' }, 'c').bastion,
+    ).toEqual({ kind: 'instance', instanceId: 'i-0123456789abcdef0', from: '--instance' });
   });
 
   it('an unknown environment lists those that exist and guesses', async () => {
@@ -186,7 +256,9 @@ describe('resolving env and databases', () => {
   });
 
   it('an unknown database lists those that exist', async () => {
-    expect(() => resolvePlan(GOOD_CONFIG!, { env: 'stg', dbs: ['mydbb'] }, 'c')).toThrowError(/There is no database "mydbb"/);
+    expect(() => resolvePlan(GOOD_CONFIG!, { env: 'stg', dbs: ['mydbb'] }, 'c')).toThrowError(
+      /There is no database "mydbb"/,
+    );
   });
 
   it('one database needs no name; several do', async () => {
@@ -219,7 +291,7 @@ describe('reserved names', () => {
   });
 });
 
-describe('files found by searching are used only when they are the user\'s own', () => {
+describe("files found by searching are used only when they are the user's own", () => {
   const me = 1000;
   it.each([
     [{ uid: me, mode: 0o100644 }, undefined],
@@ -245,18 +317,30 @@ describe('files found by searching are used only when they are the user\'s own',
     await chmod(planted, 0o666);
     const mine = path.join(dir, 'dbtunnel.yaml');
     await writeFile(mine, GOOD);
-    const found = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: sub, home: dir });
+    const found = await findConfig({
+      flag: undefined,
+      env: { XDG_CONFIG_HOME: path.join(dir, 'x') },
+      cwd: sub,
+      home: dir,
+    });
     expect(found.file).toBe(mine);
     expect(found.skipped).toEqual([{ file: planted, why: 'other users can write to it (mode 0666)' }]);
     expect(skippedWarning(found.skipped![0]!)).toContain(`To use it anyway: dbtunnel --config ${planted} …`);
     // Named deliberately, it is used.
     expect((await loadConfig({ file: planted, via: '--config' })).config.environments.stg).toBeDefined();
     await rm(mine);
-    const e = await findConfig({ flag: undefined, env: { XDG_CONFIG_HOME: path.join(dir, 'x') }, cwd: sub, home: dir }).catch((x: unknown) => x);
-    expect((e as TunnelError).details.join('\n')).toContain(`Skipped ${planted}: other users can write to it (mode 0666).`);
+    const e = await findConfig({
+      flag: undefined,
+      env: { XDG_CONFIG_HOME: path.join(dir, 'x') },
+      cwd: sub,
+      home: dir,
+    }).catch((x: unknown) => x);
+    expect((e as TunnelError).details.join('\n')).toContain(
+      `Skipped ${planted}: other users can write to it (mode 0666).`,
+    );
   });
 
-  it('merges a dbtunnel.local.yaml only when it is the user\'s own', async () => {
+  it("merges a dbtunnel.local.yaml only when it is the user's own", async () => {
     const file = path.join(dir, 'dbtunnel.yaml');
     await writeFile(file, GOOD);
     const local = path.join(dir, 'dbtunnel.local.yaml');
@@ -270,7 +354,7 @@ describe('files found by searching are used only when they are the user\'s own',
     expect((await loadConfig({ file, via: '--config' })).config.environments.stg!.profile).toBe('planted');
   });
 
-  it('a symbolic link found by searching must be the user\'s too', async () => {
+  it("a symbolic link found by searching must be the user's too", async () => {
     const target = path.join(dir, 'real.yaml');
     await writeFile(target, GOOD);
     const link = path.join(dir, 'dbtunnel.yaml');
@@ -279,7 +363,9 @@ describe('files found by searching are used only when they are the user\'s own',
     expect(await foundFileProblem(link, me)).toBeUndefined();
     // The link another user's (root may make it so; anyone else is another user to a made-up uid).
     if (me === 0) await lchown(link, 4242, 4242);
-    expect(await foundFileProblem(link, me === 0 ? 0 : me + 1)).toMatch(/^the link belongs to another user \(uid \d+\)$/);
+    expect(await foundFileProblem(link, me === 0 ? 0 : me + 1)).toMatch(
+      /^the link belongs to another user \(uid \d+\)$/,
+    );
   });
 });
 
@@ -319,8 +405,16 @@ describe('text that is not a config', () => {
   });
 
   it.each([
-    ['200,000 [', '['.repeat(200_000), /:1: this is nested far too deep for a dbtunnel config \(it opens more than 64 nested \[ or \{\)/],
-    ['- - - … a hundred thousand deep', `${'- '.repeat(100_000)}x\n`, /:1: this is nested far too deep for a dbtunnel config \(its content starts at column 200001\)/],
+    [
+      '200,000 [',
+      '['.repeat(200_000),
+      /:1: this is nested far too deep for a dbtunnel config \(it opens more than 64 nested \[ or \{\)/,
+    ],
+    [
+      '- - - … a hundred thousand deep',
+      `${'- '.repeat(100_000)}x\n`,
+      /:1: this is nested far too deep for a dbtunnel config \(its content starts at column 200001\)/,
+    ],
   ])('nesting without end: %s', async (_name, text, says) => {
     const started = Date.now();
     expect((await problem(text)).message).toMatch(says);
@@ -347,7 +441,11 @@ describe('the shape of YAML text, before it is parsed', () => {
 
 describe('a -- command finds each database by name', () => {
   it('names that become the same variables are a config error naming both', async () => {
-    const e = await problem(GOOD.replace('      reportdb:', '      my-db:\n        host: a.internal\n        port: 1\n      my.db:'));
-    expect(e.details.join('\n')).toMatch(/environments\.stg\.databases\.my\.db and databases\.my-db both become DBTUNNEL_MY_DB_HOST and DBTUNNEL_MY_DB_PORT/);
+    const e = await problem(
+      GOOD.replace('      reportdb:', '      my-db:\n        host: a.internal\n        port: 1\n      my.db:'),
+    );
+    expect(e.details.join('\n')).toMatch(
+      /environments\.stg\.databases\.my\.db and databases\.my-db both become DBTUNNEL_MY_DB_HOST and DBTUNNEL_MY_DB_PORT/,
+    );
   });
 });

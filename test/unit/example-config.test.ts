@@ -16,12 +16,16 @@ it('config.example.yaml is a valid config that documents every key', async () =>
 });
 
 it('the JSON Schema built from the zod schema knows every key, and the example references it', async () => {
-  const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../dist/config.schema.json', import.meta.url)), 'utf8'));
+  const schema = JSON.parse(
+    await readFile(fileURLToPath(new URL('../../dist/config.schema.json', import.meta.url)), 'utf8'),
+  );
   const env = schema.properties.environments.additionalProperties;
   expect(Object.keys(env.properties).sort()).toEqual([...KNOWN_KEYS.environment].sort());
   const db = env.properties.databases.additionalProperties;
   expect(Object.keys(db.properties).sort()).toEqual([...KNOWN_KEYS.database].sort());
   expect(db.properties.engine.enum).toEqual(['mysql', 'postgres', 'redis', 'mongodb', 'mssql', 'oracle']);
   expect(db.additionalProperties).toBe(false);
-  expect((await readFile(file, 'utf8')).split('\n')[0]).toBe('# yaml-language-server: $schema=./dist/config.schema.json');
+  expect((await readFile(file, 'utf8')).split('\n')[0]).toBe(
+    '# yaml-language-server: $schema=./dist/config.schema.json',
+  );
 });

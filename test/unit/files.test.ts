@@ -51,7 +51,7 @@ describe('reading a file within a bound', () => {
   });
 });
 
-describe('dbtunnel\'s own directories', () => {
+describe("dbtunnel's own directories", () => {
   const st = (o: { uid?: number; mode?: number; dir?: boolean; link?: boolean }) => ({
     uid: o.uid ?? 1000,
     mode: o.mode ?? 0o40700,

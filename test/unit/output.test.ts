@@ -3,7 +3,14 @@ import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsonText, Terminal } from '../../src/cli/terminal.js';
 import { TunnelError } from '../../src/errors.js';
-import { forgetSecrets, redact, redactDeep, registerSecret, registerSecretsOf, urlPassword } from '../../src/secrets.js';
+import {
+  forgetSecrets,
+  redact,
+  redactDeep,
+  registerSecret,
+  registerSecretsOf,
+  urlPassword,
+} from '../../src/secrets.js';
 import { excerpt, visible } from '../../src/text.js';
 
 afterEach(() => forgetSecrets());
@@ -24,7 +31,10 @@ describe('secrets', () => {
 
   it.each([
     ['http://user:p%40ss@proxy:3128', 'http://user:(password)@proxy:3128'],
-    ['{"SessionId":"s","TokenValue":"AAEAA","StreamUrl":"wss://x"}', '{"SessionId":"s","TokenValue":"(session token)","StreamUrl":"wss://x"}'],
+    [
+      '{"SessionId":"s","TokenValue":"AAEAA","StreamUrl":"wss://x"}',
+      '{"SessionId":"s","TokenValue":"(session token)","StreamUrl":"wss://x"}',
+    ],
     ['"{\\"TokenValue\\":\\"AAEAA\\"}"', '"{\\"TokenValue\\":\\"(session token)\\"}"'],
     ['AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI', 'AWS_SECRET_ACCESS_KEY=(secret)'],
     ['aws_session_token = FwoGZXIvYXdz', 'aws_session_token = (secret)'],
@@ -33,7 +43,7 @@ describe('secrets', () => {
     expect(redact(text)).toBe(shown);
   });
 
-  it('those of the environment: exported keys, a proxy URL\'s password (as typed and decoded)', () => {
+  it("those of the environment: exported keys, a proxy URL's password (as typed and decoded)", () => {
     registerSecretsOf({ AWS_SECRET_ACCESS_KEY: 'env-secret-key', https_proxy: 'http://u:p%40ssword@h:1' });
     expect(redact('env-secret-key p@ssword p%40ssword')).toBe('(AWS secret key) (proxy password) (proxy password)');
     expect(urlPassword('http://u@h:1')).toBeUndefined();
@@ -41,7 +51,11 @@ describe('secrets', () => {
 
   it('in every string of an event', () => {
     registerSecret('tok-1234567890', 'session token');
-    expect(redactDeep({ a: ['x tok-1234567890'], b: { c: 'tok-1234567890' }, n: 1 })).toEqual({ a: ['x (session token)'], b: { c: '(session token)' }, n: 1 });
+    expect(redactDeep({ a: ['x tok-1234567890'], b: { c: 'tok-1234567890' }, n: 1 })).toEqual({
+      a: ['x (session token)'],
+      b: { c: '(session token)' },
+      n: 1,
+    });
   });
 });
 

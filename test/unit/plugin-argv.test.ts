@@ -4,7 +4,12 @@ import { redact } from '../../src/secrets.js';
 import { pluginEnvironment } from '../../src/plugin/process.js';
 import { portForwardingRequest } from '../../src/aws/session.js';
 
-const response = { SessionId: 'dev-0a1b2c3d4e5f67890', TokenValue: 'SECRET-TOKEN', StreamUrl: 'wss://ssmmessages.ap-northeast-1.amazonaws.com/v1/data-channel/dev-0a1b2c3d4e5f67890?role=publish_subscribe' };
+const response = {
+  SessionId: 'dev-0a1b2c3d4e5f67890',
+  TokenValue: 'SECRET-TOKEN',
+  StreamUrl:
+    'wss://ssmmessages.ap-northeast-1.amazonaws.com/v1/data-channel/dev-0a1b2c3d4e5f67890?role=publish_subscribe',
+};
 const request = portForwardingRequest('i-0abc1234def567890', 'mydb.internal', 3306, 13306);
 
 describe('the StartSession request', () => {
@@ -18,8 +23,15 @@ describe('the StartSession request', () => {
 });
 
 describe('the plugin command line', () => {
-  it('is the AWS CLI\'s: response env name, region, StartSession, profile, request JSON, endpoint', () => {
-    const inv = buildPluginInvocation({ response, region: 'ap-northeast-1', profile: 'stg', request, ssmEndpoint: 'https://ssm.ap-northeast-1.amazonaws.com', form: 'env' });
+  it("is the AWS CLI's: response env name, region, StartSession, profile, request JSON, endpoint", () => {
+    const inv = buildPluginInvocation({
+      response,
+      region: 'ap-northeast-1',
+      profile: 'stg',
+      request,
+      ssmEndpoint: 'https://ssm.ap-northeast-1.amazonaws.com',
+      form: 'env',
+    });
     expect(inv.argv).toEqual([
       'AWS_SSM_START_SESSION_RESPONSE',
       'ap-northeast-1',
@@ -33,13 +45,25 @@ describe('the plugin command line', () => {
   });
 
   it('passes "" as the profile when none was chosen, as the AWS CLI does', () => {
-    const inv = buildPluginInvocation({ response, region: 'eu-west-1', profile: undefined, request, ssmEndpoint: 'x', form: 'env' });
+    const inv = buildPluginInvocation({
+      response,
+      region: 'eu-west-1',
+      profile: undefined,
+      request,
+      ssmEndpoint: 'x',
+      form: 'env',
+    });
     expect(inv.argv[3]).toBe('');
   });
 
   it('hands resolved credentials (and no profile) to a plugin that could not prompt for MFA', () => {
     const inv = buildPluginInvocation({
-      response, region: 'ap-northeast-1', profile: 'mfa', request, ssmEndpoint: 'x', form: 'env',
+      response,
+      region: 'ap-northeast-1',
+      profile: 'mfa',
+      request,
+      ssmEndpoint: 'x',
+      form: 'env',
       credentials: { accessKeyId: 'ASIAX', secretAccessKey: 'sk', sessionToken: 'st' },
     });
     expect(inv.argv[3]).toBe('');
@@ -50,7 +74,14 @@ describe('the plugin command line', () => {
   });
 
   it('puts the response itself first in the legacy form; printed, it shows no token', () => {
-    const inv = buildPluginInvocation({ response, region: 'ap-northeast-1', profile: 'stg', request, ssmEndpoint: 'x', form: 'legacy' });
+    const inv = buildPluginInvocation({
+      response,
+      region: 'ap-northeast-1',
+      profile: 'stg',
+      request,
+      ssmEndpoint: 'x',
+      form: 'legacy',
+    });
     expect(JSON.parse(inv.argv[0]!)).toEqual(response);
     expect(inv.env.AWS_SSM_START_SESSION_RESPONSE).toBeUndefined();
     // Even unregistered, the response's shape gives the token away to the redaction.

@@ -36,20 +36,30 @@ describe('reading session-manager-plugin output', () => {
 
   it('a failure to start, which comes with exit code 0', () => {
     expect(
-      readAll([`\nStarting session with SessionId: ${S}\nCannot perform start session: listen tcp 127.0.0.1:13306: bind: address already in use\n`]),
+      readAll([
+        `\nStarting session with SessionId: ${S}\nCannot perform start session: listen tcp 127.0.0.1:13306: bind: address already in use\n`,
+      ]),
     ).toContainEqual({ type: 'failed', message: 'listen tcp 127.0.0.1:13306: bind: address already in use' });
   });
 
   it('the three ways a session ends', () => {
-    expect(readAll([`\n\nExiting session with sessionId: ${S}.\n\n`])).toEqual([{ type: 'ended', cause: 'exited', text: `Exiting session with sessionId: ${S}.` }]);
-    expect(readAll([`\n\nSessionId: ${S} : Your session timed out due to inactivity and has been terminated.\n\n`])).toEqual([
+    expect(readAll([`\n\nExiting session with sessionId: ${S}.\n\n`])).toEqual([
+      { type: 'ended', cause: 'exited', text: `Exiting session with sessionId: ${S}.` },
+    ]);
+    expect(
+      readAll([`\n\nSessionId: ${S} : Your session timed out due to inactivity and has been terminated.\n\n`]),
+    ).toEqual([
       { type: 'ended', cause: 'aws', text: 'Your session timed out due to inactivity and has been terminated.' },
     ]);
-    expect(readAll([`Session: ${S} timed out.\n`])).toEqual([{ type: 'ended', cause: 'timed-out', text: `Session: ${S} timed out.` }]);
+    expect(readAll([`Session: ${S} timed out.\n`])).toEqual([
+      { type: 'ended', cause: 'timed-out', text: `Session: ${S} timed out.` },
+    ]);
   });
 
   it('the destination refusing, while the plugin keeps running', () => {
-    expect(readAll(['\nConnection to destination port failed, check SSM Agent logs.\n'])).toEqual([{ type: 'destination-failed' }]);
+    expect(readAll(['\nConnection to destination port failed, check SSM Agent logs.\n'])).toEqual([
+      { type: 'destination-failed' },
+    ]);
   });
 
   it('a last line without a newline still counts when the output closes', () => {
@@ -67,13 +77,18 @@ describe("the plugin's lines for --debug", () => {
   function linesOf(chunks: string[], end = true): string[] {
     const lines: string[] = [];
     const split = lineSplitter((l) => lines.push(l));
-    chunks.forEach((c) => split.feed(c));
+    for (const c of chunks) split.feed(c);
     if (end) split.end();
     return lines;
   }
 
   it('gives whole lines as printed, without blank ones or carriage returns, however the chunks fall', () => {
-    const expected = [`Starting session with SessionId: ${S}`, `Port 13306 opened for sessionId ${S}.`, 'Waiting for connections...', `Connection accepted for session [${S}]`];
+    const expected = [
+      `Starting session with SessionId: ${S}`,
+      `Port 13306 opened for sessionId ${S}.`,
+      'Waiting for connections...',
+      `Connection accepted for session [${S}]`,
+    ];
     expect(linesOf([MUX])).toEqual(expected);
     expect(linesOf(MUX.split(''))).toEqual(expected);
     expect(linesOf(['a\r\n', '\r\n', 'b\n'])).toEqual(['a', 'b']);

@@ -6,7 +6,12 @@ import { TunnelError } from '../../src/errors.js';
 import { pluginVersion, whyItFailed } from '../../src/plugin/locate.js';
 import { spawnPlugin } from '../../src/plugin/process.js';
 import { identityOf, type FileIdentity } from '../../src/cache-file.js';
-import { knownPluginVersion, rememberedVersion, versionCacheFile, withVersion } from '../../src/plugin/version-cache.js';
+import {
+  knownPluginVersion,
+  rememberedVersion,
+  versionCacheFile,
+  withVersion,
+} from '../../src/plugin/version-cache.js';
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -21,7 +26,10 @@ async function plugin(version: string, body = ''): Promise<{ file: string; asked
   const count = path.join(dir, 'asked');
   await writeFile(file, `#!/bin/sh\necho x >> "${count}"\n${body}echo ${version}\n`);
   await chmod(file, 0o755);
-  return { file, asked: async () => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean).length };
+  return {
+    file,
+    asked: async () => (await readFile(count, 'utf8').catch(() => '')).split('\n').filter(Boolean).length,
+  };
 }
 
 const ID: FileIdentity = { dev: 1, ino: 2, size: 3, mtimeMs: 4, ctimeMs: 5 };
@@ -30,7 +38,8 @@ describe('the plugin version, remembered per plugin file', () => {
   it('is remembered only for the very same file', () => {
     const cache = withVersion(undefined, '/p', ID, '1.2.835.0');
     expect(rememberedVersion(cache, '/p', ID)).toBe('1.2.835.0');
-    for (const k of Object.keys(ID) as (keyof FileIdentity)[]) expect(rememberedVersion(cache, '/p', { ...ID, [k]: ID[k] + 1 })).toBeUndefined();
+    for (const k of Object.keys(ID) as (keyof FileIdentity)[])
+      expect(rememberedVersion(cache, '/p', { ...ID, [k]: ID[k] + 1 })).toBeUndefined();
     expect(rememberedVersion(cache, '/elsewhere', ID)).toBeUndefined();
     expect(rememberedVersion(undefined, '/p', ID)).toBeUndefined();
     expect(rememberedVersion('not an object', '/p', ID)).toBeUndefined();
@@ -41,7 +50,7 @@ describe('the plugin version, remembered per plugin file', () => {
   });
 
   it('keeps a few plugin files, the newest answer last, one entry per file', () => {
-    let cache: unknown = undefined;
+    let cache: unknown;
     for (let i = 0; i < 12; i++) cache = withVersion(cache, `/p${i}`, ID, `1.${i}`);
     cache = withVersion(cache, '/p11', ID, '2.0');
     const files = Object.keys(cache as object);
@@ -53,8 +62,12 @@ describe('the plugin version, remembered per plugin file', () => {
   });
 
   it('lives in the XDG cache directory', () => {
-    expect(versionCacheFile({ XDG_CACHE_HOME: '/xdg' }, '/home/me')).toBe(path.join('/xdg', 'dbtunnel', 'plugin-version.json'));
-    expect(versionCacheFile({ XDG_CACHE_HOME: 'relative' }, '/home/me')).toBe(path.join('/home/me', '.cache', 'dbtunnel', 'plugin-version.json'));
+    expect(versionCacheFile({ XDG_CACHE_HOME: '/xdg' }, '/home/me')).toBe(
+      path.join('/xdg', 'dbtunnel', 'plugin-version.json'),
+    );
+    expect(versionCacheFile({ XDG_CACHE_HOME: 'relative' }, '/home/me')).toBe(
+      path.join('/home/me', '.cache', 'dbtunnel', 'plugin-version.json'),
+    );
   });
 
   it('asks the plugin once, then again only when the file changes', async () => {
@@ -93,7 +106,9 @@ describe('asking a plugin its version', () => {
     expect((e as TunnelError).message).toBe(`${p.file} --version failed: exit code 3`);
     expect((e as TunnelError).hint).toMatch(/Reinstall session-manager-plugin/);
     await chmod(p.file, 0o644);
-    expect(((await pluginVersion(p.file).catch((x: unknown) => x)) as TunnelError).message).toMatch(/could not be started \(EACCES\)$/);
+    expect(((await pluginVersion(p.file).catch((x: unknown) => x)) as TunnelError).message).toMatch(
+      /could not be started \(EACCES\)$/,
+    );
   });
 
   it('says why in words', () => {

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TunnelError } from '../../src/errors.js';
+import type { TunnelError } from '../../src/errors.js';
 import { findPlugin, INSTALL_HINTS, pluginCandidates } from '../../src/plugin/locate.js';
 import { boundAddress, chooseLocalPort, portHolders, tryBind } from '../../src/tunnel/port.js';
 
@@ -41,14 +41,19 @@ describe('local ports', () => {
     expect(await tryBind('192.0.2.1', 0)).toBe('no-such-address');
   });
 
-  it('default: the database\'s port when free, else the system picks; a reserved one is never reused', async () => {
+  it("default: the database's port when free, else the system picks; a reserved one is never reused", async () => {
     const busy = await hold('127.0.0.1');
     const picked = await chooseLocalPort({ localPort: undefined, port: busy, db: 'mydb' }, new Set());
     expect(picked.why).toBe('system');
     expect(picked.port).not.toBe(busy);
     const freeOne = picked.port;
-    expect(await chooseLocalPort({ localPort: undefined, port: freeOne, db: 'mydb' }, new Set())).toEqual({ port: freeOne, why: 'database-port' });
-    expect((await chooseLocalPort({ localPort: undefined, port: freeOne, db: 'mydb' }, new Set([freeOne]))).port).not.toBe(freeOne);
+    expect(await chooseLocalPort({ localPort: undefined, port: freeOne, db: 'mydb' }, new Set())).toEqual({
+      port: freeOne,
+      why: 'database-port',
+    });
+    expect(
+      (await chooseLocalPort({ localPort: undefined, port: freeOne, db: 'mydb' }, new Set([freeOne]))).port,
+    ).not.toBe(freeOne);
     expect((await chooseLocalPort({ localPort: 0, port: freeOne, db: 'mydb' }, new Set())).why).toBe('system');
   });
 
@@ -86,7 +91,9 @@ describe('finding session-manager-plugin', () => {
     await writeFile(path.join(dir, 'a', 'session-manager-plugin'), '');
     await writeFile(path.join(dir, 'b', 'session-manager-plugin'), '#!/bin/sh\n');
     await chmod(path.join(dir, 'b', 'session-manager-plugin'), 0o755);
-    expect(await findPlugin({ PATH: `${dir}/a:${dir}/b` }, 'linux')).toBe(path.join(dir, 'b', 'session-manager-plugin'));
+    expect(await findPlugin({ PATH: `${dir}/a:${dir}/b` }, 'linux')).toBe(
+      path.join(dir, 'b', 'session-manager-plugin'),
+    );
   });
 
   it('none: an error with install steps for the platform', async () => {

@@ -6,7 +6,9 @@ it('backs off 1 s, 2 s, 4 s … capped at 30 s', () => {
 });
 
 it('tells AWS ending a session from a failure', () => {
-  expect(endCause('Your session timed out due to inactivity and has been terminated.', { code: 0, signal: undefined })).toBe('aws');
+  expect(
+    endCause('Your session timed out due to inactivity and has been terminated.', { code: 0, signal: undefined }),
+  ).toBe('aws');
   expect(endCause('Exiting session with sessionId: dev-1.', { code: 0, signal: undefined })).toBe('aws');
   expect(endCause('Session: dev-1 timed out.', { code: 0, signal: undefined })).toBe('failure'); // a resume that failed: the network
   expect(endCause(undefined, { code: 2, signal: undefined })).toBe('failure');

@@ -7,5 +7,10 @@ it('ages and aligned tables', () => {
   expect(formatAge(new Date(now - 7 * 60_000), now)).toBe('7m');
   expect(formatAge(new Date(now - (3 * 3600 + 5 * 60) * 1000), now)).toBe('3h05m');
   expect(formatAge(undefined, now)).toBe('?');
-  expect(formatTable([['ENV', 'DB'], ['stg', 'reportdb']])).toEqual(['ENV  DB', 'stg  reportdb']);
+  expect(
+    formatTable([
+      ['ENV', 'DB'],
+      ['stg', 'reportdb'],
+    ]),
+  ).toEqual(['ENV  DB', 'stg  reportdb']);
 });
