@@ -191,6 +191,12 @@ async function main(): Promise<number> {
                   type: 'string',
                   describe: 'Who makes the requests (an IAM user or assumed-role ARN), for ${aws:username} and friends',
                 })
+                .option('context', {
+                  type: 'string',
+                  array: true,
+                  default: [] as string[],
+                  describe: 'key=value for a key AWS knows only at request time (aws:SourceIp, aws:PrincipalOrgID…)',
+                })
                 .option('region', { type: 'string', describe: 'Region (overrides the config)' })
                 .option('json', { type: 'boolean', default: false, describe: 'Print the verdicts as JSON' })
                 .example('$0 policy check stg mydb --policy dev-policy.json --scp org-guardrails.json', ''),
@@ -207,6 +213,7 @@ async function main(): Promise<number> {
                   scp: a.scp.map(String),
                   boundary: a.boundary,
                   principal: a.principal,
+                  context: a.context.map(String),
                 },
                 term,
               );

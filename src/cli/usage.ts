@@ -88,7 +88,7 @@ export function numberProblem(
 }
 
 /** Options and positionals that take several values; every other one takes one. */
-export const MANY_VALUED = new Set(['_', '--', '$0', 'dbs', 'policy', 'scp']);
+export const MANY_VALUED = new Set(['_', '--', '$0', 'dbs', 'policy', 'scp', 'context']);
 
 /** Options whose value is a file's path (longer values are allowed for them). */
 const PATH_OPTIONS = new Set(['config', 'file', 'policy', 'scp', 'boundary']);

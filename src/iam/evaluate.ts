@@ -46,6 +46,10 @@ export interface EvalRequest {
   /** Condition keys present in the request (case-insensitive names), besides the principal's. */
   context: Record<string, ContextValue>;
   principal: Principal;
+  /** The region the request is sent to (aws:RequestedRegion); default: the resource ARN's. */
+  region?: string | undefined;
+  /** The time of the request (aws:CurrentTime, aws:EpochTime); default: now. */
+  now?: Date | undefined;
 }
 
 export interface PolicySet {
@@ -65,10 +69,58 @@ export interface StatementRef {
   layer: Layer;
 }
 
-export type Decision =
+/** A decision that does not hang on a key known only when the request is made. */
+export type Decided =
   | { decision: 'allow'; by: StatementRef }
   | { decision: 'explicit-deny'; by: StatementRef }
   | { decision: 'implicit-deny'; layer: Layer };
+
+/** One condition on a key dbtunnel cannot know offline, and whether it held in an outcome. */
+export interface Assumption {
+  operator: string;
+  key: string;
+  values: string[];
+  holds: boolean;
+}
+
+export type Decision =
+  | Decided
+  /**
+   * The decision hangs on keys AWS knows only at request time (aws:SourceIp, aws:PrincipalOrgID…),
+   * which were not given: each distinct outcome, with the conditions under which it comes.
+   */
+  | { decision: 'depends'; on: string[]; outcomes: { when: Assumption[]; result: Decided }[] };
+
+/**
+ * Keys AWS sets at request time from what it knows then — the network, the organization, the
+ * session, the principal's tags — and dbtunnel cannot know offline. A condition on one of them,
+ * with no value given (`policy check --context`), leaves the decision open. Lower case.
+ */
+const KNOWN_ONLY_AT_REQUEST_TIME = new Set([
+  'aws:sourceip',
+  'aws:sourcevpc',
+  'aws:sourcevpce',
+  'aws:vpcsourceip',
+  'aws:principalorgid',
+  'aws:principalorgpaths',
+  'aws:multifactorauthpresent',
+  'aws:multifactorauthage',
+  'aws:tokenissuetime',
+  'aws:sourceidentity',
+  'aws:federatedprovider',
+  'aws:useragent',
+  'aws:referer',
+  'aws:resourceorgid',
+  'aws:resourceorgpaths',
+  'aws:ec2instancesourcevpc',
+  'aws:ec2instancesourceprivateipv4',
+]);
+
+/** Whether a key is one AWS knows only at request time (and so may be left open). Pure. */
+export function knownOnlyAtRequestTime(key: string): boolean {
+  const k = key.toLowerCase();
+  return KNOWN_ONLY_AT_REQUEST_TIME.has(k) || k.startsWith('aws:principaltag/');
+}
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -80,12 +132,23 @@ function ref(p: NamedPolicy, s: Statement, i: number, layer: Layer): StatementRe
   return { policy: p.name, statement: s.Sid ?? `#${i + 1}`, layer };
 }
 
-/** The full request context: the request's keys plus the principal's global keys. */
+/**
+ * The full request context: the request's keys, the principal's global keys, and the keys AWS sets
+ * on every request dbtunnel makes (IAM User Guide: AWS global condition context keys): the region it
+ * goes to, over TLS, at this time, made by the caller directly (not by a service on its behalf).
+ */
 export function requestContext(req: EvalRequest): Map<string, ContextValue> {
   const ctx = new Map<string, ContextValue>();
   const set = (k: string, v: ContextValue | undefined) => {
     if (v !== undefined) ctx.set(k.toLowerCase(), v);
   };
+  const now = req.now ?? new Date();
+  set('aws:RequestedRegion', req.region || req.resource.split(':')[3] || undefined);
+  set('aws:SecureTransport', 'true');
+  set('aws:CurrentTime', now.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  set('aws:EpochTime', String(Math.floor(now.getTime() / 1000)));
+  set('aws:ViaAWSService', 'false');
+  set('aws:PrincipalIsAWSService', 'false');
   set('aws:PrincipalArn', req.principal.arn);
   set('aws:userid', req.principal.userId);
   set('aws:username', req.principal.username);
@@ -136,12 +199,25 @@ export function actionMatches(pattern: string, action: string): boolean {
   return pattern === '*' || wildcardMatch(pattern, action, true);
 }
 
-/** ARNs match segment by segment; the resource part (after the 5th colon) as a whole. */
-export function arnMatches(pattern: string, arn: string): boolean {
+/**
+ * How a policy of each kind reads a Resource ARN of fewer than six parts (`arn:aws:ec2:*`):
+ * identity policies, boundaries and session policies take the missing parts as `*`; an SCP does so
+ * only when its last part ends in `*`, and otherwise matches nothing (AWS rejects such an SCP).
+ */
+export type ArnReader = 'expand' | 'expand-if-wildcard';
+
+/**
+ * ARNs match part by part (partition, service, region, account, resource): a `*` or `?` never
+ * crosses a colon into the next part, and the resource part, which may hold colons, is matched as
+ * a whole. A pattern of fewer than six parts is read as the policy's kind says (ArnReader); one
+ * that is neither `*` nor an ARN matches nothing. A request resource of `*` (an action without
+ * resource-level permissions) is matched only by `*`. Pure.
+ */
+export function arnMatches(pattern: string, arn: string, reader: ArnReader = 'expand'): boolean {
   if (pattern === '*') return true;
-  const p = splitArn(pattern);
   const a = splitArn(arn);
-  if (!p || !a) return wildcardMatch(pattern, arn);
+  const p = splitPattern(pattern, reader);
+  if (!p || !a) return false;
   return p.every((seg, i) => wildcardMatch(seg, a[i]!));
 }
 
@@ -149,6 +225,14 @@ function splitArn(arn: string): string[] | undefined {
   const parts = arn.split(':');
   if (parts.length < 6 || parts[0] !== 'arn') return undefined;
   return [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+function splitPattern(pattern: string, reader: ArnReader): string[] | undefined {
+  const parts = pattern.split(':');
+  if (parts[0] !== 'arn') return undefined;
+  if (parts.length >= 6) return [...parts.slice(0, 5), parts.slice(5).join(':')];
+  if (reader === 'expand-if-wildcard' && !parts.at(-1)!.endsWith('*')) return undefined;
+  return [...parts, ...Array<string>(6 - parts.length).fill('*')];
 }
 
 function matchesList(
@@ -163,19 +247,50 @@ function matchesList(
   });
 }
 
-function statementApplies(s: Statement, req: EvalRequest, ctx: Map<string, ContextValue>): boolean {
+/** Whether a statement's Action and Resource (or their Not forms) cover the request. */
+function statementCovers(s: Statement, req: EvalRequest, ctx: Map<string, ContextValue>, reader: ArnReader): boolean {
   const action =
     s.Action !== undefined
       ? asList(s.Action).some((a) => actionMatches(a, req.action))
       : s.NotAction !== undefined && !asList(s.NotAction).some((a) => actionMatches(a, req.action));
   if (!action) return false;
-  const resource =
-    s.Resource !== undefined
-      ? matchesList(asList(s.Resource), req.resource, ctx, arnMatches)
-      : s.NotResource !== undefined && !matchesList(asList(s.NotResource), req.resource, ctx, arnMatches);
-  if (!resource) return false;
-  return conditionsHold(s.Condition, ctx);
+  const matches = (p: string, v: string) => arnMatches(p, v, reader);
+  if (s.Resource !== undefined) return matchesList(asList(s.Resource), req.resource, ctx, matches);
+  // NotResource covers the request only when every pattern surely misses it. A pattern that cannot
+  // say so — an ARN of fewer than six parts that misses once read with `*`s, a policy variable
+  // without a value, neither `*` nor an ARN — leaves the statement out: the reading of the
+  // independent simulator the evaluator is held to (docs/iam-evaluator.md).
+  if (s.NotResource === undefined) return false;
+  return asList(s.NotResource).every((p) => notResourceMisses(p, req.resource, ctx, reader));
 }
+
+/** Whether a NotResource pattern surely misses the request's resource. */
+function notResourceMisses(
+  pattern: string,
+  resource: string,
+  ctx: Map<string, ContextValue>,
+  reader: ArnReader,
+): boolean {
+  if (pattern === '*') return false;
+  const parts = pattern.split(':');
+  // Fewer than six parts: it either covers the resource once read with `*`s, or cannot say.
+  if (parts[0] === 'arn' && parts.length < 6) return false;
+  // An action without resource-level permissions is requested on `*`: only `*` names it.
+  if (resource === '*') return true;
+  if (parts[0] !== 'arn') return false;
+  const resolved = substitute(pattern, ctx);
+  if (resolved !== undefined) return !arnMatches(resolved, resource, reader);
+  // A variable without a value: a miss is sure only when the pattern misses whatever the variable
+  // would hold (each variable read as `*`), as `session/${aws:username}-*` misses `document/…`.
+  const r = splitArn(resource);
+  const widest = pattern.replace(/\$\{[^}]*\}/g, '*');
+  return r !== undefined && !arnMatches(widest, resource, reader);
+}
+
+/** A condition whose outcome is assumed (a key known only at request time), by its site. */
+type Assumed = Map<string, boolean>;
+const siteOf = (operator: string, key: string, values: string[]) =>
+  JSON.stringify([operator, key.toLowerCase(), values]);
 
 // ---- conditions ------------------------------------------------------------------------------
 
@@ -282,13 +397,18 @@ export function conditionHolds(
   return negated ? !contextValues.some(matchesAny) : contextValues.some(matchesAny);
 }
 
-export function conditionsHold(condition: Statement['Condition'], ctx: Map<string, ContextValue>): boolean {
+export function conditionsHold(
+  condition: Statement['Condition'],
+  ctx: Map<string, ContextValue>,
+  assumed?: Assumed,
+): boolean {
   if (!condition) return true;
   // Several operators, and several keys under one: all must hold (AND).
   return Object.entries(condition).every(([operator, keys]) =>
-    Object.entries(keys ?? {}).every(([key, v]) =>
-      conditionHolds(operator, key, asList(v as unknown).map(String), ctx),
-    ),
+    Object.entries(keys ?? {}).every(([key, v]) => {
+      const values = asList(v as unknown).map(String);
+      return assumed?.get(siteOf(operator, key, values)) ?? conditionHolds(operator, key, values, ctx);
+    }),
   );
 }
 
@@ -299,16 +419,24 @@ interface LayerResult {
   deny?: StatementRef;
 }
 
+const READER: Record<Layer, ArnReader> = {
+  'identity-based policy': 'expand',
+  'permissions boundary': 'expand',
+  'session policy': 'expand',
+  'service control policy': 'expand-if-wildcard',
+};
+
 function evaluateLayer(
   policies: NamedPolicy[],
   layer: Layer,
   req: EvalRequest,
   ctx: Map<string, ContextValue>,
+  assumed: Assumed | undefined,
 ): LayerResult {
   const out: LayerResult = {};
   for (const p of policies) {
     statementsOf(p.document).forEach((s, i) => {
-      if (!statementApplies(s, req, ctx)) return;
+      if (!statementCovers(s, req, ctx, READER[layer]) || !conditionsHold(s.Condition, ctx, assumed)) return;
       if (s.Effect === 'Deny') out.deny ??= ref(p, s, i, layer);
       else if (s.Effect === 'Allow') out.allow ??= ref(p, s, i, layer);
     });
@@ -316,17 +444,88 @@ function evaluateLayer(
   return out;
 }
 
+/** Every policy of the set, with its layer. */
+function layersOf(policies: PolicySet): [NamedPolicy[], Layer][] {
+  return [
+    [policies.identity, 'identity-based policy'],
+    ...(policies.scps ?? []).map((level): [NamedPolicy[], Layer] => [level, 'service control policy']),
+    ...(policies.boundary ? [[[policies.boundary], 'permissions boundary'] as [NamedPolicy[], Layer]] : []),
+    ...(policies.session?.length ? [[policies.session, 'session policy'] as [NamedPolicy[], Layer]] : []),
+  ];
+}
+
+/** The conditions, in statements that cover the request, on keys known only at request time and not given. */
+function openConditions(
+  req: EvalRequest,
+  policies: PolicySet,
+  ctx: Map<string, ContextValue>,
+): Omit<Assumption, 'holds'>[] {
+  const found = new Map<string, Omit<Assumption, 'holds'>>();
+  for (const [list, layer] of layersOf(policies)) {
+    for (const p of list) {
+      for (const s of statementsOf(p.document)) {
+        if (!statementCovers(s, req, ctx, READER[layer])) continue;
+        for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
+          for (const [key, v] of Object.entries(keys ?? {})) {
+            if (!knownOnlyAtRequestTime(key) || ctx.has(key.toLowerCase())) continue;
+            const values = asList(v as unknown).map(String);
+            found.set(siteOf(operator, key, values), { operator, key, values });
+          }
+        }
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+/** At most this many open conditions are weighed (2^n outcomes); more are taken as not holding. */
+const MAX_OPEN_CONDITIONS = 8;
+
 /**
  * IAM's decision for one request: an explicit Deny anywhere wins; otherwise every layer that is
  * present (each SCP level, the boundary, session policies) must allow, and so must an identity
- * policy.
+ * policy. A condition on a key AWS knows only at request time (knownOnlyAtRequestTime) that the
+ * request does not give leaves the decision open: every outcome is weighed, and when they differ
+ * the decision is `depends`, with each outcome and when it comes. `strict`: such a key is simply
+ * absent (what AWS does when the request really lacks it, as for the test emulator).
  */
-export function evaluate(req: EvalRequest, policies: PolicySet): Decision {
+export function evaluate(req: EvalRequest, policies: PolicySet, opts: { strict?: boolean } = {}): Decision {
   const ctx = requestContext(req);
-  const identity = evaluateLayer(policies.identity, 'identity-based policy', req, ctx);
-  const scpLevels = (policies.scps ?? []).map((level) => evaluateLayer(level, 'service control policy', req, ctx));
-  const boundary = policies.boundary ? evaluateLayer([policies.boundary], 'permissions boundary', req, ctx) : undefined;
-  const session = policies.session?.length ? evaluateLayer(policies.session, 'session policy', req, ctx) : undefined;
+  const open = opts.strict ? [] : openConditions(req, policies, ctx).slice(0, MAX_OPEN_CONDITIONS);
+  if (open.length === 0) return decide(req, policies, ctx, undefined);
+  const outcomes = new Map<string, { when: Assumption[]; result: Decided }>();
+  for (let bits = 0; bits < 2 ** open.length; bits++) {
+    const when = open.map((c, i) => ({ ...c, holds: (bits & (1 << i)) !== 0 }));
+    const assumed: Assumed = new Map(when.map((c) => [siteOf(c.operator, c.key, c.values), c.holds]));
+    const result = decide(req, policies, ctx, assumed);
+    const key = JSON.stringify(result);
+    if (!outcomes.has(key)) outcomes.set(key, { when, result });
+  }
+  if (outcomes.size === 1) return [...outcomes.values()][0]!.result;
+  return { decision: 'depends', on: [...new Set(open.map((c) => c.key))], outcomes: [...outcomes.values()] };
+}
+
+/** The decision with every key as the request gives it (one AWS knows only at request time and not given: absent). */
+export function evaluateStrict(req: EvalRequest, policies: PolicySet): Decided {
+  return decide(req, policies, requestContext(req), undefined);
+}
+
+function decide(
+  req: EvalRequest,
+  policies: PolicySet,
+  ctx: Map<string, ContextValue>,
+  assumed: Assumed | undefined,
+): Decided {
+  const identity = evaluateLayer(policies.identity, 'identity-based policy', req, ctx, assumed);
+  const scpLevels = (policies.scps ?? []).map((level) =>
+    evaluateLayer(level, 'service control policy', req, ctx, assumed),
+  );
+  const boundary = policies.boundary
+    ? evaluateLayer([policies.boundary], 'permissions boundary', req, ctx, assumed)
+    : undefined;
+  const session = policies.session?.length
+    ? evaluateLayer(policies.session, 'session policy', req, ctx, assumed)
+    : undefined;
 
   for (const r of [...scpLevels, boundary, session, identity])
     if (r?.deny) return { decision: 'explicit-deny', by: r.deny };

@@ -2,7 +2,8 @@
 import * as z from '../zod.js';
 import { TunnelError } from '../errors.js';
 import { describeReadProblem, FileReadError, MiB, readBoundedFile } from '../files.js';
-import { isKnownOperator, type NamedPolicy, type PolicyDocument } from './evaluate.js';
+import { excerpt } from '../text.js';
+import { isKnownOperator, type NamedPolicy, type PolicyDocument, type Statement } from './evaluate.js';
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 const statement = z
@@ -37,6 +38,42 @@ const document = z.object({
   ),
 });
 
+/**
+ * What AWS's policy validator rejects in a statement's Action and Resource: an action is `*` or
+ * `service:action`, the service made of letters, digits and hyphens (no wildcard: `*:StartSession`
+ * is refused); a resource is `*` or an ARN. Pure.
+ */
+export function grammarProblems(st: Statement, index: number): string[] {
+  const where = `Statement ${st.Sid ?? `#${index + 1}`}`;
+  const list = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat());
+  const out: string[] = [];
+  for (const [field, actions] of [
+    ['Action', st.Action],
+    ['NotAction', st.NotAction],
+  ] as const) {
+    for (const a of list(actions)) {
+      if (a === '*') continue;
+      const [service, name, ...more] = a.split(':');
+      if (more.length > 0 || name === undefined || name === '')
+        out.push(`${where}: ${field} ${excerpt(a)} is not "service:action".`);
+      else if (!/^[A-Za-z0-9-]+$/.test(service!))
+        out.push(
+          `${where}: ${field} ${excerpt(a)}: a service prefix has letters, digits and hyphens only (no wildcard).`,
+        );
+    }
+  }
+  for (const [field, resources] of [
+    ['Resource', st.Resource],
+    ['NotResource', st.NotResource],
+  ] as const) {
+    for (const r of list(resources)) {
+      if (r !== '*' && !r.startsWith('arn:'))
+        out.push(`${where}: ${field} ${excerpt(r)} is neither "*" nor an ARN (arn:…).`);
+    }
+  }
+  return out;
+}
+
 export async function readPolicyFile(file: string): Promise<{ policy: NamedPolicy; warnings: string[] }> {
   let text: string;
   try {
@@ -69,6 +106,13 @@ export async function readPolicyFile(file: string): Promise<{ policy: NamedPolic
     });
   }
   const doc = parsed.data as PolicyDocument;
+  const rejected = [doc.Statement].flat().flatMap((st, i) => grammarProblems(st, i));
+  if (rejected.length > 0) {
+    throw new TunnelError('config', `Policy file ${file} is not a policy AWS would accept:`, {
+      details: rejected.slice(0, 10),
+      hint: 'Correct it as each line says: AWS rejects the whole policy, so what it would allow cannot be checked.',
+    });
+  }
   const warnings: string[] = [];
   for (const st of [doc.Statement].flat()) {
     for (const op of Object.keys(st.Condition ?? {})) {

@@ -187,4 +187,116 @@ describe('dbtunnel policy check', () => {
     );
     expect((await run(['policy', 'check', 'stg'])).code).toBe(2);
   });
+
+  it('a decision that hangs on a key known only at request time says so with both outcomes; --context decides it', async () => {
+    const doc = JSON.parse((await run(['policy', 'stg', '--json'])).stdout);
+    // The company's guardrail: no tunnel from outside the office network.
+    await write('generated.json', doc);
+    await write('office.json', {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'OfficeOnly',
+          Effect: 'Deny',
+          Action: 'ssm:StartSession',
+          Resource: '*',
+          Condition: { NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } },
+        },
+      ],
+    });
+    const open = await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--policy', 'office.json']);
+    expect(open.code, open.stdout + open.stderr).toBe(0);
+    expect(open.stdout).toMatch(
+      /\? ssm:StartSession on arn:aws:ec2:\S+ {2}depends on aws:SourceIp, known only when the request is made:/,
+    );
+    expect(open.stdout).toMatch(
+      /explicitly denied by office\.json statement OfficeOnly .*when NotIpAddress aws:SourceIp 10\.0\.0\.0\/8 holds/,
+    );
+    expect(open.stdout).toMatch(
+      /allowed by generated\.json statement StartSessionOnTheBastion +when NotIpAddress aws:SourceIp 10\.0\.0\.0\/8 does not/,
+    );
+    expect(open.stderr).toContain('2 requests depend on aws:SourceIp: give it with --context key=value to decide');
+    const home = await run([
+      'policy',
+      'check',
+      'stg',
+      '--policy',
+      'generated.json',
+      '--policy',
+      'office.json',
+      '--context',
+      'aws:SourceIp=203.0.113.7',
+    ]);
+    expect(home.code).toBe(22);
+    expect(home.stdout).toMatch(/✖ ssm:StartSession .*explicitly denied by office\.json statement OfficeOnly/);
+    const office = await run([
+      'policy',
+      'check',
+      'stg',
+      '--policy',
+      'generated.json',
+      '--policy',
+      'office.json',
+      '--context',
+      'aws:SourceIp=10.1.2.3',
+    ]);
+    expect(office.code).toBe(0);
+    expect(
+      (await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--context', 'nonsense'])).stderr,
+    ).toContain('--context takes key=value (got "nonsense").');
+  });
+
+  it('the SCP that denies outside the approved regions does not deny inside them', async () => {
+    const doc = JSON.parse((await run(['policy', 'stg', '--json'])).stdout);
+    await write('generated.json', doc);
+    await write('regions.json', {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: '*', Resource: '*' },
+        {
+          Effect: 'Deny',
+          NotAction: ['iam:*', 'sts:*'],
+          Resource: '*',
+          Condition: { StringNotEquals: { 'aws:RequestedRegion': ['ap-northeast-1'] } },
+        },
+      ],
+    });
+    const r = await run(['policy', 'check', 'stg', '--policy', 'generated.json', '--scp', 'regions.json']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).not.toContain('explicitly denied');
+  });
+
+  it('--json: one document, with the warnings inside it', async () => {
+    await write('odd.json', {
+      ...TAG_ONLY,
+      Statement: [
+        ...TAG_ONLY.Statement,
+        {
+          Effect: 'Allow',
+          Action: 'ssm:StartSession',
+          Resource: '*',
+          Condition: { StringEqualsMaybe: { 'ssm:resourceTag/Name': 'x' } },
+        },
+      ],
+    });
+    const r = await run(['policy', 'check', 'stg', '--policy', 'odd.json', '--json']);
+    const out = JSON.parse(r.stdout);
+    expect(out.warnings).toEqual([
+      'odd.json: condition operator "StringEqualsMaybe" is not one IAM knows; that condition never matches.',
+    ]);
+  });
+
+  it('a policy AWS would reject is said to be one (*:StartSession, a Resource that is no ARN)', async () => {
+    await write('wild.json', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: '*:StartSession', Resource: ['*', 'instance/*'] }],
+    });
+    const r = await run(['policy', 'check', 'stg', '--policy', 'wild.json']);
+    expect(r.code).toBe(10);
+    expect(r.stderr).toContain('Policy file wild.json is not a policy AWS would accept:');
+    expect(r.stderr).toContain(
+      'Statement #1: Action "*:StartSession": a service prefix has letters, digits and hyphens only (no wildcard).',
+    );
+    expect(r.stderr).toContain('Statement #1: Resource "instance/*" is neither "*" nor an ARN (arn:…).');
+  });
 });

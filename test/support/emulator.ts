@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 // Decisions come from dbtunnel's evaluator (itself table-tested on AWS's documented examples); the
 // messages below are written from AWS-FACTS.md §3, never produced by dbtunnel's code.
-import { evaluate, type PolicyDocument } from '../../src/iam/evaluate.js';
+import { evaluateStrict, type PolicyDocument } from '../../src/iam/evaluate.js';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
@@ -237,7 +237,7 @@ export class Emulator {
   ): string | undefined {
     if (!p.policies) return undefined;
     const username = /:user\/(?:.*\/)?([^/]+)$/.exec(p.arn)?.[1];
-    const decision = evaluate(
+    const decision = evaluateStrict(
       {
         action,
         resource: resource ?? '*',

@@ -6,6 +6,8 @@ import {
   arnMatches,
   conditionHolds,
   evaluate,
+  evaluateStrict,
+  knownOnlyAtRequestTime,
   requestContext,
   type EvalRequest,
   type PolicyDocument,
@@ -394,4 +396,106 @@ describe('the case that started dbtunnel (AWS-FACTS.md §1)', () => {
   function allowAll() {
     return allowWith({});
   }
+});
+
+describe('found by the differential run against an independent simulator (issue 15)', () => {
+  const instanceArn = 'arn:aws:ec2:ap-northeast-1:111122223333:instance/i-0abc';
+  it.each([
+    // A pattern of fewer than six parts: the missing parts are `*`, and no `*` crosses a colon.
+    ['arn:aws:ec2:*instance/*', instanceArn, 'expand', false],
+    ['arn:aws:ec2:*', instanceArn, 'expand', true],
+    ['arn:aws:ec2:ap-northeast-1', instanceArn, 'expand', true],
+    ['arn:aws:ec2:ap-*:*', instanceArn, 'expand', true],
+    ['arn:aws:ec2:*:111122223333:inst*', instanceArn, 'expand', true],
+    ['arn:aws:ec2:*1:*', instanceArn, 'expand', true],
+    ['arn:aws:ec2:*', 'arn:aws:ssm:ap-northeast-1::document/AWS-X', 'expand', false],
+    // An SCP: only a last part that ends in `*` is read with the missing parts as `*`.
+    ['arn:aws:ec2:ap-northeast-1', instanceArn, 'expand-if-wildcard', false],
+    ['arn:aws:ec2:*', instanceArn, 'expand-if-wildcard', true],
+    // Neither `*` nor an ARN matches nothing; a resource-less action's `*` is matched by `*` only.
+    ['*instance*', instanceArn, 'expand', false],
+    ['arn:aws:ec2:*:*:*', '*', 'expand', false],
+  ] as const)('%s against %s (%s): %s', (pattern, arn, reader, matches) => {
+    expect(arnMatches(pattern, arn, reader)).toBe(matches);
+  });
+
+  it('every request carries the keys AWS sets on all of them', () => {
+    const ctx = requestContext(req({}, { resource: instanceArn, now: new Date('2026-12-02T06:00:00.123Z') }));
+    expect(
+      Object.fromEntries([...ctx].filter(([k]) => !k.startsWith('aws:principal') && !/^aws:user/.test(k))),
+    ).toEqual({
+      'aws:requestedregion': 'ap-northeast-1',
+      'aws:securetransport': 'true',
+      'aws:currenttime': '2026-12-02T06:00:00Z',
+      'aws:epochtime': '1796191200',
+      'aws:viaawsservice': 'false',
+    });
+    expect(requestContext(req({}, { resource: '*', region: 'eu-west-1' })).get('aws:requestedregion')).toBe(
+      'eu-west-1',
+    );
+  });
+
+  it('the SCP that denies outside the approved regions: no deny inside them', () => {
+    const regionScp: PolicyDocument = {
+      Statement: [
+        { Effect: 'Allow', Action: '*', Resource: '*' },
+        {
+          Effect: 'Deny',
+          NotAction: ['iam:*', 'sts:*'],
+          Resource: '*',
+          Condition: { StringNotEquals: { 'aws:RequestedRegion': ['ap-northeast-1', 'eu-west-1'] } },
+        },
+      ],
+    };
+    const inTokyo = req({}, { action: 'ssm:StartSession', resource: instanceArn });
+    expect(decide(inTokyo, [allowWith({})], { scps: [[regionScp]] })).toBe('allow');
+    const inOhio = req(
+      {},
+      { action: 'ssm:StartSession', resource: instanceArn.replace('ap-northeast-1', 'us-east-2') },
+    );
+    expect(decide(inOhio, [allowWith({})], { scps: [[regionScp]] })).toBe('explicit-deny');
+  });
+});
+
+describe('keys AWS knows only at request time', () => {
+  const ipOnly: PolicyDocument = allowWith({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } });
+
+  it('a decision that hangs on one says so, with both outcomes', () => {
+    const d = evaluate(req(), { identity: [{ name: 'p', document: ipOnly }] });
+    expect(d).toMatchObject({
+      decision: 'depends',
+      on: ['aws:SourceIp'],
+      outcomes: [
+        {
+          when: [{ operator: 'IpAddress', key: 'aws:SourceIp', values: ['10.0.0.0/8'], holds: false }],
+          result: { decision: 'implicit-deny' },
+        },
+        { when: [{ holds: true }], result: { decision: 'allow' } },
+      ],
+    });
+  });
+
+  it('given (policy check --context), it decides; strict, an absent key is absent', () => {
+    const with_ = (ip: string) =>
+      evaluate(req({ 'aws:SourceIp': ip }), { identity: [{ name: 'p', document: ipOnly }] }).decision;
+    expect(with_('10.1.2.3')).toBe('allow');
+    expect(with_('203.0.113.7')).toBe('implicit-deny');
+    expect(evaluateStrict(req(), { identity: [{ name: 'p', document: ipOnly }] }).decision).toBe('implicit-deny');
+  });
+
+  it('one that does not change the outcome leaves it decided', () => {
+    const both = [allowWith({}), ipOnly];
+    expect(decide(req(), both)).toBe('allow');
+  });
+
+  it.each([
+    ['aws:SourceIp', true],
+    ['aws:PrincipalOrgID', true],
+    ['aws:MultiFactorAuthPresent', true],
+    ['aws:PrincipalTag/team', true],
+    ['aws:RequestedRegion', false],
+    ['ssm:resourceTag/Name', false],
+  ])('%s: %s', (key, open) => {
+    expect(knownOnlyAtRequestTime(key)).toBe(open);
+  });
 });
