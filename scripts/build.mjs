@@ -24,45 +24,19 @@ const lazyStringWidth = {
 };
 
 /**
- * Stand-ins for two of yargs' imports. y18n (yargs' words) reads translations from a folder it finds
- * relative to yargs' code — once bundled, a folder outside dbtunnel's package: src/cli/yargs-strings.ts
- * gives yargs its English strings with no file to read. node:assert (two checks of yargs' own
- * invariants) loads five more built-in modules at every start: src/cli/yargs-assert.ts has the two.
+ * yargs' words come from y18n, which reads translations from a `locales` folder it finds relative to
+ * yargs' own code: once bundled, relative to dist/, which is a folder outside dbtunnel's package (a
+ * global install's `lib/node_modules/locales/`). A stray file there would reword every message, a
+ * malformed one stop every command. src/cli/yargs-strings.ts gives yargs its English strings with no
+ * file to read. This is for correctness, not speed (test/e2e/package.test.ts plants such files).
  */
 /** @type {import('esbuild').Plugin} */
-const yargsStandIns = {
-  name: 'yargs-stand-ins',
+const yargsStrings = {
+  name: 'yargs-strings',
   setup(b) {
-    const standIns = { y18n: 'src/cli/yargs-strings.ts', assert: 'src/cli/yargs-assert.ts' };
-    b.onResolve({ filter: /^(y18n|assert)$/ }, (args) =>
-      /[\\/]yargs[\\/]/.test(args.importer)
-        ? { path: path.join(root, standIns[/** @type {'y18n' | 'assert'} */ (args.path)]) }
-        : undefined,
+    b.onResolve({ filter: /^y18n$/ }, (args) =>
+      /[\\/]yargs[\\/]/.test(args.importer) ? { path: path.join(root, 'src/cli/yargs-strings.ts') } : undefined,
     );
-  },
-};
-
-/**
- * `node:http` through require(), not `import`. Importing a built-in makes Node build an ES module
- * facade that reads every export, lazy getters included; on Node 22 that runs `http.WebSocket`'s
- * getter, which loads undici and web streams: ~35 ms more to ready (A/B, medians of 15). require()
- * returns the module as it is, and the bundle reads only what it uses. Only `http`: routing every
- * built-in this way measured no better on Node 22 and ~35 ms worse on Node 20.
- */
-/** @type {import('esbuild').Plugin} */
-const httpByRequire = {
-  name: 'http-by-require',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
-      // The require() inside the stand-in module is the real one, left to Node.
-      args.namespace === 'http-by-require'
-        ? { path: 'node:http', external: true }
-        : { path: 'node:http', namespace: 'http-by-require' },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({
-      contents: "module.exports = require('node:http');",
-      loader: 'js',
-    }));
   },
 };
 
@@ -93,6 +67,7 @@ const esmYaml = {
  * which is all dbtunnel reads (src/aws/errors.ts goes by `name`; nothing checks `instanceof`, and no
  * SSM error is modelled as retryable). The base class's own registration stays.
  */
+const shaken = { modules: 0, keys: 0, ssmModules: 0, registrations: 0 };
 /** @type {import('esbuild').Plugin} */
 const shakeableSdkSchemas = {
   name: 'shakeable-sdk-schemas',
@@ -101,21 +76,58 @@ const shakeableSdkSchemas = {
       const source = readFileSync(args.path, 'utf8');
       const constants = new Map();
       for (const m of source.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm)) constants.set(m[1], m[2]);
-      let contents = source.replace(/\[(_\w+)\]:/g, (whole, name) =>
-        constants.has(name) ? `${constants.get(name)}:` : whole,
-      );
-      if (/[\\/]client-ssm[\\/]/.test(args.path))
-        contents = contents.replace(/^n0_registry\.registerError\(\w+\$, \w+\);$/gm, '');
+      shaken.modules++;
+      let contents = source.replace(/\[(_\w+)\]:/g, (whole, name) => {
+        if (!constants.has(name)) return whole;
+        shaken.keys++;
+        return `${constants.get(name)}:`;
+      });
+      if (/[\\/]client-ssm[\\/]/.test(args.path)) {
+        shaken.ssmModules++;
+        contents = contents.replace(/^n0_registry\.registerError\(\w+\$, \w+\);$/gm, () => {
+          shaken.registrations++;
+          return '';
+        });
+      }
       return { contents, loader: 'js' };
     });
   },
 };
 
-await rm(path.join(root, 'dist'), { recursive: true, force: true });
+/**
+ * The rewrite above reads the SDK's generated code by its shape. An SDK that generates it otherwise
+ * would quietly get a bundle 1.8 MB larger and ~80 ms slower to ready (bench/patches.ts): the build
+ * stops instead, saying so.
+ */
+function checkShaken() {
+  if (without.has('shakeable-sdk-schemas')) return;
+  const problems = [
+    shaken.modules === 0 && 'no AWS SDK schemas module was found (dist-es/schemas/schemas_N.js)',
+    shaken.modules > 0 && shaken.keys === 0 && 'no computed trait key ([_x]: …) was found in the SDK schemas modules',
+    shaken.ssmModules > 0 &&
+      shaken.registrations === 0 &&
+      "no n0_registry.registerError(…) line was found in SSM's schemas",
+  ].filter(Boolean);
+  if (problems.length) {
+    throw new Error(
+      `scripts/build.mjs, shakeable-sdk-schemas: the AWS SDK's generated code has changed: ${problems.join('; ')}. Update the plugin, or build without it (DBTUNNEL_BUILD_WITHOUT=shakeable-sdk-schemas) and measure.`,
+    );
+  }
+}
+
+// For the bench's A/B of the build's own measures (bench/patches.ts): another output directory, and
+// the named plugins left out (DBTUNNEL_BUILD_WITHOUT=lazy-string-width,shakeable-sdk-schemas).
+const outdir = process.env.DBTUNNEL_BUILD_OUT ?? 'dist';
+const without = new Set((process.env.DBTUNNEL_BUILD_WITHOUT ?? '').split(',').filter(Boolean));
+const measures = [lazyStringWidth, shakeableSdkSchemas];
+for (const name of without) {
+  if (!measures.some((m) => m.name === name)) throw new Error(`DBTUNNEL_BUILD_WITHOUT: no measure named ${name}`);
+}
+await rm(path.resolve(root, outdir), { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/main.ts'],
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -134,12 +146,13 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
-  plugins: [httpByRequire, lazyStringWidth, yargsStandIns, esmYaml, shakeableSdkSchemas],
+  plugins: [esmYaml, yargsStrings, ...measures.filter((m) => !without.has(m.name))],
   metafile: true,
   logLevel: 'warning',
 });
 
-await writeFile(path.join(root, 'dist/THIRD-PARTY-LICENSES.md'), thirdPartyLicenses(result.metafile));
+checkShaken();
+await writeFile(path.resolve(root, outdir, 'THIRD-PARTY-LICENSES.md'), thirdPartyLicenses(result.metafile));
 // What went into each chunk, for `npx esbuild --analyze`-style digging: DBTUNNEL_BUILD_META=file.json.
 if (process.env.DBTUNNEL_BUILD_META) await writeFile(process.env.DBTUNNEL_BUILD_META, JSON.stringify(result.metafile));
 
@@ -165,7 +178,7 @@ try {
     description: 'Environments and databases for dbtunnel: see config.example.yaml and README "Configuration".',
     ...z.toJSONSchema(configSchema, { target: 'draft-7', io: 'input' }),
   };
-  await writeFile(path.join(root, 'dist/config.schema.json'), `${JSON.stringify(schema, null, 2)}\n`);
+  await writeFile(path.resolve(root, outdir, 'config.schema.json'), `${JSON.stringify(schema, null, 2)}\n`);
 } finally {
   await rm(tmp, { recursive: true, force: true });
 }

@@ -5,9 +5,8 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readCache, writeCache } from '../../src/cache-file.js';
 import { FileReadError, readBoundedFile, type ReadProblem } from '../../src/files.js';
-import { ensurePrivateDir, privateDirProblem, writePrivateFile } from '../../src/private-dir.js';
+import { ensurePrivateDir, privateDirProblem, readablePrivateDir, writePrivateFile } from '../../src/private-dir.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -75,21 +74,15 @@ describe("dbtunnel's own directories", () => {
     expect(await ensurePrivateDir(made)).toBeUndefined();
   });
 
-  it('a cache in a directory others may use is neither read nor written', async () => {
+  it('one others may use is refused, for reading and for writing', async () => {
     const open = path.join(dir, 'open');
     await mkdir(open);
     await chmod(open, 0o777);
-    await writeFile(path.join(open, 'c.json'), '{"planted":{"version":"9.9.9.9"}}');
-    expect(await readCache(path.join(open, 'c.json'))).toBeUndefined();
-    await writeCache(path.join(open, 'd.json'), { a: 1 });
-    expect(await readdir(open)).toEqual(['c.json']);
+    expect(await readablePrivateDir(open)).toBe(false);
+    expect(await ensurePrivateDir(open)).toBe('other users may use it (mode 0777; it must be 0700)');
     await chmod(open, 0o700);
-    expect(await readCache(path.join(open, 'c.json'))).toEqual({ planted: { version: '9.9.9.9' } });
-  });
-
-  it('a cache that is not a regular file is not read (a FIFO would hang every run)', async () => {
-    execFileSync('mkfifo', [path.join(dir, 'c.json')]);
-    expect(await readCache(path.join(dir, 'c.json'))).toBeUndefined();
+    expect(await readablePrivateDir(open)).toBe(true);
+    expect(await readablePrivateDir(path.join(dir, 'not-there'))).toBe(false);
   });
 
   it('a write replaces a link left in its place, and never writes through it', async () => {
