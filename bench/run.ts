@@ -8,6 +8,9 @@ import { promisify } from 'node:util';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 import { DB_HOST, FAKE_PLUGIN_DIR, createWorld, type World } from '../test/support/world.js';
 import { GO_LIKE_PLUGIN_SOURCE, buildGoLikePlugin } from './go-like-plugin.js';
 
@@ -146,6 +149,18 @@ function goLikePluginDir(): string | undefined {
   const built = buildGoLikePlugin(dir);
   if (built.ok) {
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    // Its numbers stand for dbtunnel with the real plugin only if dbtunnel sees it as it sees the
+    // tests' Node fake: bench/go-like-plugin.test.ts holds the two to each other, first.
+    step('checking the C plugin against the Node fake');
+    const check = spawnSync(
+      process.execPath,
+      [require.resolve('vitest/vitest.mjs'), 'run', '--config', 'bench/vitest.config.ts'],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      },
+    );
+    if (check.status !== 0) throw new Error('the C plugin does not behave as the Node fake: see the check above');
     return dir;
   }
   process.stderr.write(

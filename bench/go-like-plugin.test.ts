@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGoLikePlugin } from '../../bench/go-like-plugin.js';
-import { roundTrip } from '../support/echo-server.js';
-import { eventually, startDbtunnel } from '../support/cli.js';
-import { BASTION_ID, createWorld, FAKE_PLUGIN_DIR, type World } from '../support/world.js';
+import { buildGoLikePlugin } from './go-like-plugin.js';
+import { roundTrip } from '../test/support/echo-server.js';
+import { eventually, startDbtunnel } from '../test/support/cli.js';
+import { BASTION_ID, createWorld, FAKE_PLUGIN_DIR, type World } from '../test/support/world.js';
 
 let pluginDir: string;
 beforeAll(async () => {
