@@ -1,12 +1,12 @@
 // Finding the bastion: EC2 DescribeInstances by tag, one round trip for every state we care about,
 // then a choice made by a pure function so its rules are table-tested.
 import { DescribeInstancesCommand, type Filter, type Instance } from '@aws-sdk/client-ec2';
-import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { TunnelError } from '../errors.js';
 import { commandLine, posixQuote } from '../shell-quote.js';
-import type { BastionQuery } from '../config/resolve.js';
+import type { BastionQuery } from '../model.js';
 import type { AwsContext } from './context.js';
 import { describeAwsError } from './errors.js';
+import { managedInstances } from './managed-instances.js';
 
 export interface InstanceSummary {
   instanceId: string;
@@ -148,11 +148,8 @@ async function onlineInstances(
   warn: (m: string) => void,
 ): Promise<Set<string> | undefined> {
   try {
-    const out = await aws.ssm.send(
-      new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids }] }),
-    );
     return new Set(
-      (out.InstanceInformationList ?? []).filter((i) => i.PingStatus === 'Online').map((i) => i.InstanceId!),
+      (await managedInstances(aws, ids)).filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId),
     );
   } catch (e) {
     const err = describeAwsError(e, {

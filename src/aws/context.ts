@@ -12,7 +12,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { TunnelError } from '../errors.js';
 import { kindOfFile, MiB } from '../files.js';
 import { registerSecret } from '../secrets.js';
-import { partitionOf } from './arn.js';
+import { partitionOf } from '../arn.js';
 import { credentialCacheFor, readCachedCredentials, writeCachedCredentials } from './credential-cache.js';
 import { describeAwsError } from './errors.js';
 import { networkFor, type RequestHandlerOptions, type Service } from './network.js';

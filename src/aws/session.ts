@@ -1,11 +1,9 @@
 // Session Manager sessions: the StartSession request the AWS CLI would send, and TerminateSession.
 import { StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
-import type { StartSessionRequest, StartSessionResponse } from '../plugin/argv.js';
+import { PORT_FORWARDING_DOCUMENT, type StartSessionRequest, type StartSessionResponse } from '../model.js';
 import type { AwsContext } from './context.js';
 import { registerSecret } from '../secrets.js';
 import { describeAwsError } from './errors.js';
-
-export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
 
 /** Every parameter value is a list of strings (the document's contract). Pure. */
 export function portForwardingRequest(

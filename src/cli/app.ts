@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pkg from '../../package.json' with { type: 'json' };
 import { EXIT, TunnelError } from '../errors.js';
+import { INSTANCE_ID_PATTERN } from '../model.js';
 import { registerSecretsOf } from '../secrets.js';
 import { Signals } from './signals.js';
 import { Terminal, type OutputMode } from './terminal.js';
@@ -85,7 +86,7 @@ const tunnelOptions = {
 } as const;
 
 function checkInstance(instance: string | undefined): void {
-  if (instance !== undefined && !/^(i|mi)-[0-9a-f]{8,17}$/.test(instance)) {
+  if (instance !== undefined && !INSTANCE_ID_PATTERN.test(instance)) {
     throw new TunnelError(
       'usage',
       `--instance must be an instance id such as i-0abc1234def567890 (got "${instance}").`,

@@ -2,7 +2,7 @@
 // (bash, zsh, sh): every word from the config or the command line is quoted for those shells.
 // Pure; starts nothing.
 import type { EnvironmentPlan } from '../config/resolve.js';
-import { PORT_FORWARDING_DOCUMENT } from '../iam/requests.js';
+import { PORT_FORWARDING_DOCUMENT } from '../model.js';
 import { posixQuote } from '../shell-quote.js';
 
 /** One command of a dry run, and what it does (`find the bastion`, `stg mydb`). */

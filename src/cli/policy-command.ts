@@ -1,7 +1,7 @@
 // `dbtunnel policy <env> [db…]`: the least-privilege identity policy for those tunnels.
 // `dbtunnel policy check <env> [db…] --policy FILE…`: evaluate policy files offline against the
 // tunnel's requests, with the fix for each denial.
-import { partitionOf } from '../aws/arn.js';
+import { partitionOf } from '../arn.js';
 import type { EnvironmentPlan } from '../config/resolve.js';
 import { EXIT, TunnelError } from '../errors.js';
 import { type Assumption, type Decided, evaluate, type NamedPolicy } from '../iam/evaluate.js';

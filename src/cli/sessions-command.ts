@@ -1,9 +1,8 @@
 // `dbtunnel sessions [env] [--terminate]`: your own active Session Manager sessions (a plugin that
 // was killed can leave one open until the idle timeout), and ending them.
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DescribeSessionsCommand, type Session } from '@aws-sdk/client-ssm';
 import { createAwsContext, refuseMfa } from '../aws/context.js';
-import { describeAwsError } from '../aws/errors.js';
+import { whoAmI } from '../aws/identity.js';
+import { type ActiveSession, activeSessionsOf } from '../aws/sessions.js';
 import { terminateSession } from '../aws/session.js';
 import { EXIT } from '../errors.js';
 import { loadPlan } from './plan.js';
@@ -38,35 +37,21 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     debug: (m) => term.debug(m),
     warn: (m) => term.warn(m),
   });
-  const where = { profile: aws.profile, region: aws.region };
-  let owner: string;
-  let sessions: Session[] = [];
-  try {
-    owner = (await new STSClient(aws.clientConfig('sts')).send(new GetCallerIdentityCommand({}))).Arn!;
-    let NextToken: string | undefined;
-    do {
-      const page = await aws.ssm.send(
-        new DescribeSessionsCommand({ State: 'Active', Filters: [{ key: 'Owner', value: owner }], NextToken }),
-      );
-      sessions = [...sessions, ...(page.Sessions ?? [])];
-      NextToken = page.NextToken;
-    } while (NextToken);
-  } catch (e) {
-    throw describeAwsError(e, { action: 'list your sessions (ssm:DescribeSessions)', ...where });
-  }
+  const owner = (await whoAmI(aws)).arn;
+  const sessions = await activeSessionsOf(aws, owner);
   // Sessions that tunnels up in the background here hold: shown as theirs, and not ended by
   // --terminate (the tunnel would only reconnect; `dbtunnel down` closes it properly).
   const { backgroundTunnelsNow } = await import('./background.js');
   const holders = new Map((await backgroundTunnelsNow()).map((t) => [t.sessionId, t]));
-  const heldBy = (s: Session) => holders.get(s.SessionId ?? '');
+  const heldBy = (s: ActiveSession) => holders.get(s.sessionId);
   if (args.json && !args.terminate) {
     const list = sessions.map((s) => {
       const t = heldBy(s);
       return {
-        sessionId: s.SessionId,
-        target: s.Target,
-        startDate: s.StartDate,
-        documentName: s.DocumentName ?? null,
+        sessionId: s.sessionId,
+        target: s.target,
+        startDate: s.startDate,
+        documentName: s.documentName ?? null,
         heldBy: t ? { env: t.env, db: t.db, pid: t.pid } : null,
       };
     });
@@ -77,7 +62,7 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     term.info(`No active sessions of ${owner} in ${aws.region}.`);
     return EXIT.ok;
   }
-  const holder = (s: Session) => {
+  const holder = (s: ActiveSession) => {
     const t = heldBy(s);
     return t ? `${t.env} ${t.db} (up -d, pid ${t.pid})` : '';
   };
@@ -87,10 +72,10 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     const rows = [
       ['SESSION', 'TARGET', 'AGE', 'DOCUMENT', ...(held ? ['HELD BY'] : [])],
       ...sessions.map((s) => [
-        s.SessionId ?? '?',
-        s.Target ?? '?',
-        formatAge(s.StartDate),
-        s.DocumentName ?? '',
+        s.sessionId,
+        s.target ?? '?',
+        formatAge(s.startDate),
+        s.documentName ?? '',
         ...(held ? [holder(s)] : []),
       ]),
     ];
@@ -105,13 +90,13 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     const t = heldBy(s);
     if (t) {
       term.info(
-        `left ${s.SessionId}: the tunnel ${t.env} ${t.db} up in the background holds it (dbtunnel down ${t.env} ${t.db} closes it)`,
+        `left ${s.sessionId}: the tunnel ${t.env} ${t.db} up in the background holds it (dbtunnel down ${t.env} ${t.db} closes it)`,
       );
       continue;
     }
     try {
-      await terminateSession(aws, s.SessionId!);
-      term.success(`terminated ${s.SessionId} (${s.Target})`, 'stdout');
+      await terminateSession(aws, s.sessionId);
+      term.success(`terminated ${s.sessionId} (${s.target})`, 'stdout');
     } catch (e) {
       exit = term.error(e);
     }

@@ -2,37 +2,10 @@
 // region, which bastion, which databases. Pure: no I/O, so every rule here is a table test.
 import { TunnelError } from '../errors.js';
 import { closest } from '../suggest.js';
-import { RESERVED_ENVIRONMENT_NAMES, type BastionRef, type Config, type Engine } from './schema.js';
+import type { BastionQuery, EnvironmentPlan, TunnelSpec } from '../model.js';
+import { RESERVED_ENVIRONMENT_NAMES, type BastionRef, type Config } from './schema.js';
 
-export type BastionQuery =
-  | { kind: 'name'; name: string }
-  | { kind: 'tags'; tags: Record<string, string> }
-  | { kind: 'instance'; instanceId: string; from: 'config' | '--instance' };
-
-export interface TunnelSpec {
-  env: string;
-  db: string;
-  /** The database as the bastion reaches it. */
-  host: string;
-  port: number;
-  /** What the config asks for; undefined means "the database's port if free, else one the OS picks". */
-  localPort: number | undefined;
-  engine?: Engine | undefined;
-}
-
-export interface EnvironmentPlan {
-  env: string;
-  /** undefined: the SDK's default chain (env credentials, AWS_PROFILE, SSO, instance role). */
-  profile: string | undefined;
-  /** undefined: the SDK's chain (AWS_REGION, the profile's region). */
-  region: string | undefined;
-  bastion: BastionQuery;
-  tunnels: TunnelSpec[];
-  /** Ask before opening (production guard). */
-  confirm: boolean;
-  /** The config's reconnect mode, if it sets one. */
-  reconnect: 'always' | 'on-failure' | 'never' | undefined;
-}
+export type { BastionQuery, EnvironmentPlan, TunnelSpec } from '../model.js';
 
 export interface Selection {
   env: string;

@@ -1,5 +1,6 @@
 // The config file's schema: the user-facing contract (README "Configuration", config.example.yaml).
 // Messages here are what a user reads next to a file, line and key path, so they say what is allowed.
+import { ENGINES, INSTANCE_ID_PATTERN } from '../model.js';
 import * as z from '../zod.js';
 
 /** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (AWS-FACTS.md §2). */
@@ -48,9 +49,7 @@ const region = z
   .string()
   .check(z.regex(/^[a-z]{2,}(-[a-z]+)+-\d+$/, 'must be an AWS region code such as ap-northeast-1'));
 
-const instanceId = z
-  .string()
-  .check(z.regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'must be an instance id such as i-0abc1234def567890'));
+const instanceId = z.string().check(z.regex(INSTANCE_ID_PATTERN, 'must be an instance id such as i-0abc1234def567890'));
 
 const bastion = z.union(
   [
@@ -65,9 +64,7 @@ const bastion = z.union(
   { error: 'must be a Name tag (a string), {instanceId: i-…} or {tags: {Key: value, …}}' },
 );
 
-/** Engines whose client command and URL the ready line can print (README "Configuration"). */
-export const ENGINES = ['mysql', 'postgres', 'redis', 'mongodb', 'mssql', 'oracle'] as const;
-export type Engine = (typeof ENGINES)[number];
+export { ENGINES, type Engine } from '../model.js';
 
 export const databaseSchema = z.strictObject({
   host: host.check(z.describe('The database host as the bastion sees it (DNS name or IP).')),

@@ -1,16 +1,11 @@
 // From AWS's "not authorized" sentence to what the user needs: which authorization failed, why,
 // and the statement to paste (or, when no Allow can help, who must change what). Pure.
-import { partitionOf } from '../aws/arn.js';
+import { partitionOf } from '../arn.js';
+import { PORT_FORWARDING_DOCUMENT } from '../model.js';
 import { TunnelError } from '../errors.js';
 import type { Statement } from './evaluate.js';
 import { parseDenial, type Denial, type PolicyLayer } from './denial.js';
-import {
-  bastionStatement,
-  documentStatement,
-  grantFor,
-  PORT_FORWARDING_DOCUMENT,
-  type TunnelScope,
-} from './requests.js';
+import { bastionStatement, documentStatement, grantFor, type TunnelScope } from './requests.js';
 
 /** Where a statement goes: the caller's user, or the role behind an assumed-role session. */
 export function policyHolder(principalArn: string): string {

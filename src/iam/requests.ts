@@ -1,11 +1,9 @@
 // THE table: every IAM request a tunnel makes — action, resource, the context keys AWS evaluates,
 // why it is needed, and the least-privilege statement that allows it. The denial explanation,
 // `dbtunnel policy`, `policy check`, `doctor` and the test emulator all read it. Pure.
-import { partitionOf } from '../aws/arn.js';
-import type { BastionQuery } from '../config/resolve.js';
+import { partitionOf } from '../arn.js';
+import { type BastionQuery, PORT_FORWARDING_DOCUMENT } from '../model.js';
 import type { ContextValue, PolicyDocument, Statement } from './evaluate.js';
-
-export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
 
 export type RequestId =
   | 'find-bastion'

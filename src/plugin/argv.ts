@@ -1,26 +1,9 @@
 // The exact command line and environment the AWS CLI gives session-manager-plugin
 // (awscli/customizations/sessionmanager.py; AWS-FACTS.md §5). Pure.
+import type { Credentials, StartSessionRequest, StartSessionResponse } from '../model.js';
 import type { PluginArgvForm } from './version.js';
 
 export const RESPONSE_ENV = 'AWS_SSM_START_SESSION_RESPONSE';
-
-export interface StartSessionResponse {
-  SessionId: string;
-  TokenValue: string;
-  StreamUrl: string;
-}
-
-export interface StartSessionRequest {
-  Target: string;
-  DocumentName: string;
-  Parameters: Record<string, string[]>;
-}
-
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string | undefined;
-}
 
 export interface PluginInvocation {
   argv: string[];

@@ -1,17 +1,15 @@
 // `dbtunnel doctor`: every check a tunnel depends on, without opening one. Each check is a value
 // (pass, warn, fail or skip, with the fix); the CLI prints them as they come.
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { IAMClient, SimulatePrincipalPolicyCommand, type ContextEntry } from '@aws-sdk/client-iam';
-import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { findBastion, type Bastion } from '../aws/bastion.js';
 import type { AwsContext } from '../aws/context.js';
 import { describeAwsError } from '../aws/errors.js';
-import type { EnvironmentPlan } from '../config/resolve.js';
+import { simulatePrincipalPolicy, whoAmI } from '../aws/identity.js';
+import { managedInstances } from '../aws/managed-instances.js';
+import type { EnvironmentPlan } from '../model.js';
 import { TunnelError, type ErrorKind } from '../errors.js';
 import { formatStatements, policyHolder } from '../iam/explain.js';
 import { grantFor, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
-import { compareVersions, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
-import { judgePluginVersion } from '../plugin/version.js';
+import { compareVersions, judgePluginVersion, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
 import { chooseLocalPort } from './port.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
@@ -87,17 +85,12 @@ export async function* runDoctor(
   let caller: Caller;
   try {
     aws = await deps.connectAws();
-    const sts = new STSClient(aws.clientConfig('sts'));
-    const me = await sts.send(new GetCallerIdentityCommand({})).catch((e: unknown) => {
-      throw describeAwsError(e, {
-        action: 'tell who you are (sts:GetCallerIdentity)',
-        profile: aws.profile,
-        region: aws.region,
-      });
-    });
-    const arn = me.Arn!;
-    caller = { arn, userId: me.UserId!, account: me.Account!, username: /:user\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1] };
-    yield { check: 'credentials', status: 'pass', detail: `${arn}${aws.profile ? ` (profile ${aws.profile})` : ''}` };
+    caller = await whoAmI(aws);
+    yield {
+      check: 'credentials',
+      status: 'pass',
+      detail: `${caller.arn}${aws.profile ? ` (profile ${aws.profile})` : ''}`,
+    };
   } catch (e) {
     yield failed('credentials', e);
     for (const c of ['bastion', 'session manager', 'agent version'])
@@ -139,10 +132,7 @@ export async function* runDoctor(
 
 async function* sessionManagerChecks(aws: AwsContext, instanceId: string): AsyncGenerator<CheckResult> {
   try {
-    const out = await aws.ssm.send(
-      new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }),
-    );
-    const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
+    const info = (await managedInstances(aws, [instanceId])).find((i) => i.instanceId === instanceId);
     if (!info) {
       yield {
         check: 'session manager',
@@ -154,16 +144,16 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
       yield { check: 'agent version', status: 'skip', detail: 'not managed' };
       return;
     }
-    yield info.PingStatus === 'Online'
+    yield info.pingStatus === 'Online'
       ? { check: 'session manager', status: 'pass', detail: `${instanceId} is Online` }
       : {
           check: 'session manager',
           status: 'fail',
-          detail: `${instanceId} is ${info.PingStatus ?? 'not Online'}`,
+          detail: `${instanceId} is ${info.pingStatus ?? 'not Online'}`,
           fix: 'The SSM agent is not reporting: check that it runs and reaches the ssm/ssmmessages endpoints (a bastion that just booted needs a minute).',
           kind: 'targetNotConnected',
         };
-    const agent = info.AgentVersion ?? '';
+    const agent = info.agentVersion ?? '';
     const single =
       parseVersion(agent) && compareVersions(parseVersion(agent)!, parseVersion(LAST_SINGLE_CONNECTION_AGENT)!) <= 0;
     yield single
@@ -175,11 +165,7 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
         }
       : { check: 'agent version', status: 'pass', detail: `SSM agent ${agent || 'unknown'}` };
   } catch (e) {
-    const err = describeAwsError(e, {
-      action: 'ask Session Manager about the bastion',
-      profile: aws.profile,
-      region: aws.region,
-    });
+    const err = e instanceof TunnelError ? e : describeAwsError(e, { action: 'ask Session Manager about the bastion' });
     const skip = err.kind === 'accessDenied';
     yield skip
       ? { check: 'session manager', status: 'skip', detail: 'not allowed to call ssm:DescribeInstanceInformation' }
@@ -209,41 +195,20 @@ async function* portChecks(plan: EnvironmentPlan): AsyncGenerator<CheckResult> {
 
 /** iam:SimulatePrincipalPolicy, one call per request: context entries apply to a whole call. */
 async function* permissionChecks(aws: AwsContext, caller: Caller, scope: TunnelScope): AsyncGenerator<CheckResult> {
-  const iam = new IAMClient(aws.clientConfig('iam'));
   const source = policyHolder(caller.arn);
-  const variables: ContextEntry[] = [
-    { ContextKeyName: 'aws:userid', ContextKeyType: 'string', ContextKeyValues: [caller.userId] },
-    ...(caller.username
-      ? [{ ContextKeyName: 'aws:username', ContextKeyType: 'string' as const, ContextKeyValues: [caller.username] }]
-      : []),
-  ];
+  const variables = { 'aws:userid': caller.userId, ...(caller.username ? { 'aws:username': caller.username } : {}) };
   const shown = new Set<string>();
   for (const r of tunnelRequests(scope, caller)) {
-    const context: ContextEntry[] = [
-      ...variables,
-      ...Object.entries(r.context).map(([k, v]) => ({
-        ContextKeyName: k,
-        ContextKeyType: 'string' as const,
-        ContextKeyValues: [v].flat(),
-      })),
-    ];
     let decision: string | undefined;
     try {
-      const out = await iam.send(
-        new SimulatePrincipalPolicyCommand({
-          PolicySourceArn: source,
-          ActionNames: [r.action],
-          ResourceArns: [r.resource],
-          ContextEntries: context,
-        }),
-      );
-      decision = out.EvaluationResults?.[0]?.EvalDecision;
-    } catch (e) {
-      const err = describeAwsError(e, {
-        action: 'simulate your IAM policies',
-        profile: aws.profile,
-        region: aws.region,
+      decision = await simulatePrincipalPolicy(aws, {
+        source,
+        action: r.action,
+        resource: r.resource,
+        context: { ...variables, ...r.context },
       });
+    } catch (e) {
+      const err = e instanceof TunnelError ? e : describeAwsError(e, { action: 'simulate your IAM policies' });
       yield {
         check: 'permissions',
         status: 'skip',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { documentArn, instanceArn, partitionOf } from '../../src/aws/arn.js';
+import { documentArn, instanceArn, partitionOf } from '../../src/arn.js';
 import { describeAwsError } from '../../src/aws/errors.js';
 import { EXIT } from '../../src/errors.js';
 
