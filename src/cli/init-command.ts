@@ -12,7 +12,7 @@ import { ANSWER_RULES, ENGINES } from '../config/schema.js';
 import { validateConfig } from '../config/validate.js';
 import { EXIT, TunnelError } from '../errors.js';
 import { excerpt } from '../text.js';
-import { engineForPort } from './client-hint.js';
+import { engineForPort } from '../tunnel/client-hint.js';
 import type { Terminal } from './terminal.js';
 
 export interface InitArgs {

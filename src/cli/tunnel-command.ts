@@ -3,12 +3,12 @@
 // runs a `--` command, maps the outcome to an exit code.
 import { spawn } from 'node:child_process';
 import { EXIT, TunnelError } from '../errors.js';
-import { judgePluginVersion } from '../plugin/version.js';
 import { variableStem } from '../config/resolve.js';
 import { visible } from '../text.js';
 import { formatAddress } from '../tunnel/port.js';
-import type { OpenTunnel, PluginSetup, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
-import { clientHint } from './client-hint.js';
+import type { OpenTunnel, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
+import { clientHint } from '../tunnel/client-hint.js';
+import { toRecord } from '../tunnel/events.js';
 import { BACKGROUND_ENV } from './background-env.js';
 import { confirmProduction } from './confirm.js';
 import { loadPlan, type TargetArgs } from './plan.js';
@@ -64,13 +64,13 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
       term,
     );
   warnAboutOldNode(term);
-  // The plugin check goes first, so that its file reads (and, the first time, its `--version`
-  // process) run while the AWS SDK below is loading; runTunnels reports its outcome in turn.
-  const pluginReady = preparePlugin(args.legacyPlugin, term);
+  // The plugin check goes first, so that its file reads and its `--version` process run while the
+  // AWS SDK loads (with the run's real edges, only now that the config has been found valid).
+  const pluginReady = import('../tunnel/plugin-setup.js').then(({ preparePlugin }) =>
+    preparePlugin(process.env, args.legacyPlugin, (m) => term.debug(m)),
+  );
   pluginReady.catch(() => {});
-  // The AWS SDK and the process edges load only now, once the config has been found valid.
-  const { findBastion, createAwsContext, refuseMfa, startSession, terminateSession, spawnPlugin, runTunnels } =
-    await import('../tunnel/start.js');
+  const [{ realDeps }, { runTunnels }] = await Promise.all([import('../tunnel/deps.js'), import('../tunnel/run.js')]);
   const outcome = await runTunnels(
     {
       plan,
@@ -84,22 +84,12 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
         maxAttempts: args.maxReconnects,
       },
     },
-    {
-      preparePlugin: () => pluginReady,
-      connectAws: () =>
-        createAwsContext({
-          profile: plan.profile,
-          region: plan.region,
-          // A background dbtunnel (up -d) has no terminal: it says how to get the code asked once.
-          mfaCode: process.env[BACKGROUND_ENV] ? refuseMfa('up -d') : (serial) => askMfaCode(serial, term),
-          debug: (m) => term.debug(m),
-          warn: (m) => term.warn(m),
-        }),
-      findBastion: (aws) => findBastion(aws, plan.bastion, (m) => term.warn(m)),
-      startSession,
-      terminateSession,
-      spawnPlugin,
-    },
+    realDeps(plan, pluginReady, {
+      // A background dbtunnel (up -d) has no terminal: it says how to get the code asked once.
+      mfaCode: process.env[BACKGROUND_ENV] ? undefined : (serial) => askMfaCode(serial, term),
+      debug: (m) => term.debug(m),
+      warn: (m) => term.warn(m),
+    }),
   );
   await term.settle();
   if (outcome.kind === 'done') return outcome.result;
@@ -110,18 +100,6 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   term.info('Closed.');
   term.event({ event: 'closed', reason: outcome.reason });
   return EXIT_FOR_STOP[outcome.reason];
-}
-
-/**
- * Where the plugin is and whether its version will do. Its `--version` runs while the AWS SDK loads:
- * remembering the answer between runs measured 0 ms on the way to ready (bench/patches.ts).
- */
-async function preparePlugin(legacyPlugin: boolean, term: Terminal): Promise<PluginSetup> {
-  const { findPlugin, pluginVersion } = await import('../plugin/locate.js');
-  const file = await findPlugin(process.env);
-  const version = await pluginVersion(file);
-  term.debug(`plugin: ${file} ${version}`);
-  return { file, verdict: judgePluginVersion(version, legacyPlugin) };
 }
 
 /**
@@ -186,30 +164,28 @@ function signalNumber(signal: NodeJS.Signals): number {
 }
 
 function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
+  if (e.type === 'debug') {
+    term.debug(e.message);
+    return;
+  }
+  if (e.type === 'bastion') term.debug(`bastion: ${e.bastion.why}`);
+  if (term.mode === 'json') {
+    // One JSON shape per event (tunnel/events.ts), as the background supervisor writes them too.
+    const record = toRecord(e);
+    if (record) term.event(record);
+    else if (e.type === 'destination-failed') term.warn(destinationFailed(e.tunnel));
+    return;
+  }
   switch (e.type) {
     case 'progress':
       term.progress(e.message);
-      return;
-    case 'debug':
-      term.debug(e.message);
       return;
     case 'warning':
       term.warn(e.message);
       return;
     case 'bastion': {
-      const name = e.bastion.tags.Name;
-      term.event({
-        event: 'bastion',
-        instanceId: e.bastion.instanceId,
-        tags: e.bastion.tags,
-        why: e.bastion.why,
-        region: e.region,
-        profile: e.profile ?? null,
-      });
-      term.success(
-        `bastion ${e.bastion.instanceId} (${[name, e.region, e.profile && `profile ${e.profile}`].filter(Boolean).join(', ')})`,
-      );
-      term.debug(`bastion: ${e.bastion.why}`);
+      const about = [e.bastion.tags.Name, e.region, e.profile && `profile ${e.profile}`].filter(Boolean).join(', ');
+      term.success(`bastion ${e.bastion.instanceId} (${about})`);
       if (!/^the only|instanceId|--instance/.test(e.bastion.why)) term.info(`  ${term.paint('dim', e.bastion.why)}`);
       return;
     }
@@ -217,85 +193,50 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       const t = e.tunnel;
       const host = t.address ?? '127.0.0.1';
       const hint = clientHint(t.engine, t.port, host, t.localPort);
-      term.event({
-        event: 'ready',
-        env: t.env,
-        db: t.db,
-        host,
-        port: t.localPort,
-        sessionId: t.sessionId,
-        url: hint?.url ?? null,
-      });
+      const how = hint ? `   (${hint.command}, ${hint.url})` : '';
+      const close = commandMode ? '' : `   ${term.paint('dim', 'Ctrl-C to close')}`;
       void term
         .settle()
         .then(() =>
-          term.success(
-            `${t.db} → ${term.paint('bold', formatAddress(host, t.localPort))}${hint ? `   (${hint.command}, ${hint.url})` : ''}${commandMode ? '' : `   ${term.paint('dim', 'Ctrl-C to close')}`}`,
-            'stdout',
-          ),
+          term.success(`${t.db} → ${term.paint('bold', formatAddress(host, t.localPort))}${how}${close}`, 'stdout'),
         );
       return;
     }
     case 'all-ready':
-      // For the test of the "uncaught exception" exit path: a bug, injected where a real one could be.
-      if (process.env.DBTUNNEL_FAULT === 'uncaught-after-ready') {
-        setTimeout(() => {
-          throw new Error('injected fault (DBTUNNEL_FAULT)');
-        }, 10);
-      }
       if (e.tunnels.length > 1 && !commandMode) {
-        void term
-          .settle()
-          .then(() =>
-            term.info(
-              `${e.tunnels.length} tunnels open: ${e.tunnels.map((t) => `${t.db} → ${formatAddress(t.address ?? '127.0.0.1', t.localPort)}`).join(', ')}. Ctrl-C closes all.`,
-            ),
-          );
+        const list = e.tunnels
+          .map((t) => `${t.db} → ${formatAddress(t.address ?? '127.0.0.1', t.localPort)}`)
+          .join(', ');
+        void term.settle().then(() => term.info(`${e.tunnels.length} tunnels open: ${list}. Ctrl-C closes all.`));
       }
       return;
     case 'destination-failed':
-      term.warn(
-        `The bastion could not connect to ${e.tunnel.host}:${e.tunnel.port} for ${e.tunnel.db}. ` +
-          "Check the database's security group allows the bastion, the host and port in the config, and that the database is up.",
-      );
+      term.warn(destinationFailed(e.tunnel));
       return;
     case 'failed':
-      term.event({
-        event: 'error',
-        env: e.spec.env,
-        db: e.spec.db,
-        kind: e.error.kind,
-        message: e.error.message,
-        hint: e.error.hint ?? null,
-        exitCode: e.error.exitCode,
-      });
-      if (term.mode !== 'json')
-        term.warn(
-          `${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`,
-        );
+      term.warn(
+        `${e.spec.db} did not open: ${e.error.message}${e.error.hint ? ` (${e.error.hint.split('\n')[0]})` : ''}`,
+      );
       return;
     case 'ended':
-      term.event({
-        event: 'ended',
-        env: e.tunnel.env,
-        db: e.tunnel.db,
-        sessionId: e.tunnel.sessionId,
-        cause: e.text,
-        by: e.cause === 'aws' ? 'aws' : 'failure',
-      });
-      if (term.mode !== 'json') term.warn(`The session for ${e.tunnel.db} ended: ${e.text}`);
+      term.warn(`The session for ${e.tunnel.db} ended: ${e.text}`);
       return;
-    case 'reconnecting':
-      term.event({ event: 'reconnecting', env: e.tunnel.env, db: e.tunnel.db, attempt: e.attempt, delayMs: e.delayMs });
-      if (term.mode !== 'json')
-        term.info(
-          `  reconnecting ${e.tunnel.db} on ${formatAddress(e.tunnel.address ?? '127.0.0.1', e.tunnel.localPort)} in ${e.delayMs / 1000} s (attempt ${e.attempt})`,
-        );
+    case 'reconnecting': {
+      const at = formatAddress(e.tunnel.address ?? '127.0.0.1', e.tunnel.localPort);
+      term.info(`  reconnecting ${e.tunnel.db} on ${at} in ${e.delayMs / 1000} s (attempt ${e.attempt})`);
       return;
+    }
     case 'closing':
       term.progress('Closing');
       return;
   }
+}
+
+function destinationFailed(t: OpenTunnel): string {
+  return (
+    `The bastion could not connect to ${t.host}:${t.port} for ${t.db}. ` +
+    "Check the database's security group allows the bastion, the host and port in the config, and that the database is up."
+  );
 }
 
 let oldNodeWarned = false;

@@ -1,52 +1,24 @@
-// One run of `dbtunnel <env> <db…>`, top to bottom: preflight (plugin, local ports, bastion, all at
-// once), a session and a plugin per database, hold, and close — with every session terminated and
-// every plugin stopped on every path out of here.
+// One run of `dbtunnel <env> <db…>`, top to bottom: preflight (plugin, local ports, credentials and
+// bastion, all at once), a session and a plugin per database, hold, and close — with every session
+// terminated and every plugin stopped on every path out of here. The edges it talks to (AWS, the
+// plugin's process) come in as RunDeps: tunnel/deps.ts gives the real ones, tests give their own.
 import type { Bastion } from '../aws/bastion.js';
 import type { AwsContext } from '../aws/context.js';
 import { portForwardingRequest } from '../aws/session.js';
+import { TunnelError } from '../errors.js';
 import { explainIfDenied, formatStatements } from '../iam/explain.js';
 import { grantFor, type TunnelScope } from '../iam/requests.js';
-import type { EnvironmentPlan, TunnelSpec } from '../config/resolve.js';
-import type { Engine } from '../config/schema.js';
-import { TunnelError } from '../errors.js';
+import type { EnvironmentPlan, ReconnectMode, StartSessionResponse, TunnelSpec } from '../model.js';
 import { buildPluginInvocation, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
-import type { PluginExit } from '../plugin/process.js';
+import type { PluginExit, RunningPlugin } from '../plugin/process.js';
 import type { PluginVerdict } from '../plugin/version.js';
-import {
-  boundAddress,
-  chooseLocalPort,
-  portInUseError,
-  systemPickedPort,
-  type LocalPortChoice,
-  type Loopback,
-} from './port.js';
+import { clientHint } from './client-hint.js';
+import type { OpenTunnel, TunnelEvent } from './events.js';
+import { boundAddress, chooseLocalPort, type LocalPortChoice, portInUseError, systemPickedPort } from './port.js';
 
-export interface OpenTunnel {
-  env: string;
-  db: string;
-  host: string;
-  port: number;
-  localPort: number;
-  /** The loopback address the plugin bound, found without connecting. */
-  address: Loopback | undefined;
-  sessionId: string;
-  target: string;
-  engine?: Engine | undefined;
-}
-
-export type TunnelEvent =
-  | { type: 'warning'; message: string }
-  | { type: 'debug'; message: string }
-  | { type: 'progress'; message: string }
-  | { type: 'bastion'; bastion: Bastion; region: string; profile: string | undefined }
-  | { type: 'ready'; tunnel: OpenTunnel }
-  | { type: 'destination-failed'; tunnel: OpenTunnel }
-  | { type: 'failed'; spec: TunnelSpec; error: TunnelError }
-  | { type: 'ended'; tunnel: OpenTunnel; text: string; cause: 'aws' | 'failure' }
-  | { type: 'reconnecting'; tunnel: OpenTunnel; attempt: number; delayMs: number }
-  | { type: 'all-ready'; tunnels: OpenTunnel[] }
-  | { type: 'closing'; reason: string };
+export type { OpenTunnel, TunnelEvent } from './events.js';
+export type { ReconnectMode } from '../model.js';
 
 /** Why the hold ended. */
 export type StopReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'crash';
@@ -61,20 +33,29 @@ export interface PluginSetup {
   verdict: PluginVerdict;
 }
 
-/** The edges a run talks to; the CLI gives the real ones, nothing here touches the terminal. */
+/** The edges a run talks to (tunnel/deps.ts gives the real ones); nothing here touches the terminal. */
 export interface RunDeps {
   preparePlugin(): Promise<PluginSetup>;
   connectAws(): Promise<AwsContext>;
   findBastion(aws: AwsContext): Promise<Bastion>;
-  startSession: typeof import('../aws/session.js').startSession;
-  terminateSession: typeof import('../aws/session.js').terminateSession;
+  startSession(aws: AwsContext, request: ReturnType<typeof portForwardingRequest>): Promise<StartSessionResponse>;
+  terminateSession(aws: AwsContext, sessionId: string): Promise<void>;
   spawnPlugin: typeof import('../plugin/process.js').spawnPlugin;
+  /** EC2's encoded authorization message, decoded when the caller may; undefined otherwise. */
+  decodeMessage?(aws: AwsContext, encoded: string): Promise<string | undefined>;
+}
+
+export interface ReconnectPolicy {
+  mode: ReconnectMode;
+  /** Attempts per outage; the count resets once a session has lived a minute. */
+  maxAttempts: number;
 }
 
 export interface RunOptions {
   plan: EnvironmentPlan;
   /** Spawn to "Port N opened". */
   startTimeoutMs: number;
+  /** The environment the plugin is started in (dbtunnel's own, never holding the token). */
   env: NodeJS.ProcessEnv;
   /** Aborted with a StopReason when the user (or a signal) asks to stop. */
   signal: AbortSignal;
@@ -88,10 +69,11 @@ export interface RunOptions {
   reconnect?: ReconnectPolicy | undefined;
 }
 
+/** One session and its plugin, from StartSession to TerminateSession. */
 interface Live {
   spec: TunnelSpec;
   sessionId: string;
-  plugin?: import('../plugin/process.js').RunningPlugin;
+  plugin?: RunningPlugin;
   tunnel?: OpenTunnel;
   /** The plugin exited without being asked to: it may not have told the agent. */
   exitedOnItsOwn?: boolean;
@@ -102,27 +84,39 @@ interface Live {
   scope: TunnelScope;
 }
 
+/** What every tunnel of one run shares; each tunnel keeps its own bastion (a reconnect may look it up again). */
+interface Shared {
+  plugin: PluginSetup;
+  aws: AwsContext;
+  opts: RunOptions;
+  deps: RunDeps;
+  /** Every session started and not yet closed, for closing on the way out. */
+  live: Set<Live>;
+  /** Set once the run closes its tunnels itself: a plugin exiting then has not "ended on its own". */
+  closing: boolean;
+}
+
+/** Stopped while a tunnel was opening: what it had started is closed, and the run ends. */
+class Aborted extends Error {}
+
 export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOutcome> {
   const { plan, signal, onEvent } = opts;
-  const live: Live[] = [];
-  let aws: AwsContext | undefined;
-  /** Set once we close the tunnels ourselves: a plugin exiting then has not "ended on its own". */
-  let closing = false;
+  let shared: Shared | undefined;
+  const keepers: Promise<void>[] = [];
   try {
     // 1. Preflight, concurrently; nothing exists on AWS's side yet.
     onEvent({ type: 'progress', message: `Finding the bastion for ${plan.env}` });
-    const awsReady = deps.connectAws();
     const [pluginR, portsR, bastionR] = await Promise.allSettled([
       deps.preparePlugin(),
       reserveLocalPorts(plan.tunnels),
-      awsReady.then(async (a) => {
+      deps.connectAws().then(async (aws) => {
         try {
-          return { aws: a, bastion: await deps.findBastion(a) };
+          return { aws, bastion: await deps.findBastion(aws) };
         } catch (e) {
           throw await withDecodedMessage(
-            explainIfDenied(e, { region: a.region, account: undefined, bastion: plan.bastion }),
-            a,
-            onEvent,
+            explainIfDenied(e, { region: aws.region, account: undefined, bastion: plan.bastion }),
+            aws,
+            deps,
           );
         }
       }),
@@ -131,62 +125,60 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
     for (const r of [pluginR, portsR, bastionR]) if (r.status === 'rejected') throw r.reason;
     const plugin = (pluginR as PromiseFulfilledResult<PluginSetup>).value;
     const ports = (portsR as PromiseFulfilledResult<LocalPortChoice[]>).value;
-    const found = (bastionR as PromiseFulfilledResult<{ aws: AwsContext; bastion: Bastion }>).value;
-    aws = found.aws;
+    const { aws, bastion } = (bastionR as PromiseFulfilledResult<{ aws: AwsContext; bastion: Bastion }>).value;
+    shared = { plugin, aws, opts, deps, live: new Set(), closing: false };
     if (plugin.verdict.warning) onEvent({ type: 'warning', message: plugin.verdict.warning });
-    onEvent({ type: 'bastion', bastion: found.bastion, region: aws.region, profile: aws.profile });
+    onEvent({ type: 'bastion', bastion, region: aws.region, profile: aws.profile });
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
 
     // 2. A session and a plugin per database, all at once.
+    const run = shared;
     const results = await Promise.allSettled(
-      plan.tunnels.map((spec, i) =>
-        openWithFallback(spec, ports[i]!, { bastion: found.bastion, plugin, aws: aws!, live, opts, deps }),
-      ),
+      plan.tunnels.map((spec, i) => openWithFallback(spec, ports[i]!, bastion, run)),
     );
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
+    const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failures = results.flatMap((r, i) =>
       r.status === 'rejected' ? [{ spec: plan.tunnels[i]!, error: r.reason }] : [],
     );
-    if (failures.length === results.length) throw failures[0]!.error;
-    for (const f of failures) {
-      onEvent({ type: 'failed', spec: f.spec, error: f.error instanceof TunnelError ? f.error : internal(f.error) });
-    }
+    if (opened.length === 0) throw failures[0]!.error;
+    for (const f of failures) onEvent({ type: 'failed', spec: f.spec, error: asTunnelError(f.error) });
 
     // 3. Hold until asked to stop, or until every tunnel has ended for good (reconnecting as the
     // mode says in between).
-    const open = live.filter((l) => l.tunnel && l.plugin);
-    const ctx: OpenContext = { bastion: found.bastion, plugin, aws, live, opts, deps };
-    const allEnded = Promise.all(open.map((l) => keepOpen(l, ctx, () => closing)));
+    keepers.push(...opened.map((l) => keepOpen(l, bastion, run)));
+    const allEnded = Promise.all(keepers);
     const stopped = new Promise<StopReason>((resolve) => {
       if (signal.aborted) resolve(signal.reason as StopReason);
       signal.addEventListener('abort', () => resolve(signal.reason as StopReason), { once: true });
     });
-    onEvent({ type: 'all-ready', tunnels: open.map((l) => l.tunnel!) });
+    const tunnels = opened.map((l) => l.tunnel!);
+    onEvent({ type: 'all-ready', tunnels });
     if (opts.whileOpen) {
       // The command decides; a tunnel that ends meanwhile is reported, and the command goes on.
-      void allEnded;
-      const result = await opts.whileOpen(open.map((l) => l.tunnel!));
-      closing = true;
-      return { kind: 'done', result };
+      return { kind: 'done', result: await opts.whileOpen(tunnels) };
     }
     const first = await Promise.race([allEnded.then(() => 'ended' as const), stopped]);
-    if (first === 'ended') return { kind: 'ended', tunnels: open.map((l) => l.tunnel!) };
+    if (first === 'ended') return { kind: 'ended', tunnels };
     return { kind: 'stopped', reason: first };
   } finally {
-    closing = true;
-    if (live.some((l) => !l.terminated)) {
-      onEvent({ type: 'closing', reason: signal.aborted ? String(signal.reason) : 'done' });
-      await Promise.all(live.map((l) => closeOne(l, aws!, deps, onEvent)));
+    if (shared) {
+      const run = shared;
+      run.closing = true;
+      if ([...run.live].some((l) => !l.terminated)) {
+        onEvent({ type: 'closing', reason: signal.aborted ? String(signal.reason) : 'done' });
+        await Promise.all([...run.live].map((l) => closeOne(l, run)));
+      }
+      // A tunnel reconnecting at this moment closes what it started itself; wait for it.
+      await Promise.all(keepers);
     }
   }
 }
 
-function internal(e: unknown): TunnelError {
-  return new TunnelError('internal', e instanceof Error ? e.message : String(e), { cause: e });
-}
-
-function endText(l: Live): string {
-  return l.endText ?? 'session-manager-plugin exited';
+function asTunnelError(e: unknown): TunnelError {
+  return e instanceof TunnelError
+    ? e
+    : new TunnelError('internal', e instanceof Error ? e.message : String(e), { cause: e });
 }
 
 /** Local ports for every tunnel of the run, decided before anything starts. */
@@ -208,31 +200,24 @@ async function reserveLocalPorts(specs: TunnelSpec[]): Promise<LocalPortChoice[]
  * tunnel starting at the same moment): a default means "whatever is free", so start again on a
  * port the system picks. A configured port stays an error.
  */
-async function openWithFallback(spec: TunnelSpec, choice: LocalPortChoice, run: OpenContext): Promise<void> {
+async function openWithFallback(
+  spec: TunnelSpec,
+  choice: LocalPortChoice,
+  bastion: Bastion,
+  run: Shared,
+): Promise<Live> {
   try {
-    await openOne(spec, choice.port, run);
+    return await openOne(spec, choice.port, bastion, run);
   } catch (e) {
     if (!(e instanceof TunnelError && e.kind === 'portInUse') || choice.why === 'config' || run.opts.signal.aborted)
       throw e;
-    const failed = run.live.find((l) => l.spec === spec && !l.terminated);
-    if (failed) await closeOne(failed, run.aws, run.deps, run.opts.onEvent);
     const port = await systemPickedPort();
     run.opts.onEvent({
       type: 'debug',
       message: `local port ${choice.port} was taken while ${spec.db} started; starting again on ${port}`,
     });
-    await openOne(spec, port, run);
+    return openOne(spec, port, bastion, run);
   }
-}
-
-/** What every tunnel of one run shares. */
-interface OpenContext {
-  bastion: Bastion;
-  plugin: PluginSetup;
-  aws: AwsContext;
-  live: Live[];
-  opts: RunOptions;
-  deps: RunDeps;
 }
 
 /** Launched less than five minutes ago. */
@@ -243,14 +228,6 @@ function justBooted(b: Bastion, now = Date.now()): boolean {
 /** Waits between StartSession attempts on a bastion that just booted: 2 s, 4 s, 8 s, then give up. Pure. */
 export function bootRetryMs(attempt: number): number | undefined {
   return attempt <= 3 ? 1000 * 2 ** attempt : undefined;
-}
-
-export type ReconnectMode = 'always' | 'on-failure' | 'never';
-
-export interface ReconnectPolicy {
-  mode: ReconnectMode;
-  /** Attempts per outage; the count resets once a session has lived a minute. */
-  maxAttempts: number;
 }
 
 /** How a session ended: AWS ended it (idle or maximum duration, terminated elsewhere), or it failed. Pure. */
@@ -271,22 +248,23 @@ export function shouldReconnect(mode: ReconnectMode, cause: 'aws' | 'failure'): 
 const LIVED_LONG_ENOUGH_MS = 60_000;
 
 /** One tunnel, from its first session to its last: each drop reported, then reconnected or not. */
-async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): Promise<void> {
-  const { opts, deps } = ctx;
+async function keepOpen(first: Live, firstBastion: Bastion, run: Shared): Promise<void> {
+  const { opts, deps } = run;
   const { onEvent, signal } = opts;
   const policy = opts.reconnect ?? { mode: 'never', maxAttempts: 0 };
   let current = first;
+  let bastion = firstBastion; // this tunnel's own: a lookup after a failure replaces it here only
   let attempts = 0;
   let credentialsHintShown = false;
   for (;;) {
     const opened = Date.now();
     const exit = await current.plugin!.exited;
-    if (signal.aborted || closing()) return;
+    if (signal.aborted || run.closing) return;
     current.exitedOnItsOwn = true;
     const tunnel = current.tunnel!;
     const cause = endCause(current.endText, exit);
-    onEvent({ type: 'ended', tunnel, text: endText(current), cause });
-    await closeOne(current, ctx.aws, deps, onEvent);
+    onEvent({ type: 'ended', tunnel, text: current.endText ?? 'session-manager-plugin exited', cause });
+    await closeOne(current, run);
     if (!shouldReconnect(policy.mode, cause)) return;
     if (Date.now() - opened >= LIVED_LONG_ENOUGH_MS) attempts = 0;
     let next: Live | undefined;
@@ -301,34 +279,17 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
       attempts++;
       const delay = backoffMs(attempts);
       onEvent({ type: 'reconnecting', tunnel, attempt: attempts, delayMs: delay });
-      if (!(await sleep(delay, signal)) || closing()) return;
+      if (!(await sleep(delay, signal)) || run.closing) return;
       try {
         // The same local port: scripts and clients keep their address.
-        await openOne(
-          {
-            env: tunnel.env,
-            db: tunnel.db,
-            host: tunnel.host,
-            port: tunnel.port,
-            localPort: tunnel.localPort,
-            engine: tunnel.engine,
-          },
-          tunnel.localPort,
-          ctx,
-        );
-        // Its own new entry (other tunnels may be reconnecting at the same moment).
-        next = ctx.live
-          .filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated && l.tunnel)
-          .at(-1);
+        next = await openOne(current.spec, tunnel.localPort, bastion, run);
       } catch (e) {
-        const err = e instanceof TunnelError ? e : internal(e);
+        if (e instanceof Aborted || signal.aborted || run.closing) return;
+        const err = asTunnelError(e);
         onEvent({ type: 'warning', message: `Reconnecting ${tunnel.db} failed: ${err.message}` });
-        // What the failed attempt started (a session, perhaps a plugin) ends now, not at exit.
-        const leftovers = ctx.live.filter((l) => l.spec.env === tunnel.env && l.spec.db === tunnel.db && !l.terminated);
-        await Promise.all(leftovers.map((l) => closeOne(l, ctx.aws, deps, onEvent)));
         if (err.kind === 'credentials') {
           // Expired keys: resolve the profile again (and for SSO, a login is needed: say so once).
-          const dropped = await ctx.aws.forgetCachedCredentials();
+          const dropped = await run.aws.forgetCachedCredentials();
           if (!dropped && !credentialsHintShown) {
             credentialsHintShown = true;
             onEvent({ type: 'warning', message: err.hint ?? 'Refresh your AWS credentials; dbtunnel keeps trying.' });
@@ -337,15 +298,18 @@ async function keepOpen(first: Live, ctx: OpenContext, closing: () => boolean): 
         if (err.kind === 'targetNotConnected' || err.kind === 'aws') {
           // The bastion may be gone (replaced, stopped): look it up again.
           try {
-            ctx.bastion = await deps.findBastion(ctx.aws);
+            bastion = await deps.findBastion(run.aws);
           } catch (lookup) {
             onEvent({ type: 'debug', message: `bastion lookup failed: ${(lookup as Error).message}` });
           }
         }
       }
-      if (signal.aborted || closing()) return;
+      if (signal.aborted || run.closing) {
+        if (next) await closeOne(next, run);
+        return;
+      }
     }
-    current = next!;
+    current = next;
   }
 }
 
@@ -365,12 +329,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /** EC2 denials carry an encoded message: decode it when we may, and add what it says. */
-async function withDecodedMessage(e: unknown, aws: AwsContext, onEvent: RunOptions['onEvent']): Promise<unknown> {
-  if (!(e instanceof TunnelError) || e.kind !== 'accessDenied') return e;
+async function withDecodedMessage(e: unknown, aws: AwsContext, deps: RunDeps): Promise<unknown> {
+  if (!(e instanceof TunnelError) || e.kind !== 'accessDenied' || !deps.decodeMessage) return e;
   const encoded = /Encoded authorization failure message: (\S+)/.exec(e.details.join(' '))?.[1];
   if (!encoded) return e;
-  const { decodeAuthorizationMessage } = await import('../aws/decode.js');
-  const decoded = await decodeAuthorizationMessage(aws, encoded, (message) => onEvent({ type: 'debug', message }));
+  const decoded = await deps.decodeMessage(aws, encoded);
   return decoded
     ? new TunnelError(e.kind, e.message, { details: [...e.details, decoded], hint: e.hint, cause: e.cause })
     : e;
@@ -386,16 +349,18 @@ function scopeOf(plan: EnvironmentPlan, aws: AwsContext, bastion: Bastion): Tunn
   };
 }
 
-async function openOne(
-  spec: TunnelSpec,
-  localPort: number,
-  { bastion, plugin, aws, live, opts, deps }: OpenContext,
-): Promise<void> {
+/**
+ * One session and its plugin, until the plugin says its port is open: the tunnel, registered with
+ * the run. Whatever goes wrong on the way (or a stop) closes what this call started, before it
+ * throws: nothing is left for anyone else to find.
+ */
+async function openOne(spec: TunnelSpec, localPort: number, bastion: Bastion, run: Shared): Promise<Live> {
+  const { aws, opts, deps } = run;
   const { onEvent, signal } = opts;
   const target = bastion.instanceId;
   const request = portForwardingRequest(target, spec.host, spec.port, localPort);
   onEvent({ type: 'progress', message: `Starting a session for ${spec.db} on ${target}` });
-  let response: Awaited<ReturnType<typeof deps.startSession>>;
+  let response: StartSessionResponse;
   for (let attempt = 1; ; attempt++) {
     try {
       response = await deps.startSession(aws, request);
@@ -415,13 +380,32 @@ async function openOne(
         type: 'debug',
         message: `TargetNotConnected on a bastion launched ${bastion.launchTime?.toISOString()}: retry ${attempt} in ${wait} ms`,
       });
-      if (!(await sleep(wait, signal))) return;
+      if (!(await sleep(wait, signal))) throw new Aborted();
     }
   }
   const entry: Live = { spec, sessionId: response.SessionId, scope: scopeOf(opts.plan, aws, bastion) };
-  live.push(entry);
-  if (signal.aborted) return;
+  run.live.add(entry);
+  try {
+    if (signal.aborted || run.closing) throw new Aborted();
+    await startPlugin(entry, localPort, request, response, run);
+    return entry;
+  } catch (e) {
+    await closeOne(entry, run);
+    throw e;
+  }
+}
 
+/** Start the plugin for a session and wait for its port; the entry gets its plugin and tunnel. */
+async function startPlugin(
+  entry: Live,
+  localPort: number,
+  request: ReturnType<typeof portForwardingRequest>,
+  response: StartSessionResponse,
+  run: Shared,
+): Promise<void> {
+  const { aws, plugin, opts, deps } = run;
+  const { onEvent, signal } = opts;
+  const spec = entry.spec;
   const invocation = buildPluginInvocation({
     response,
     region: aws.region,
@@ -431,25 +415,17 @@ async function openOne(
     form: plugin.verdict.form,
     credentials: aws.pluginNeedsCredentials ? await aws.credentials() : undefined,
   });
+  const added = Object.keys(invocation.env).filter((k) => invocation.env[k] !== undefined);
+  const removed = Object.keys(invocation.env).filter((k) => invocation.env[k] === undefined);
   onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...invocation.argv])}` });
   onEvent({
     type: 'debug',
-    message: `plugin env: + ${
-      Object.keys(invocation.env)
-        .filter((k) => invocation.env[k] !== undefined)
-        .join(', ') || '(nothing)'
-    }${
-      Object.keys(invocation.env).some((k) => invocation.env[k] === undefined)
-        ? `, - ${Object.keys(invocation.env)
-            .filter((k) => invocation.env[k] === undefined)
-            .join(', ')}`
-        : ''
-    } (values not shown)`,
+    message: `plugin env: + ${added.join(', ') || '(nothing)'}${removed.length ? `, - ${removed.join(', ')}` : ''} (values not shown)`,
   });
 
   await new Promise<void>((resolve, reject) => {
     let settled = false;
-    const settle = (err?: TunnelError) => {
+    const settle = (err?: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -457,7 +433,7 @@ async function openOne(
       if (err) reject(err);
       else resolve();
     };
-    const onAbort = () => settle();
+    const onAbort = () => settle(new Aborted());
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       settle(
@@ -488,10 +464,11 @@ async function openOne(
             localPort: e.port,
             address,
             sessionId: response.SessionId,
-            target,
+            target: request.Target,
             engine: spec.engine,
           };
-          onEvent({ type: 'ready', tunnel: entry.tunnel });
+          const hint = clientHint(spec.engine, spec.port, address ?? '127.0.0.1', e.port);
+          onEvent({ type: 'ready', tunnel: entry.tunnel, url: hint?.url });
           settle();
         });
       } else if (e.type === 'failed') {
@@ -543,7 +520,8 @@ async function openOne(
 }
 
 /** Stop the plugin (SIGINT first, so it tells the agent), then TerminateSession. Idempotent. */
-async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOptions['onEvent']): Promise<void> {
+async function closeOne(l: Live, run: Shared): Promise<void> {
+  const { onEvent } = run.opts;
   if (l.terminated) return;
   l.terminated = true;
   let toldAgent = false;
@@ -557,10 +535,10 @@ async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOpt
       });
   }
   try {
-    await deps.terminateSession(aws, l.sessionId);
+    await run.deps.terminateSession(run.aws, l.sessionId);
     onEvent({ type: 'debug', message: `TerminateSession ${l.sessionId}: done` });
   } catch (e) {
-    const err = e instanceof TunnelError ? e : internal(e);
+    const err = asTunnelError(e);
     if (toldAgent) {
       // The plugin already ended the session over its data channel; this call was the belt.
       onEvent({
@@ -580,5 +558,7 @@ async function closeOne(l: Live, aws: AwsContext, deps: RunDeps, onEvent: RunOpt
         message: `Could not terminate session ${l.sessionId} (${err.message}); it may stay open on the bastion until Session Manager's idle timeout.${fix}`,
       });
     }
+  } finally {
+    run.live.delete(l);
   }
 }

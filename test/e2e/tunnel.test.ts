@@ -377,30 +377,46 @@ describe('dbtunnel <env> <db>', () => {
     expect((await run.exited).code).toBe(0);
   });
 
-  it('an uncaught exception (a bug): reported once, plugin stopped, session terminated, exit 1', async () => {
+  /**
+   * A bug in dbtunnel, injected from outside (Node's --require): the ready line's write throws, inside
+   * dbtunnel's own code, once the tunnel is up.
+   */
+  async function withInjectedBug(args: string[] = []) {
     world = await createWorld();
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], {
+    const preload = path.join(world.dir, 'inject-bug.cjs');
+    await writeFile(
+      preload,
+      `const write = process.stdout.write.bind(process.stdout);
+let done = false;
+process.stdout.write = (chunk, ...rest) => {
+  const result = write(chunk, ...rest);
+  if (!done && String(chunk).includes('mydb →')) { done = true; throw new Error('injected fault (test)'); }
+  return result;
+};
+`,
+    );
+    return startDbtunnel(['--config', world.configFile, 'stg', 'mydb', ...args], {
       ...world.env,
-      DBTUNNEL_FAULT: 'uncaught-after-ready',
+      NODE_OPTIONS: `--require ${preload}`,
     });
+  }
+
+  it('an uncaught exception (a bug): reported once, plugin stopped, session terminated, exit 1', async () => {
+    const run = await withInjectedBug();
     const { code } = await run.exited;
     expect(code).toBe(1);
-    expect(run.stderr()).toContain('Unexpected error: injected fault (DBTUNNEL_FAULT)');
+    expect(run.stderr()).toContain('Unexpected error: injected fault (test)');
     expect(run.stderr()).toContain('This is a bug in dbtunnel');
-    const [record] = await world.pluginRecords();
+    const [record] = await world!.pluginRecords();
     expect(alive(record!.pid)).toBe(false);
-    expect([...world.emu.sessions.values()][0]!.endedBy).toBe('plugin');
-    expect(world.emu.callsOf('TerminateSession')).toHaveLength(1);
+    expect([...world!.emu.sessions.values()][0]!.endedBy).toBe('plugin');
+    expect(world!.emu.callsOf('TerminateSession')).toHaveLength(1);
     expect(run.stderr()).not.toMatch(/^\s+at /m); // no stack without --debug
   });
 
   it("with --debug, a bug's stack trace names dbtunnel's source files (the minified bundle's source maps)", async () => {
-    world = await createWorld();
-    const run = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--debug'], {
-      ...world.env,
-      DBTUNNEL_FAULT: 'uncaught-after-ready',
-    });
+    const run = await withInjectedBug(['--debug']);
     expect((await run.exited).code).toBe(1);
-    expect(run.stderr()).toMatch(/^\s+at .*src[\\/]cli[\\/]tunnel-command\.ts:\d+:\d+\)?$/m);
+    expect(run.stderr()).toMatch(/^\s+at .*src[\\/]cli[\\/]terminal\.ts:\d+:\d+\)?$/m);
   });
 });

@@ -1,6 +1,6 @@
 // The ready line's client command and URL: from the database's `engine`, else guessed from its
 // well-known port. Pure.
-import type { Engine } from '../config/schema.js';
+import type { Engine } from '../model.js';
 
 const BY_ENGINE: Record<Engine, { command: (h: string, p: number) => string; url: (h: string, p: number) => string }> =
   {

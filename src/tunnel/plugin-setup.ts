@@ -1,0 +1,20 @@
+// Finding session-manager-plugin and judging its version, before anything else of a run: no AWS SDK
+// here, so that the check (a `--version` process) runs while the SDK loads (tunnel/deps.ts).
+import { findPlugin, pluginVersion } from '../plugin/locate.js';
+import { judgePluginVersion } from '../plugin/version.js';
+import type { PluginSetup } from './run.js';
+
+/**
+ * Where the plugin is and whether its version will do. Asked at every run: remembering the answer
+ * between runs measured 0 ms on the way to ready, as it runs beside the SDK's load (bench/patches.ts).
+ */
+export async function preparePlugin(
+  env: NodeJS.ProcessEnv,
+  legacyPlugin: boolean,
+  debug: (m: string) => void,
+): Promise<PluginSetup> {
+  const file = await findPlugin(env);
+  const version = await pluginVersion(file);
+  debug(`plugin: ${file} ${version}`);
+  return { file, verdict: judgePluginVersion(version, legacyPlugin) };
+}
