@@ -3,7 +3,7 @@
  * its start time. The real plugin is a Go program and starts in a few milliseconds; the Node fake
  * needs 60-70 ms, and five of them starting at once on two cores ~200 ms, which a five-tunnel
  * measure would otherwise charge to dbtunnel. Same contract as the Node fake, as far as the bench
- * needs it (AWS-FACTS.md section 5): `--version`; argv <response | env var name> <region>
+ * needs it (docs/aws-facts.md §plugin): `--version`; argv <response | env var name> <region>
  * StartSession <profile> <request> <endpoint>; the emulator's data channel (POST .../open, one JSON
  * line per event; POST .../terminate); the real plugin's lines in multiplexed and basic mode;
  * `Cannot perform start session` on a busy port (exit 0); SIGINT, SIGQUIT and SIGTSTP tell the agent

@@ -1,4 +1,4 @@
-// ARNs: every one in the region's partition (AWS-FACTS.md §2).
+// ARNs: every one in the region's partition (docs/aws-facts.md §arns).
 
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';

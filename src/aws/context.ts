@@ -44,7 +44,7 @@ export interface AwsContext {
    * ask for a new code).
    */
   readonly pluginNeedsCredentials: boolean;
-  /** The SSM endpoint the SDK really sent StartSession to, for the plugin (AWS-FACTS.md §7). */
+  /** The SSM endpoint the SDK really sent StartSession to, for the plugin (docs/aws-facts.md §sdk). */
   readonly ssmEndpoint: string | undefined;
   /** Stop using cached keys (AWS said they expired): the profile is resolved again. True if it was using them. */
   forgetCachedCredentials(): Promise<boolean>;

@@ -3,7 +3,7 @@
 import { ENGINES, INSTANCE_ID_PATTERN } from '../model.js';
 import * as z from '../zod.js';
 
-/** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (AWS-FACTS.md §2). */
+/** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (docs/aws-facts.md §arns). */
 export const DOCUMENT_HOST_PATTERN = /^[^,$^&()!;'"<>`{}[\]|#=]{3,}$/;
 
 /** A message for "not a map at all", leaving the messages of its keys and values alone. */

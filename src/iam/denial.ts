@@ -1,4 +1,4 @@
-// Reading AWS's "not authorized" sentences (AWS-FACTS.md §3) into a value. Pure. A shape nobody
+// Reading AWS's "not authorized" sentences (docs/aws-facts.md §denials) into a value. Pure. A shape nobody
 // foresaw still yields a value with AWS's own text, so the explanation can fall back to it.
 
 export type PolicyLayer =

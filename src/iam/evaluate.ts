@@ -364,7 +364,7 @@ function parseOperator(op: string): { base: string; set?: 'any' | 'all'; ifExist
   return set ? { base, set, ifExists } : { base, ifExists };
 }
 
-/** One operator on one key: AWS-FACTS.md §1 and the IAM User Guide's condition rules. */
+/** One operator on one key: docs/aws-facts.md §arns and the IAM User Guide's condition rules. */
 export function conditionHolds(
   operator: string,
   key: string,

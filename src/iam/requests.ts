@@ -79,7 +79,7 @@ function tagContext(tags: Record<string, string>): Record<string, string> {
 
 const sessionContext = (caller: Caller) => ({ 'ssm:resourceTag/aws:ssmmessages:session-id': caller.userId });
 
-/** The caller's own sessions, for IAM users and for roles (AWS-FACTS.md §2). */
+/** The caller's own sessions, for IAM users and for roles (docs/aws-facts.md §arns). */
 function ownSessionStatements(partition: string, actions: string[]): Statement[] {
   return [
     {

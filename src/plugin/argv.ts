@@ -1,5 +1,5 @@
 // The exact command line and environment the AWS CLI gives session-manager-plugin
-// (awscli/customizations/sessionmanager.py; AWS-FACTS.md §5). Pure.
+// (awscli/customizations/sessionmanager.py; docs/aws-facts.md §plugin). Pure.
 import type { Credentials, StartSessionRequest, StartSessionResponse } from '../model.js';
 import type { PluginArgvForm } from './version.js';
 

@@ -7,7 +7,7 @@ import { TunnelError } from '../errors.js';
 
 export const PLUGIN_NAME = 'session-manager-plugin';
 
-/** Where AWS's installers put the plugin (AWS-FACTS.md §5), after PATH. Pure. */
+/** Where AWS's installers put the plugin (docs/aws-facts.md §plugin), after PATH. Pure. */
 export function pluginCandidates(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string[] {
   const windows = platform === 'win32';
   const exe = windows ? `${PLUGIN_NAME}.exe` : PLUGIN_NAME;

@@ -1,4 +1,4 @@
-// Reading session-manager-plugin's stdout: the only signal it gives (AWS-FACTS.md §5). Pure and
+// Reading session-manager-plugin's stdout: the only signal it gives (docs/aws-facts.md §plugin). Pure and
 // incremental: feed it chunks as they arrive (the ready line has no newline in multiplexed mode).
 
 export type PluginEvent =

@@ -1,4 +1,4 @@
-// What session-manager-plugin's version means for us (AWS-FACTS.md §5).
+// What session-manager-plugin's version means for us (docs/aws-facts.md §plugin).
 import { TunnelError } from '../errors.js';
 
 /** The last plugin that needs the StartSession response (with its token) on its command line. */

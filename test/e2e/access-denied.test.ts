@@ -24,7 +24,7 @@ const BASE: Statement[] = [
     Resource: 'arn:aws:ssm:*:*:session/${aws:username}-*',
   },
 ];
-/** The policy of AWS-FACTS.md §1. */
+/** The policy of docs/aws-facts.md §arns. */
 const TAG_ONLY: Statement = {
   Effect: 'Allow',
   Action: ['ssm:StartSession'],
@@ -57,7 +57,7 @@ async function expectTunnelWorks(w: World): Promise<void> {
 }
 
 describe('when AWS says no', () => {
-  it('a tag condition (AWS-FACTS §1): names the document, prints the fix; the fix opens the tunnel', async () => {
+  it('a tag condition (docs/aws-facts.md §arns): names the document, prints the fix; the fix opens the tunnel', async () => {
     const { w, dev } = await worldWith([...BASE, TAG_ONLY]);
     const r = await runDbtunnel(['--config', w.configFile, 'stg', 'mydb'], w.env);
     expect(r.code).toBe(22);

@@ -2,13 +2,13 @@
 // (XML) — reached by the real SDK through AWS_ENDPOINT_URL_<SERVICE>. It also plays the SSM agent's
 // side of the data channel for the fake session-manager-plugin (test/support/fake-plugin).
 //
-// Its error texts are written from AWS-FACTS.md §3 and AWS's documentation, never produced by
+// Its error texts are written from docs/aws-facts.md §denials and AWS's documentation, never produced by
 // dbtunnel's code, so a parser bug cannot hide behind a matching formatter.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 // Decisions come from dbtunnel's evaluator (itself table-tested on AWS's documented examples); the
-// messages below are written from AWS-FACTS.md §3, never produced by dbtunnel's code.
+// messages below are written from docs/aws-facts.md §denials, never produced by dbtunnel's code.
 import { evaluateStrict, type PolicyDocument } from '../../src/iam/evaluate.js';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';

@@ -1,5 +1,5 @@
 // @ts-check
-// A stand-in for AWS's session-manager-plugin, following AWS-FACTS.md §5: the argv/env contract,
+// A stand-in for AWS's session-manager-plugin, following docs/aws-facts.md §plugin: the argv/env contract,
 // `--version`, the real lines in multiplexed and basic mode, listening on localhost:<port> and
 // piping bytes to the destination the emulator's "agent" names, `Cannot perform start session` on a
 // busy port (exit 0, as the real one), and SIGINT (tells the agent, exits 0) vs SIGTERM (dies).

@@ -1,4 +1,4 @@
-// Every shape of AWS-FACTS.md §3, as AWS writes it.
+// Every shape of docs/aws-facts.md §denials, as AWS writes it.
 import { describe, expect, it } from 'vitest';
 import { parseDenial } from '../../src/iam/denial.js';
 

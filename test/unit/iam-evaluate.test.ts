@@ -337,7 +337,7 @@ describe('policy evaluation logic (IAM User Guide)', () => {
   });
 });
 
-describe('the case that started dbtunnel (AWS-FACTS.md §1)', () => {
+describe('the case that started dbtunnel (docs/aws-facts.md §arns)', () => {
   const instance = {
     action: 'ssm:StartSession',
     resource: 'arn:aws:ec2:ap-northeast-1:111122223333:instance/i-0abc',

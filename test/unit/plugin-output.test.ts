@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lineSplitter, PluginOutputReader, type PluginEvent } from '../../src/plugin/output.js';
 
 const S = 'dev-0a1b2c3d4e5f67890';
-// Exactly what the plugin prints (AWS-FACTS.md §5).
+// Exactly what the plugin prints (docs/aws-facts.md §plugin).
 const MUX = `\nStarting session with SessionId: ${S}\nPort 13306 opened for sessionId ${S}.\nWaiting for connections...\n\nConnection accepted for session [${S}]\n`;
 const BASIC = `\nStarting session with SessionId: ${S}\nPort 13306 opened for sessionId ${S}.\nConnection accepted for session ${S}.\n`;
 
