@@ -96,6 +96,16 @@ export async function credentialCacheFor(
   return credentialCacheFile(profile, profileChain(profiles, profile), credentialCacheDir(env, home));
 }
 
+/**
+ * The MFA device a profile's credentials need (its own mfa_serial or one of its source profiles'), or
+ * undefined: `up -d` asks for the code at the terminal only when there is one to ask.
+ */
+export async function mfaSerialOf(profile: string): Promise<string | undefined> {
+  const { parseKnownFiles } = await import('@smithy/core/config');
+  const profiles = (await parseKnownFiles({ profile }).catch(() => ({}))) as Profiles;
+  return profileChain(profiles, profile).find((p) => p.mfa_serial)?.mfa_serial;
+}
+
 /** Kept credentials still good for a while, or undefined (none, expired, unreadable, not ours). */
 export async function readCachedCredentials(file: string, now = Date.now()): Promise<CachedCredentials | undefined> {
   if (!(await readablePrivateDir(path.dirname(file)))) return undefined;

@@ -278,7 +278,7 @@ async function main(): Promise<number> {
     )
     .command(
       'up <env> [dbs..]',
-      'Open tunnels; with -d, leave them to background processes and return once they are ready',
+      'Open tunnels; with -d, hand them to the background supervisor and return once they are ready',
       (y) =>
         y
           .positional('env', { type: 'string', demandOption: true, describe: 'Environment from the config' })
@@ -354,6 +354,21 @@ async function main(): Promise<number> {
       unlessCompleting(async (a) => {
         const { downCommand } = await import('./background.js');
         exitCode = await downCommand({ env: a.env, db: a.db }, term);
+      }),
+    )
+    .command(
+      'logs <env> [db]',
+      'Show what the tunnels held in the background reported (opened, reconnected, errors); -f follows',
+      (y) =>
+        y
+          .positional('env', { type: 'string', demandOption: true, describe: 'Environment' })
+          .positional('db', { type: 'string', describe: 'Only this database' })
+          .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing as they report' })
+          .option('json', { type: 'boolean', default: false, describe: 'One JSON event per line' }),
+      unlessCompleting(async (a) => {
+        signals.install(term);
+        const { logsCommand } = await import('./background.js');
+        exitCode = await logsCommand({ env: a.env, db: a.db, follow: a.follow }, term, signals.stop.signal);
       }),
     )
     .command(

@@ -10,4 +10,17 @@ const args = process.argv.slice(2);
 const dashes = args.indexOf('--');
 if ((dashes === -1 ? args : args.slice(0, dashes)).includes('--debug')) process.setSourceMapsEnabled(true);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) process.stdout.write(`${pkg.version}\n`);
-else await import('./app.js');
+else if (args.length === 1 && args[0] === '__supervisor') {
+  // The background supervisor, as `up -d` starts it (src/background/client.ts): it says on its
+  // standard output, once, whether it serves; everything else goes to its log (standard error).
+  const { runSupervisor } = await import('../background/supervisor.js');
+  const { writeSync } = await import('node:fs');
+  const announce = (line: string) => {
+    try {
+      writeSync(1, `${line}\n`);
+    } catch {
+      // whoever started it is gone: it serves all the same
+    }
+  };
+  process.exit(await runSupervisor(announce));
+} else await import('./app.js');

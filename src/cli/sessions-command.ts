@@ -41,8 +41,8 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
   const sessions = await activeSessionsOf(aws, owner);
   // Sessions that tunnels up in the background here hold: shown as theirs, and not ended by
   // --terminate (the tunnel would only reconnect; `dbtunnel down` closes it properly).
-  const { backgroundTunnelsNow } = await import('./background.js');
-  const holders = new Map((await backgroundTunnelsNow()).map((t) => [t.sessionId, t]));
+  const { backgroundTunnels } = await import('./background.js');
+  const holders = new Map((await backgroundTunnels(term)).map((t) => [t.sessionId, t]));
   const heldBy = (s: ActiveSession) => holders.get(s.sessionId);
   if (args.json && !args.terminate) {
     const list = sessions.map((s) => {

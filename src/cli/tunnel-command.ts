@@ -4,13 +4,12 @@
 import { spawn } from 'node:child_process';
 import { EXIT, TunnelError } from '../errors.js';
 import { variableStem } from '../config/resolve.js';
-import { visible } from '../text.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from '../tunnel/client-hint.js';
 import { toRecord } from '../tunnel/events.js';
-import { BACKGROUND_ENV } from './background-env.js';
 import { confirmProduction } from './confirm.js';
+import { askMfaCode } from './mfa.js';
 import { loadPlan, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
 import type { Terminal } from './terminal.js';
@@ -85,8 +84,7 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
       },
     },
     realDeps(plan, pluginReady, {
-      // A background dbtunnel (up -d) has no terminal: it says how to get the code asked once.
-      mfaCode: process.env[BACKGROUND_ENV] ? undefined : (serial) => askMfaCode(serial, term),
+      mfaCode: (serial) => askMfaCode(serial, term),
       debug: (m) => term.debug(m),
       warn: (m) => term.warn(m),
     }),
@@ -248,32 +246,4 @@ function warnAboutOldNode(term: Terminal): void {
   term.warn(
     `Node.js ${process.versions.node} is past its end of life; the AWS SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`,
   );
-}
-
-/** MFA codes: asked on stderr, read from stdin (a terminal, or a pipe in scripts and tests). */
-async function askMfaCode(serial: string, term: Terminal): Promise<string> {
-  await term.settle();
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
-  try {
-    const code = await new Promise<string>((resolve, reject) => {
-      rl.once('close', () =>
-        reject(
-          new TunnelError('credentials', `No MFA code was entered for ${serial}.`, {
-            hint: 'Run dbtunnel in a terminal and type the 6-digit code from your MFA device (or pipe it to standard input).',
-          }),
-        ),
-      );
-      // The prompt is written by readline, not the terminal writer: the serial (from the AWS config) made visible here.
-      rl.question(`MFA code for ${visible(serial)}: `, (answer) => resolve(answer.trim()));
-    });
-    if (!/^\d{6}$/.test(code)) {
-      throw new TunnelError('credentials', 'An MFA code is 6 digits.', {
-        hint: 'Run again and type the code your MFA device shows.',
-      });
-    }
-    return code;
-  } finally {
-    rl.close();
-  }
 }

@@ -114,6 +114,7 @@ export const RESERVED_ENVIRONMENT_NAMES = [
   'up',
   'down',
   'ps',
+  'logs',
   'sessions',
   'init',
   'logout',

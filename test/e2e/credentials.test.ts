@@ -31,8 +31,8 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function makeWorld() {
-  const config = defaultConfig() as { environments: { stg: Record<string, unknown> } };
+async function makeWorld(also: string[] = []) {
+  const config = defaultConfig({ also }) as { environments: { stg: Record<string, unknown> } };
   delete config.environments.stg.profile;
   world = await createWorld({
     config,
@@ -172,27 +172,39 @@ describe('credentials', () => {
     expect(third.stderr).toMatch(/No MFA code was entered/);
   });
 
-  it('up -d with an MFA profile: says how to give the code (its background has no terminal); after one tunnel, it opens', async () => {
-    const w = await makeWorld();
-    const up = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
-    expect(up.code).toBe(20);
-    expect(up.stderr).toContain(
-      `The profile needs an MFA code (${MFA_SERIAL}), and dbtunnel up -d does not ask for one.`,
+  it('up -d with an MFA profile: the code is asked once, in the foreground; the background supervisor uses the kept credentials', async () => {
+    const w = await makeWorld(['otherdb']);
+    const none = await runDbtunnel(
+      ['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'],
+      w.env,
+      {
+        input: '',
+      },
     );
-    expect(up.stderr).toContain('Open a tunnel once first');
-    // A tunnel in the foreground asks once and keeps the role credentials; up -d then uses them.
-    const once = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', '--profile', 'stg-mfa'], w.env, {
-      input: '123456\n',
-    });
-    await once.waitFor(/mydb → /);
-    once.child.kill('SIGINT');
-    await once.exited;
+    expect(none.code).toBe(20);
+    expect(none.stderr).toMatch(/No MFA code was entered/);
+    expect(JSON.parse((await runDbtunnel(['ps', '--json'], w.env)).stdout)).toEqual([]);
     try {
-      const again = await runDbtunnel(
+      const up = await runDbtunnel(
         ['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'],
         w.env,
+        {
+          input: '123456\n',
+        },
       );
-      expect(again.code, again.stderr).toBe(0);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toContain(`MFA code for ${MFA_SERIAL}: `);
+      expect(up.stdout).toMatch(/mydb → 127\.0\.0\.1:\d+ {3}in the background/);
+      // Another database: the kept credentials, no question.
+      const more = await runDbtunnel(
+        ['--config', w.configFile, 'up', '-d', 'stg', 'otherdb', '--profile', 'stg-mfa'],
+        w.env,
+        {
+          input: '',
+        },
+      );
+      expect(more.code, more.stderr).toBe(0);
+      expect(more.stderr).not.toContain('MFA code');
     } finally {
       await runDbtunnel(['down'], w.env);
     }

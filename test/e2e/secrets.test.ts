@@ -63,11 +63,17 @@ it("no token anywhere but the plugin's environment, across the scenarios", async
   // In the background: its log, state, ps and down.
   const up = await runDbtunnel(['--config', world.configFile, 'up', '-d', 'stg', 'mydb', '--debug'], world.env);
   const state = path.join(world.dir, '.local', 'state', 'dbtunnel');
-  for (const f of await readdir(state))
-    seen.push({ where: `background ${f}`, text: await readFile(path.join(state, f), 'utf8') });
+  // Its files (the supervisor's log, what it holds), not its socket.
+  for (const f of await readdir(state, { withFileTypes: true }))
+    if (f.isFile())
+      seen.push({ where: `background ${f.name}`, text: await readFile(path.join(state, f.name), 'utf8') });
   const ps = await runDbtunnel(['ps', '--json'], world.env);
+  const logs = await runDbtunnel(['logs', 'stg', '--json'], world.env);
   const down = await runDbtunnel(['down'], world.env);
-  seen.push({ where: 'up, ps, down', text: up.stdout + up.stderr + ps.stdout + down.stdout + down.stderr });
+  seen.push({
+    where: 'up, ps, logs, down',
+    text: up.stdout + up.stderr + ps.stdout + logs.stdout + down.stdout + down.stderr,
+  });
 
   // Every argv a plugin saw.
   const records = await world.pluginRecords();
@@ -113,6 +119,9 @@ it('a plugin that prints every secret it holds and fails: none of them in any ou
     const up = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--profile', 'stg-mfa'], w.env);
     expect(up.code).toBe(25);
     outputs.push({ where: 'up -d', text: up.stdout + up.stderr });
+    const logs = await runDbtunnel(['logs', 'stg'], w.env);
+    expect(logs.stdout).toContain('error: session-manager-plugin exited (code 1)');
+    outputs.push({ where: 'logs', text: logs.stdout + logs.stderr });
     // Every file the runs left, but the plugin's own records (its environment, by design) and the
     // 0600 file that keeps the role credentials.
     const keep = path.join(w.dir, '.cache', 'dbtunnel', 'credentials');
@@ -121,7 +130,7 @@ it('a plugin that prints every secret it holds and fails: none of them in any ou
       for (const e of await readdir(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (p === keep || e.name === 'plugin-runs' || e.name.startsWith('aws-')) continue;
-        found.push(...(e.isDirectory() ? await walk(p) : [p]));
+        found.push(...(e.isDirectory() ? await walk(p) : e.isFile() ? [p] : []));
       }
       return found;
     };
