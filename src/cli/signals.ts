@@ -17,6 +17,9 @@ export class Signals {
       process.on(sig, () => {
         if (this.command) {
           if (sig !== 'SIGINT') this.command.kill(sig);
+          term.debug(
+            sig === 'SIGINT' ? 'SIGINT: the command has it (Ctrl-C is its own)' : `${sig}: passed on to the command`,
+          );
           return;
         }
         // Later signals while closing: the close is bounded (SIGKILL after a grace period), so wait.

@@ -1,7 +1,7 @@
 // `dbtunnel <env> [db…] [-- command…]`: the CLI edge of one run. Loads the config, wires the real
 // AWS, plugin and port edges into src/tunnel/run.ts, renders its events (for people, or as JSON),
 // runs a `--` command, maps the outcome to an exit code.
-import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { EXIT, TunnelError } from '../errors.js';
 import { variableStem } from '../config/resolve.js';
 import { formatAddress } from '../tunnel/port.js';
@@ -127,38 +127,36 @@ export function commandEnvironment(tunnels: OpenTunnel[]): Record<string, string
 }
 
 /** Run the `--` command with the terminal to itself; its exit code is ours. */
-function runCommand(command: string[], tunnels: OpenTunnel[], term: Terminal, signals: Signals): Promise<number> {
+async function runCommand(command: string[], tunnels: OpenTunnel[], term: Terminal, signals: Signals): Promise<number> {
   const [file, ...rest] = command;
-  return new Promise((resolve, reject) => {
-    // The command inherits dbtunnel's environment (which never holds the session token) plus the
-    // tunnels' addresses, and stays in the terminal's process group so that it gets Ctrl-C.
-    const child = spawn(file!, rest, { stdio: 'inherit', env: { ...process.env, ...commandEnvironment(tunnels) } });
-    signals.commandStarted(child);
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      signals.commandEnded();
-      reject(
-        new TunnelError('usage', `Could not run ${file}: ${e.code === 'ENOENT' ? 'command not found' : e.message}.`, {
-          hint: 'Check the command after `--` (it runs without a shell: use `-- sh -c "…"` for pipes and variables).',
-        }),
-      );
-    });
-    child.once('exit', (code, signal) => {
-      signals.commandEnded();
-      term.debug(`command exited: ${signal ?? code}`);
-      resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
-    });
+  const { execa } = await import('execa');
+  // The command inherits dbtunnel's environment (which never holds the session token) plus the
+  // tunnels' addresses, and stays in the terminal's process group so that it gets Ctrl-C.
+  const child = execa(file!, rest, {
+    stdio: 'inherit',
+    env: commandEnvironment(tunnels),
+    reject: false, // its exit code is ours, whatever it is
+    // Signals reach it through Signals (SIGTERM, SIGHUP) or the terminal (Ctrl-C); dbtunnel waits
+    // for it to exit before closing the tunnels, so execa's own kill on exit is not wanted.
+    cleanup: false,
+    forceKillAfterDelay: false,
   });
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGKILL: 9,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 0;
+  signals.commandStarted(child);
+  const run = await child;
+  signals.commandEnded();
+  if (run.exitCode === undefined && run.signal === undefined) {
+    const code = (run as { code?: string }).code;
+    throw new TunnelError(
+      'usage',
+      `Could not run ${file}: ${code === 'ENOENT' ? 'command not found' : (code ?? run.shortMessage)}.`,
+      {
+        hint: 'Check the command after `--` (it runs without a shell: use `-- sh -c "…"` for pipes and variables).',
+      },
+    );
+  }
+  term.debug(`command exited: ${run.signal ?? run.exitCode}`);
+  // Killed by a signal: the shell's 128+N.
+  return run.exitCode ?? 128 + (run.signal ? (constants.signals[run.signal] ?? 0) : 0);
 }
 
 function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {

@@ -1,6 +1,5 @@
 // Finding session-manager-plugin before any session exists, so a missing plugin never leaves a
 // session behind (the AWS CLI starts the session first: aws/aws-cli #9837).
-import { execFile, type ExecFileException } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { TunnelError } from '../errors.js';
@@ -56,29 +55,37 @@ export async function findPlugin(
 
 export const VERSION_TIMEOUT_MS = 10_000;
 
+/** How a `--version` run ended, as execa reports it (its result, `reject: false`). */
+export interface VersionRun {
+  failed: boolean;
+  /** Why it could not be started (ENOENT, EACCES…), when it could not. */
+  code?: string | undefined;
+  timedOut: boolean;
+  signal?: string | undefined;
+  exitCode?: number | undefined;
+  stdout?: unknown;
+}
+
 /** What `<plugin> --version` prints; a plugin that cannot say is not a working plugin. */
-export function pluginVersion(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      ['--version'],
-      { timeout: VERSION_TIMEOUT_MS, windowsHide: true, encoding: 'utf8' },
-      (error, stdout) => {
-        if (!error) return resolve(stdout.trim());
-        reject(
-          new TunnelError('pluginMissing', `${file} --version failed: ${whyItFailed(error)}`, {
-            hint: 'Reinstall session-manager-plugin; the file found is not a working plugin.',
-          }),
-        );
-      },
-    ).stdin?.end();
+export async function pluginVersion(file: string): Promise<string> {
+  const { execa } = await import('execa');
+  const run = await execa(file, ['--version'], {
+    timeout: VERSION_TIMEOUT_MS,
+    windowsHide: true,
+    stdin: 'ignore',
+    reject: false,
+  });
+  if (!run.failed) return String(run.stdout).trim();
+  throw new TunnelError('pluginMissing', `${file} --version failed: ${whyItFailed(run)}`, {
+    hint: 'Reinstall session-manager-plugin; the file found is not a working plugin.',
   });
 }
 
-/** execFile's error, in words: it could not start, it timed out, a signal, or an exit code. Pure. */
-export function whyItFailed(error: ExecFileException): string {
-  if (typeof error.code === 'string') return `it could not be started (${error.code})`;
-  if (error.killed && error.signal === 'SIGTERM') return `no answer within ${VERSION_TIMEOUT_MS / 1000} s`;
-  if (error.signal) return `killed by ${error.signal}`;
-  return `exit code ${error.code}`;
+/** A failed run, in words: it could not start, it timed out, a signal, or an exit code. Pure. */
+export function whyItFailed(run: VersionRun): string {
+  if (run.timedOut) return `no answer within ${VERSION_TIMEOUT_MS / 1000} s`;
+  if (run.exitCode === undefined && run.signal === undefined)
+    return `it could not be started (${run.code ?? 'unknown'})`;
+  if (run.signal) return `killed by ${run.signal}`;
+  return `exit code ${run.exitCode}`;
 }

@@ -1,8 +1,9 @@
 // Running session-manager-plugin: its own process group (the terminal's Ctrl-C, Ctrl-Z and Ctrl-\
 // reach dbtunnel, never the plugin, which treats them all as "terminate"), output read as it
 // comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { execa } from 'execa';
 import { lineSplitter, PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
 
@@ -42,7 +43,11 @@ function descriptorOf(stream: Readable): number | 'ignore' {
   return typeof fd === 'number' && fd >= 0 ? fd : 'ignore';
 }
 
-function startWatchdog(plugin: ChildProcessByStdio<null, Readable, Readable>): { dismiss(): void } | undefined {
+function startWatchdog(plugin: {
+  pid?: number | undefined;
+  stdout: Readable;
+  stderr: Readable;
+}): { dismiss(): void } | undefined {
   if (process.platform === 'win32' || plugin.pid === undefined) return undefined;
   const dog = spawn('sh', ['-c', WATCHDOG, 'dbtunnel-watchdog', String(plugin.pid)], {
     // By descriptor: a stream handed to spawn() would stop being read here.
@@ -76,10 +81,19 @@ export function spawnPlugin(
   /** Each line the plugin prints, as printed (for --debug). */
   onLine: (stream: 'stdout' | 'stderr', line: string) => void = () => {},
 ): RunningPlugin {
-  const child = spawn(file, invocation.argv, {
+  const child = execa(file, invocation.argv, {
     env: pluginEnvironment(baseEnv, invocation.env),
+    extendEnv: false, // exactly the environment above: the session token's variable only where it belongs
     detached: true, // own process group: terminal signals go to dbtunnel alone
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false, // read here as it comes, line by line; nothing kept
+    reject: false, // how it exited is an event of the run, not an exception
+    // Stopped by dbtunnel alone, with SIGINT (so that it tells the agent): execa's own SIGTERM on
+    // dbtunnel's exit and its SIGKILL after a delay would end it without telling anyone.
+    cleanup: false,
+    forceKillAfterDelay: false,
     windowsHide: true,
   });
   const reader = new PluginOutputReader();

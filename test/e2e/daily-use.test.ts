@@ -1,10 +1,13 @@
 // Daily use, end to end: several tunnels, a `--` command, --json and --quiet, engines, the
 // production guard, list, alias, completion and --dry-run.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, BIN, eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { roundTrip } from '../support/echo-server.js';
+import { freePort } from '../support/ports.js';
 import { track } from '../support/processes.js';
 import { createWorld, DB_HOST, type World } from '../support/world.js';
 
@@ -95,31 +98,32 @@ describe('-- command', () => {
   it('Ctrl-C belongs to the command: dbtunnel ignores SIGINT while it runs', async () => {
     world = await createWorld();
     const marker = path.join(world.dir, 'got-int');
+    const trapped = path.join(world.dir, 'trapped');
     const t = startDbtunnel(
       [
         '--config',
         world.configFile,
         'stg',
         'mydb',
+        '--debug',
         '--',
         'sh',
         '-c',
-        `trap "touch ${marker}; exit 3" INT; while :; do sleep 0.05; done`,
+        `trap "touch ${marker}; exit 3" INT; touch ${trapped}; while :; do sleep 0.05; done`,
       ],
       world.env,
     );
-    await t.waitFor(/mydb → /);
-    await new Promise((r) => setTimeout(r, 300));
-    // As the terminal would: SIGINT to the whole foreground group (dbtunnel and the command).
-    const group = await import('node:fs/promises').then((fs) => fs.readFile(`/proc/${t.child.pid}/stat`, 'utf8'));
-    void group;
-    t.child.kill('SIGINT'); // dbtunnel itself: must ignore it
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually(() => existsSync(trapped), 10_000); // the command has set its trap
+    t.child.kill('SIGINT'); // dbtunnel itself: must leave it to the command
+    await t.waitFor(/SIGINT: the command has it/);
     expect(alive(t.child.pid!)).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    // As the terminal would: SIGINT to the command too.
     const { execSync } = await import('node:child_process');
     execSync(`pkill -INT -P ${t.child.pid} sh`);
     const { code } = await t.exited;
     expect(code).toBe(3);
+    expect(existsSync(marker)).toBe(true);
     expect(world.emu.activeSessions()).toHaveLength(0);
   });
 
@@ -197,10 +201,28 @@ describe('for scripts', () => {
 
   it('--quiet: nothing but errors', async () => {
     world = await createWorld();
+    // A port of its own, so that the test knows when the tunnel is ready without dbtunnel saying so.
+    const port = await freePort();
+    await world.writeConfig({
+      environments: {
+        stg: {
+          profile: 'stg',
+          region: 'ap-northeast-1',
+          bastion: 'bastion-db-maintenance',
+          databases: { mydb: { host: DB_HOST, port: 3306, localPort: port } },
+        },
+      },
+    });
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--quiet'], world.env);
-    await eventually(() => world!.emu.activeSessions().length === 1 && t.stdout() === '', 10_000);
-    await new Promise((r) => setTimeout(r, 500));
-    t.child.kill('SIGINT');
+    await eventually(
+      () =>
+        roundTrip(port, 'quiet').then(
+          (echo) => echo === 'quiet',
+          () => false,
+        ),
+      10_000,
+    );
+    t.child.kill('SIGINT'); // all it would print, it prints before it exits
     expect((await t.exited).code).toBe(0);
     expect(t.stdout() + t.stderr()).toBe('');
     const bad = await runDbtunnel(['--config', world.configFile, 'nope', '--quiet'], world.env);

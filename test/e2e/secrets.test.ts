@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { DEV_USER } from '../support/emulator.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -36,8 +36,9 @@ it("no token anywhere but the plugin's environment, across the scenarios", async
   await hold([], () => {});
   await hold(['--json'], () => {});
   await hold(['--reconnect', 'always'], async (w) => {
-    w.emu.endSession(w.emu.activeSessions()[0]!.id);
-    await new Promise((r) => setTimeout(r, 2500));
+    const first = w.emu.activeSessions()[0]!.id;
+    w.emu.endSession(first);
+    await eventually(() => w.emu.activeSessions().some((s) => s.id !== first), 15_000);
   });
   await hold([], () => {}, { FAKE_PLUGIN_IGNORE_SIGINT: '1' });
   // A plugin that prints the token: --debug shows the plugin's lines word for word, less the token.

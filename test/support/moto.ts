@@ -1,22 +1,11 @@
 // moto_server (Python moto 5): an AWS emulator nobody here wrote, as a second opinion on our EC2
 // calls. Started on a free loopback port; its absence is an error, never a skip.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from './ports.js';
 
 export interface Moto {
   url: string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startMoto(): Promise<Moto> {
@@ -25,8 +14,17 @@ export async function startMoto(): Promise<Moto> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
+  // It says when it listens (Werkzeug's " * Running on http://…" line): that line, not a poll, is the wait.
+  let listening!: () => void;
+  const running = new Promise<void>((resolve) => {
+    listening = resolve;
+  });
+  const hear = (d: Buffer) => {
+    log += d;
+    if (log.includes('Running on http')) listening();
+  };
+  child.stdout!.on('data', hear);
+  child.stderr!.on('data', hear);
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (e) =>
       reject(new Error(`moto_server could not start (${e.message}). Install it: pip install 'moto[server]'`)),
@@ -34,19 +32,8 @@ export async function startMoto(): Promise<Moto> {
     child.once('exit', (code) => reject(new Error(`moto_server exited with ${code}:\n${log}`)));
   });
   const url = `http://127.0.0.1:${port}`;
-  const ready = (async () => {
-    for (let i = 0; i < 200; i++) {
-      try {
-        const r = await fetch(`${url}/moto-api/`);
-        if (r.status < 500) return;
-      } catch {
-        // not yet listening
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`moto_server did not answer on ${url} within 20 s:\n${log}`);
-  })();
-  await Promise.race([ready, failed]);
+  const timer = setTimeout(() => child.kill(), 20_000); // an exit, reported by `failed` with its log
+  await Promise.race([running, failed]).finally(() => clearTimeout(timer));
   return {
     url,
     close: () =>

@@ -39,11 +39,13 @@ describe('asking a plugin its version', () => {
     );
   });
 
-  it('says why in words', () => {
-    const err = (fields: object) => Object.assign(new Error('x'), fields);
-    expect(whyItFailed(err({ killed: true, signal: 'SIGTERM', code: null }))).toBe('no answer within 10 s');
-    expect(whyItFailed(err({ killed: false, signal: 'SIGSEGV', code: null }))).toBe('killed by SIGSEGV');
-    expect(whyItFailed(err({ code: 'ENOENT' }))).toBe('it could not be started (ENOENT)');
+  it.each([
+    [{ failed: true, timedOut: true, signal: 'SIGTERM' }, 'no answer within 10 s'],
+    [{ failed: true, timedOut: false, signal: 'SIGSEGV' }, 'killed by SIGSEGV'],
+    [{ failed: true, timedOut: false, code: 'ENOENT' }, 'it could not be started (ENOENT)'],
+    [{ failed: true, timedOut: false, exitCode: 2 }, 'exit code 2'],
+  ])('says why in words: %j', (run, words) => {
+    expect(whyItFailed(run)).toBe(words);
   });
 });
 

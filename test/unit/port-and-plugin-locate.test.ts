@@ -31,8 +31,7 @@ describe('local ports', () => {
 
   it('a free port is free on both', async () => {
     const p = await hold('127.0.0.1');
-    servers.pop()!.close();
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((closed) => servers.pop()!.close(closed));
     expect(await tryBind('127.0.0.1', p)).toBe('free');
   });
 
