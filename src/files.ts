@@ -45,7 +45,10 @@ export function describeReadProblem(p: ReadProblem): string {
     case 'not-a-file':
       return `is ${p.is}, not a regular file`;
     case 'too-large':
-      return `is ${p.size === undefined ? 'more' : `${Math.ceil(p.size / KiB)} KiB`}: more than the ${p.limit / KiB} KiB allowed`;
+      return (
+        `is ${p.size === undefined ? 'more' : `${Math.ceil(p.size / KiB)} KiB`}: ` +
+        `more than the ${p.limit / KiB} KiB allowed`
+      );
     case 'unreadable':
       return p.code === 'EACCES' || p.code === 'EPERM'
         ? 'cannot be read: permission denied'

@@ -48,6 +48,15 @@ export function registerSecretsOf(env: NodeJS.ProcessEnv): void {
   }
 }
 
+/** Names under which credentials are written, as variables or in an AWS credentials file. */
+const SECRET_NAMES = [
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_SECURITY_TOKEN',
+  'aws_secret_access_key',
+  'aws_session_token',
+];
+
 /** Kinds of secret recognised by their shape, registered or not. */
 const PATTERNS: [RegExp, (...m: string[]) => string][] = [
   // A URL's password: scheme://user:password@host
@@ -57,7 +66,7 @@ const PATTERNS: [RegExp, (...m: string[]) => string][] = [
   [/(\\*"TokenValue\\*"\s*:\s*\\*")(?!\()[^"\\]*/g, (_, head) => `${head}(session token)`],
   // Credentials as variables or in an AWS credentials file
   [
-    /\b(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_SECURITY_TOKEN|aws_secret_access_key|aws_session_token)(\s*[=:]\s*)("?)(?!\()[^\s"]+\3/g,
+    new RegExp(`\\b(${SECRET_NAMES.join('|')})(\\s*[=:]\\s*)("?)(?!\\()[^\\s"]+\\3`, 'g'),
     (_, name, sep, q) => `${name}${sep}${q}(secret)${q}`,
   ],
 ];

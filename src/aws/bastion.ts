@@ -96,7 +96,8 @@ export function chooseBastion(
   if (onlineOnes.length > 1) {
     return pick(
       onlineOnes[0]!,
-      `${running.length} running instances are tagged ${query}; ${onlineOnes.length} are Online, this one launched last`,
+      `${running.length} running instances are tagged ${query}; ` +
+        `${onlineOnes.length} are Online, this one launched last`,
     );
   }
   const note = online ? 'none is Online in Session Manager' : 'Online status unknown';
@@ -159,7 +160,8 @@ async function onlineInstances(
     });
     warn(
       err.kind === 'accessDenied'
-        ? 'Not allowed to call ssm:DescribeInstanceInformation: choosing among the bastions without knowing which are Online.'
+        ? 'Not allowed to call ssm:DescribeInstanceInformation: choosing ' +
+            'among the bastions without knowing which are Online.'
         : `Could not ask which bastion is Online (${err.message}): choosing without it.`,
     );
     return undefined;

@@ -82,7 +82,8 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   const cached = cacheFile ? await readCachedCredentials(cacheFile) : undefined;
   if (cached)
     opts.debug(
-      `credentials: reusing those of profile ${opts.profile} until ${cached.expiration.toISOString()} (dbtunnel logout forgets them)`,
+      `credentials: reusing those of profile ${opts.profile} until ` +
+        `${cached.expiration.toISOString()} (dbtunnel logout forgets them)`,
     );
   // One provider for every client, so an assume-role or MFA profile resolves once per run.
   const network = await networkFor(process.env);
@@ -223,7 +224,8 @@ async function checkAwsFiles(env: NodeJS.ProcessEnv, home = os.homedir()): Promi
     const problem = !st.isFile()
       ? `is ${kindOfFile(st)}, not a regular file`
       : st.size > MAX_AWS_FILE_BYTES
-        ? `is ${Math.ceil(st.size / MiB)} MiB: not an AWS ${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file`
+        ? `is ${Math.ceil(st.size / MiB)} MiB: not an AWS ` +
+          `${variable === 'AWS_CONFIG_FILE' ? 'config' : 'credentials'} file`
         : undefined;
     if (problem) {
       throw new TunnelError('config', `${env[variable] ? `${variable} names ${file}, which` : `${file}`} ${problem}.`, {
@@ -244,7 +246,8 @@ function credentialsError(e: unknown, profile: string | undefined): TunnelError 
     details: [`AWS said: ${text}`],
     hint: /MultiFactorAuthentication|MFA/i.test(text)
       ? 'The MFA code was not accepted: run again with the current code from your MFA device.'
-      : `Check role_arn and source_profile of ${profile ? `profile ${profile}` : 'your profile'}: the source identity must be allowed sts:AssumeRole on that role.`,
+      : `Check role_arn and source_profile of ${profile ? `profile ${profile}` : 'your profile'}: ` +
+        `the source identity must be allowed sts:AssumeRole on that role.`,
     cause: e,
   });
 }
@@ -275,12 +278,16 @@ function noRegion(opts: Pick<AwsOptions, 'profile' | 'withoutEnvironment'>, caus
   const profile = opts.profile ? `profile ${opts.profile}` : 'your AWS profile';
   if (opts.withoutEnvironment) {
     return new TunnelError('config', `No AWS region is set for dbtunnel ${opts.withoutEnvironment}.`, {
-      hint: `Name an environment to use its region (dbtunnel ${opts.withoutEnvironment} <env>), pass --region, set AWS_REGION, or set region in ${profile}.`,
+      hint:
+        `Name an environment to use its region (dbtunnel ${opts.withoutEnvironment} ` +
+        `<env>), pass --region, set AWS_REGION, or set region in ${profile}.`,
       cause,
     });
   }
   return new TunnelError('config', 'No AWS region is set for this environment.', {
-    hint: `Add \`region:\` to the environment in the config, pass --region, set AWS_REGION, or set region in ${profile}.`,
+    hint:
+      `Add \`region:\` to the environment in the config, pass ` +
+      `--region, set AWS_REGION, or set region in ${profile}.`,
     cause,
   });
 }
@@ -296,7 +303,9 @@ export function refuseMfa(command: string): (serial: string) => Promise<string> 
         'credentials',
         `The profile needs an MFA code (${serial}), and dbtunnel ${command} does not ask for one.`,
         {
-          hint: 'Open a tunnel once first (dbtunnel <env> <db> asks for the code and keeps the role credentials until they expire); then run this again.',
+          hint:
+            'Open a tunnel once first (dbtunnel <env> <db> asks for the code and ' +
+            'keeps the role credentials until they expire); then run this again.',
         },
       ),
     );

@@ -20,7 +20,9 @@ export function summarizeDecoded(json: string): string | undefined {
   }
   const what = [d.context?.action, d.context?.resource && `on ${d.context.resource}`].filter(Boolean).join(' ');
   const statements = (d.matchedStatements?.items ?? []).map((s) => `${s.effect ?? '?'} ${s.statementId ?? '(no Sid)'}`);
-  return `Decoded: ${what || 'the request'} was ${d.explicitDeny ? 'explicitly denied' : 'not allowed'}${statements.length ? ` (matched: ${statements.join(', ')})` : ' (no statement matched)'}.`;
+  const verdict = d.explicitDeny ? 'explicitly denied' : 'not allowed';
+  const matched = statements.length ? ` (matched: ${statements.join(', ')})` : ' (no statement matched)';
+  return `Decoded: ${what || 'the request'} was ${verdict}${matched}.`;
 }
 
 export async function decodeAuthorizationMessage(

@@ -19,7 +19,8 @@ interface AwsLikeError {
 
 const LOGIN_HINT = (profile: string | undefined) =>
   profile
-    ? `Refresh the credentials of profile ${profile}: for SSO, \`aws sso login --profile ${posixQuote(profile)}\`; for others, renew the keys it uses.`
+    ? `Refresh the credentials of profile ${profile}: for SSO, \`aws sso login ` +
+      `--profile ${posixQuote(profile)}\`; for others, renew the keys it uses.`
     : 'Refresh your AWS credentials (for SSO: `aws sso login`), or pick a profile with --profile.';
 
 export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError {
@@ -35,7 +36,9 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
     case 'UnauthorizedOperation':
       return new TunnelError('accessDenied', `AWS refused to ${ctx.action}${where ? ` (${where})` : ''}.`, {
         details: [said],
-        hint: 'Your IAM identity lacks a permission this needs; `dbtunnel policy <env>` prints the policy a tunnel needs.',
+        hint:
+          'Your IAM identity lacks a permission this needs; ' +
+          '`dbtunnel policy <env>` prints the policy a tunnel needs.',
         cause: e,
       });
     case 'TargetNotConnected':
@@ -45,8 +48,10 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
         {
           details: [said],
           hint:
-            'Check that its SSM agent is running, that its instance profile allows Session Manager (AmazonSSMManagedInstanceCore),\n' +
-            'that it can reach the ssm/ssmmessages endpoints, and that this is the right region. A bastion that just booted needs a minute.',
+            'Check that its SSM agent is running, that its instance profile ' +
+            'allows Session Manager (AmazonSSMManagedInstanceCore),\n' +
+            'that it can reach the ssm/ssmmessages endpoints, and that this ' +
+            'is the right region. A bastion that just booted needs a minute.',
           cause: e,
         },
       );
@@ -78,7 +83,8 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
         `Could not load AWS credentials${ctx.profile ? ` for profile ${ctx.profile}` : ''}: ${text}`,
         {
           hint: ctx.profile
-            ? `Check profile ${ctx.profile} in ~/.aws/config (or AWS_CONFIG_FILE); for SSO run \`aws sso login --profile ${posixQuote(ctx.profile)}\`.`
+            ? `Check profile ${ctx.profile} in ~/.aws/config (or AWS_CONFIG_FILE); ` +
+              `for SSO run \`aws sso login --profile ${posixQuote(ctx.profile)}\`.`
             : 'Set a profile (`profile:` in the config, --profile, or AWS_PROFILE), or export AWS credentials.',
           cause: e,
         },
@@ -98,7 +104,9 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
         `Session Manager rejected the port-forwarding document while trying to ${ctx.action}.`,
         {
           details: [said],
-          hint: 'The AWS-owned document AWS-StartPortForwardingSessionToRemoteHost should exist in every commercial region; check the region.',
+          hint:
+            'The AWS-owned document AWS-StartPortForwardingSessionToRemoteHost ' +
+            'should exist in every commercial region; check the region.',
           cause: e,
         },
       );
@@ -112,7 +120,9 @@ export function describeAwsError(e: unknown, ctx: AwsErrorContext): TunnelError 
     code === 'EAI_AGAIN'
   ) {
     return new TunnelError('aws', `Could not reach AWS to ${ctx.action}: ${text}`, {
-      hint: 'Check the network (VPN, proxy: HTTPS_PROXY) and the region; AWS_ENDPOINT_URL* variables, if set, must point at a live endpoint.',
+      hint:
+        'Check the network (VPN, proxy: HTTPS_PROXY) and the region; ' +
+        'AWS_ENDPOINT_URL* variables, if set, must point at a live endpoint.',
       cause: e,
     });
   }

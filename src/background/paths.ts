@@ -31,13 +31,16 @@ export function backgroundDir(env: NodeJS.ProcessEnv = process.env, home = os.ho
 }
 
 /** The variables that change what a tunnel does, as the SDK and the plugin read them. */
-const SETTINGS =
-  /^(AWS_.*|HTTPS?_PROXY|https?_proxy|NO_PROXY|no_proxy|ALL_PROXY|all_proxy|PATH|HOME|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR)$/;
+const SETTINGS = new Set([
+  ...['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'],
+  ...['PATH', 'HOME', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'],
+]);
+const isSetting = (name: string) => name.startsWith('AWS_') || SETTINGS.has(name);
 
 /** The supervisor for this environment and this dbtunnel. */
 export function supervisorKey(env: NodeJS.ProcessEnv, install: string): string {
   const settings = Object.entries(env)
-    .filter(([k, v]) => SETTINGS.test(k) && v !== undefined)
+    .filter(([k, v]) => isSetting(k) && v !== undefined)
     .sort(([a], [b]) => a.localeCompare(b));
   return createHash('sha256')
     .update(JSON.stringify([install, settings]))

@@ -100,7 +100,8 @@ async function main(): Promise<number> {
     .scriptName('dbtunnel')
     .parserConfiguration({ 'populate--': true })
     .usage(
-      '$0 <env> [db…] [-- command…]\n\nOpen local ports to private databases through AWS Session Manager and a tagged bastion.',
+      '$0 <env> [db…] [-- command…]\n\nOpen local ports to private ' +
+        'databases through AWS Session Manager and a tagged bastion.',
     )
     .command(
       '$0 [env] [dbs..]',

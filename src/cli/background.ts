@@ -163,7 +163,8 @@ function printReady(t: HeldTunnel, already: boolean, term: Terminal): void {
     ? `already up in the background for ${formatAge(new Date(t.startedAt))} (pid ${t.pid})`
     : `in the background (pid ${t.pid})`;
   term.success(
-    `${t.db} → ${term.paint('bold', formatAddress(t.host, t.port))}   ${term.paint('dim', `${how}; dbtunnel down ${t.env} ${t.db} closes it`)}`,
+    `${t.db} → ${term.paint('bold', formatAddress(t.host, t.port))}   ` +
+      `${term.paint('dim', `${how}; dbtunnel down ${t.env} ${t.db} closes it`)}`,
     'stdout',
   );
   term.event({
@@ -302,7 +303,8 @@ export async function logsCommand(
   }
   if (lines === 0 && !signal.aborted) {
     term.info(
-      `Nothing was logged for ${[args.env, args.db].filter(Boolean).join(' ')} in the background. dbtunnel ps lists what is up.`,
+      `Nothing was logged for ${[args.env, args.db].filter(Boolean).join(' ')} ` +
+        `in the background. dbtunnel ps lists what is up.`,
     );
   }
   return EXIT.ok;

@@ -17,7 +17,8 @@ export async function confirmProduction(env: string, dbs: string[], term: Termin
     );
   }
   term.notice(
-    `\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} — you are about to open ${what}.`,
+    `\n${term.paint('red', '█')} ${term.paint('bold', `${env} is marked confirm: true`)} ` +
+      `— you are about to open ${what}.`,
   );
   const { createInterface } = await import('node:readline'); // only to ask: 4 built-in modules a tunnel need not load
   const rl = createInterface({ input: process.stdin, output: process.stderr });

@@ -49,7 +49,9 @@ export function dryRunCommands(plan: EnvironmentPlan): DryRunStep[] {
     target = posixQuote(plan.bastion.instanceId);
   } else {
     const tags = plan.bastion.kind === 'name' ? { Name: plan.bastion.name } : plan.bastion.tags;
-    const lookup = `aws ec2 describe-instances --filters ${filtersArgument(tags)} --query 'Reservations[].Instances[0].InstanceId' --output text${tail}`;
+    const lookup =
+      `aws ec2 describe-instances --filters ${filtersArgument(tags)} ` +
+      `--query 'Reservations[].Instances[0].InstanceId' --output text${tail}`;
     out.push({ what: 'find the bastion', command: `BASTION=$(${lookup})` });
     target = '"$BASTION"';
   }
@@ -57,9 +59,15 @@ export function dryRunCommands(plan: EnvironmentPlan): DryRunStep[] {
     const local = t.localPort ?? t.port;
     const params = JSON.stringify({ host: [t.host], portNumber: [String(t.port)], localPortNumber: [String(local)] });
     out.push({
-      what: `${t.env} ${t.db}${t.localPort === undefined ? ` (dbtunnel uses ${t.port} locally if it is free, else a port the system picks)` : ''}`,
-      command: `aws ssm start-session --target ${target} --document-name ${PORT_FORWARDING_DOCUMENT} --parameters ${posixQuote(params)}${tail}`,
+      what: `${t.env} ${t.db}${t.localPort === undefined ? localPortNote(t.port) : ''}`,
+      command:
+        `aws ssm start-session --target ${target} --document-name ` +
+        `${PORT_FORWARDING_DOCUMENT} --parameters ${posixQuote(params)}${tail}`,
     });
   }
   return out;
+}
+
+function localPortNote(port: number): string {
+  return ` (dbtunnel uses ${port} locally if it is free, else a port the system picks)`;
 }

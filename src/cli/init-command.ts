@@ -62,7 +62,9 @@ export function checkAnswer(field: Field, typed: string): { value: string | numb
   const numeric = field === 'port' || field === 'localPort';
   if (numeric && !/^\d+$/.test(typed.trim())) {
     return {
-      problem: `${FLAG[field]} must be a whole number${field === 'port' ? ' from 1 to 65535' : ' from 0 to 65535'} (got ${excerpt(typed)})`,
+      problem:
+        `${FLAG[field]} must be a whole ` +
+        `number${field === 'port' ? ' from 1 to 65535' : ' from 0 to 65535'} (got ${excerpt(typed)})`,
     };
   }
   const value = numeric ? Number(typed.trim()) : typed;
@@ -221,7 +223,9 @@ function fromFlags(given: Partial<Record<Field, string | number>>): Answers {
     .map((f) => FLAG[f]);
   if (missing.length) {
     throw new TunnelError('usage', `Without a terminal to ask on, dbtunnel init needs ${missing.join(', ')}.`, {
-      hint: 'e.g. dbtunnel init --env stg --profile stg --region ap-northeast-1 --bastion bastion-db --db mydb --host mydb.internal --port 3306',
+      hint:
+        'e.g. dbtunnel init --env stg --profile stg --region ap-northeast-1 ' +
+        '--bastion bastion-db --db mydb --host mydb.internal --port 3306',
     });
   }
   return answers(given);

@@ -14,7 +14,9 @@ export async function askMfaCode(serial: string, term: Terminal): Promise<string
       rl.once('close', () =>
         reject(
           new TunnelError('credentials', `No MFA code was entered for ${serial}.`, {
-            hint: 'Run dbtunnel in a terminal and type the 6-digit code from your MFA device (or pipe it to standard input).',
+            hint:
+              'Run dbtunnel in a terminal and type the 6-digit code ' +
+              'from your MFA device (or pipe it to standard input).',
           }),
         ),
       );

@@ -50,7 +50,8 @@ export async function policyCommand(args: PolicyArgs, term: Terminal): Promise<n
       }).`,
     );
     term.info(
-      'Attach it to the IAM user or role that opens tunnels. OwnSessionsAsIamUser fits IAM users, OwnSessionsAsRole roles (SSO, assume-role).',
+      'Attach it to the IAM user or role that opens tunnels. OwnSessionsAsIamUser ' +
+        'fits IAM users, OwnSessionsAsRole roles (SSO, assume-role).',
     );
   }
   term.json(policy);
@@ -164,7 +165,8 @@ export async function policyCheckCommand(args: PolicyCheckArgs, term: Terminal):
   }
   for (const w of warnings) term.warn(w);
   term.info(
-    `Checking ${[...identity, ...scps.flat(), ...(boundary ? [boundary] : [])].map((p) => p.name).join(', ')} for dbtunnel ${plan.env}, as ${caller.arn}:`,
+    `Checking ${[...identity, ...scps.flat(), ...(boundary ? [boundary] : [])].map((p) => p.name).join(', ')} ` +
+      `for dbtunnel ${plan.env}, as ${caller.arn}:`,
   );
   for (const r of results) {
     const d = r.decision;

@@ -80,9 +80,9 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
       ]),
     ];
     for (const line of formatTable(rows)) term.result(line.trimEnd());
-    term.info(
-      `dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them${holders.size > 0 ? ' (not those held by tunnels up in the background: dbtunnel down closes those)' : ''}.`,
-    );
+    const except =
+      holders.size > 0 ? ' (not those held by tunnels up in the background: dbtunnel down closes those)' : '';
+    term.info(`dbtunnel sessions${args.env ? ` ${args.env}` : ''} --terminate ends them${except}.`);
     return EXIT.ok;
   }
   let exit: number = EXIT.ok;
@@ -90,7 +90,8 @@ export async function sessionsCommand(args: SessionsArgs, term: Terminal): Promi
     const t = heldBy(s);
     if (t) {
       term.info(
-        `left ${s.sessionId}: the tunnel ${t.env} ${t.db} up in the background holds it (dbtunnel down ${t.env} ${t.db} closes it)`,
+        `left ${s.sessionId}: the tunnel ${t.env} ${t.db} up in the ` +
+          `background holds it (dbtunnel down ${t.env} ${t.db} closes it)`,
       );
       continue;
     }

@@ -231,7 +231,8 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
 function destinationFailed(t: OpenTunnel): string {
   return (
     `The bastion could not connect to ${t.host}:${t.port} for ${t.db}. ` +
-    "Check the database's security group allows the bastion, the host and port in the config, and that the database is up."
+    "Check the database's security group allows the bastion, the " +
+    'host and port in the config, and that the database is up.'
   );
 }
 
@@ -242,6 +243,7 @@ function warnAboutOldNode(term: Terminal): void {
   if (major >= 22 || oldNodeWarned || term.mode !== 'human') return;
   oldNodeWarned = true;
   term.warn(
-    `Node.js ${process.versions.node} is past its end of life; the AWS SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`,
+    `Node.js ${process.versions.node} is past its end of life; the AWS ` +
+      `SDK needs Node.js 22 or newer from January 2027. Upgrade Node.js.`,
   );
 }

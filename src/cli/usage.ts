@@ -78,8 +78,10 @@ export function numberProblem(
   if (timeout !== undefined) {
     if (!(typeof timeout === 'number' && timeout > 0))
       return `--timeout must be a number of seconds above 0 (got ${got('timeout', timeout)}).`;
-    if (timeout > MAX_TIMEOUT_SECONDS)
-      return `--timeout must be at most ${MAX_TIMEOUT_SECONDS} seconds, about 24 days (got ${got('timeout', timeout)}).`;
+    if (timeout > MAX_TIMEOUT_SECONDS) {
+      const most = `${MAX_TIMEOUT_SECONDS} seconds, about 24 days`;
+      return `--timeout must be at most ${most} (got ${got('timeout', timeout)}).`;
+    }
   }
   if (maxReconnects !== undefined && !(Number.isInteger(maxReconnects) && (maxReconnects as number) >= 0)) {
     return `--max-reconnects must be a whole number, 0 or more (got ${got('max-reconnects', maxReconnects)}).`;
@@ -105,7 +107,10 @@ export function valueProblem(parsed: Record<string, unknown>): string | undefine
   for (const [key, value] of Object.entries(parsed)) {
     if (key !== kebab(key) && kebab(key) in parsed) continue; // yargs keeps both spellings: check one
     if (Array.isArray(value) && !MANY_VALUED.has(key)) {
-      return `--${kebab(key)} was given ${value.length === 2 ? 'twice' : `${value.length} times`} (${value.map((v) => excerpt(String(v), 40)).join(', ')}): give it once.`;
+      return (
+        `--${kebab(key)} was given ${value.length === 2 ? 'twice' : `${value.length} times`} ` +
+        `(${value.map((v) => excerpt(String(v), 40)).join(', ')}): give it once.`
+      );
     }
     const max = PATH_OPTIONS.has(key) ? MAX_PATH_LENGTH : MAX_NAME_LENGTH;
     for (const v of [value].flat()) {

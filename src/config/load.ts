@@ -135,7 +135,9 @@ export async function findConfig(opts: {
       `then ${candidates.at(-1)}.`,
       ...skipped.map((s) => `Skipped ${s.file}: ${s.why}.`),
     ],
-    hint: 'Run dbtunnel init: it asks what to put in a config and writes one. Or point to one with --config FILE or DBTUNNEL_CONFIG.',
+    hint:
+      'Run dbtunnel init: it asks what to put in a config and writes ' +
+      'one. Or point to one with --config FILE or DBTUNNEL_CONFIG.',
   });
 }
 

@@ -41,7 +41,8 @@ const host = z
   .check(
     z.regex(
       DOCUMENT_HOST_PATTERN,
-      'must be at least 3 characters with none of , $ ^ & ( ) ! ; \' " < > ` { } [ ] | # = (Session Manager rejects them)',
+      'must be at least 3 characters with none of , $ ^ & ( ) ! ' +
+        '; \' " < > ` { } [ ] | # = (Session Manager rejects them)',
     ),
   );
 
@@ -73,7 +74,8 @@ export const databaseSchema = z.strictObject({
     .optional(localPort)
     .check(
       z.describe(
-        "The local port. Default: the database's port if free here, else one the system picks; 0: always let the system pick.",
+        "The local port. Default: the database's port if free here, " +
+          'else one the system picks; 0: always let the system pick.',
       ),
     ),
   engine: z
@@ -92,7 +94,8 @@ export const environmentSchema = z.strictObject({
     .optional(z.enum(['always', 'on-failure', 'never'], { error: 'must be always, on-failure or never' }))
     .check(
       z.describe(
-        'When a session ends unasked: always reconnect (also after AWS ends it), on-failure (network loss, plugin crash), never.',
+        'When a session ends unasked: always reconnect (also after ' +
+          'AWS ends it), on-failure (network loss, plugin crash), never.',
       ),
     ),
   region: z
@@ -104,7 +107,10 @@ export const environmentSchema = z.strictObject({
     .check(z.refine((d) => Object.keys(d).length > 0, 'needs at least one database')),
 });
 
-/** Words that are dbtunnel commands (now or soon) cannot name an environment: `dbtunnel policy` must mean the command. */
+/**
+ * Words that are dbtunnel commands (now or soon) cannot name an environment: `dbtunnel policy` must
+ * mean the command.
+ */
 export const RESERVED_ENVIRONMENT_NAMES = [
   'policy',
   'doctor',

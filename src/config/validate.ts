@@ -72,7 +72,9 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
       'config',
       `${shown}:${shape.tooDeep.line}: this is nested far too deep for a dbtunnel config (${shape.tooDeep.why}).`,
       {
-        hint: 'A dbtunnel config is a few levels deep (environments → env → databases → db → host); check that this is the right file.',
+        hint:
+          'A dbtunnel config is a few levels deep (environments → env ' +
+          '→ databases → db → host); check that this is the right file.',
       },
     );
   }
@@ -97,7 +99,9 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
         'config',
         `${shown}:${quote.line}: this is not valid YAML: a value opened with ${quote.quote} here is never closed.`,
         {
-          hint: `Close the quoted value with ${quote.quote} on the line where it ends (a value that holds ${quote.quote} itself needs the other kind of quotes).`,
+          hint:
+            `Close the quoted value with ${quote.quote} on the line where it ends (a ` +
+            `value that holds ${quote.quote} itself needs the other kind of quotes).`,
         },
       );
     }
@@ -117,7 +121,8 @@ function parseConfig({ file, text }: ConfigText): ParsedFile {
     if (e instanceof ReferenceError && /alias/i.test(e.message)) {
       throw new TunnelError(
         'config',
-        `${shown}${alias ? `:${alias}` : ''}: its YAML aliases (*name) expand to more than ${MAX_ALIASES} copies of their values.`,
+        `${shown}${alias ? `:${alias}` : ''}: its YAML aliases (*name) ` +
+          `expand to more than ${MAX_ALIASES} copies of their values.`,
         {
           hint: 'Write the values out, or use fewer aliases: a dbtunnel config needs none.',
         },
@@ -179,7 +184,8 @@ export function duplicateLocalPorts(config: Config): { path: (string | number)[]
       if (other) {
         out.push({
           path: ['environments', envName, 'databases', dbName, 'localPort'],
-          message: `is ${db.localPort}, the same as databases.${other}.localPort: give each database its own local port`,
+          message:
+            `is ${db.localPort}, the same as databases.${other}.localPort: ` + 'give each database its own local port',
         });
       } else seen.set(db.localPort, dbName);
     }
@@ -201,7 +207,9 @@ export function sharedVariableNames(config: Config): { path: (string | number)[]
       if (other) {
         out.push({
           path: ['environments', envName, 'databases', dbName],
-          message: `and databases.${other} both become DBTUNNEL_${stem}_HOST and DBTUNNEL_${stem}_PORT for a \`--\` command: rename one`,
+          message:
+            `and databases.${other} both become DBTUNNEL_${stem}_HOST ` +
+            `and DBTUNNEL_${stem}_PORT for a \`--\` command: rename one`,
         });
       } else seen.set(stem, dbName);
     }
@@ -221,7 +229,10 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
         const keyPath = [...issue.path, key];
         const guess = closest(key, known);
         const allowed = `allowed here: ${known.join(', ')}`;
-        return `${locate(keyPath, sources)}: ${formatPath(keyPath)} is not a known key (${guess ? `did you mean "${guess}"? ` : ''}${allowed})`;
+        return (
+          `${locate(keyPath, sources)}: ${formatPath(keyPath)} is not a ` +
+          `known key (${guess ? `did you mean "${guess}"? ` : ''}${allowed})`
+        );
       })
       .concat(
         more > 0
@@ -233,7 +244,10 @@ function describeIssue(issue: $ZodIssue, data: unknown, sources: ParsedFile[]): 
   if (issue.code === 'invalid_key') {
     // A map key that breaks a rule: the rule's own message says which.
     const inner = issue.issues[0]?.message ?? issue.message;
-    return `${where}: ${formatPath(issue.path)} ${inner.startsWith('is ') || inner.startsWith('must ') ? '' : 'is not a valid name: '}${inner}`;
+    return (
+      `${where}: ${formatPath(issue.path)} ` +
+      `${inner.startsWith('is ') || inner.startsWith('must ') ? '' : 'is not a valid name: '}${inner}`
+    );
   }
   const value = getIn(data, issue.path);
   if (value === undefined && issue.path.length > 0) {

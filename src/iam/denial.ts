@@ -61,8 +61,15 @@ export function resourceKind(arn: string): { kind: ResourceKind; documentOwner?:
   return { kind: 'other' };
 }
 
-const SENTENCE =
-  /User: (\S+) is not authorized to perform: (\S+?)(?: on resource: ("[^"]*"|\S+?))?(?:\.?$| (because .*|with .*)$|\.? (?=Encoded authorization failure message))/s;
+const SENTENCE = new RegExp(
+  [
+    'User: (\\S+) is not authorized to perform: (\\S+?)',
+    '(?: on resource: ("[^"]*"|\\S+?))?',
+    // the sentence ends, or says why ("because …", "with …"), or an encoded message follows
+    '(?:\\.?$| (because .*|with .*)$|\\.? (?=Encoded authorization failure message))',
+  ].join(''),
+  's',
+);
 
 export function parseDenial(raw: string): Denial {
   const text = raw.trim();

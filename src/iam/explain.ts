@@ -70,12 +70,17 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
           : (denial.resource ?? 'this request');
     const details = [
       `Denied: ${action} on ${denial.resource ?? '(AWS did not say which resource)'}`,
-      `By: ${explicit ? 'an explicit Deny in ' : layer === 'service control policy' ? '' : 'no Allow in '}${layer === 'service control policy' ? 'a service control policy (AWS says "explicit deny" for every SCP refusal)' : `the ${layer}`}${denial.policyArn ? `: ${denial.policyArn}` : ''}`,
-      `Adding an Allow to your own policy cannot help: ${layer === 'identity-based policy' ? 'an explicit Deny wins over every Allow' : `the ${layer} caps what your policies allow`}.`,
+      `By: ${refusedBy(layer, explicit)}${denial.policyArn ? `: ${denial.policyArn}` : ''}`,
+      `Adding an Allow to your own policy cannot help: ${
+        layer === 'identity-based policy'
+          ? 'an explicit Deny wins over every Allow'
+          : `the ${layer} caps what your policies allow`
+      }.`,
     ];
     if (denial.resourceKind === 'document' && layer === 'identity-based policy') {
       details.push(
-        'A Deny on ssm:StartSession with StringNotEquals (or another negated operator) on ssm:resourceTag/… also denies the',
+        'A Deny on ssm:StartSession with StringNotEquals (or another ' +
+          'negated operator) on ssm:resourceTag/… also denies the',
         'session document, which has no tags: a key missing from the request makes a negated condition true.',
         `Scope that Deny to instances: "Resource": "arn:${partition}:ec2:*:*:instance/*".`,
       );
@@ -95,9 +100,10 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
       'ssm:resourceTag/… can never match the document, which carries no tags.',
     ];
     if (denial.documentOwner === 'aws') {
+      const named = `arn:${partition}:ssm:${scope.region ?? 'REGION'}:${account ?? 'ACCOUNT'}`;
       details.push(
         'AWS-owned documents are also evaluated with an empty account field: a Resource that names an account id',
-        `(arn:${partition}:ssm:${scope.region ?? 'REGION'}:${account ?? 'ACCOUNT'}:document/${PORT_FORWARDING_DOCUMENT}) never matches it.`,
+        `(${named}:document/${PORT_FORWARDING_DOCUMENT}) never matches it.`,
       );
     }
     details.push(addTo, ...formatStatements([statement]).map((l) => `  ${l}`), said);
@@ -124,9 +130,11 @@ export function explainDenial(denial: Denial, scope: TunnelScope): TunnelError {
     const details = [
       `Denied:   ${denial.resource}`,
       `Its tags: ${tagsText(scope.instanceTags)}`,
-      'Why: no statement allows ssm:StartSession on this instance. A statement with a condition on ssm:resourceTag/<key>',
+      'Why: no statement allows ssm:StartSession on this instance. ' +
+        'A statement with a condition on ssm:resourceTag/<key>',
       'must name the tag values the bastion really has (values are case-sensitive).',
-      `The session document (arn:${partition}:ssm:*:*:document/${PORT_FORWARDING_DOCUMENT}) needs ssm:StartSession too.`,
+      `The session document (arn:${partition}:ssm:*:*:document/${PORT_FORWARDING_DOCUMENT}) ` +
+        `needs ssm:StartSession too.`,
       addTo,
       ...formatStatements([statement, documentStatement(partition)]).map((l) => `  ${l}`),
       said,
@@ -186,4 +194,11 @@ function pickQueryTags(scope: TunnelScope, real: Record<string, string>): Record
 export function explainIfDenied(e: unknown, scope: TunnelScope): unknown {
   if (!(e instanceof TunnelError) || e.kind !== 'accessDenied' || !(e.cause instanceof Error)) return e;
   return explainDenial(parseDenial(e.cause.message), scope);
+}
+
+/** Which layer refused, in words. Pure. */
+function refusedBy(layer: string, explicit: boolean): string {
+  if (layer === 'service control policy')
+    return 'a service control policy (AWS says "explicit deny" for every SCP refusal)';
+  return `${explicit ? 'an explicit Deny in' : 'no Allow in'} the ${layer}`;
 }

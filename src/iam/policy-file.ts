@@ -82,7 +82,9 @@ export async function readPolicyFile(file: string): Promise<{ policy: NamedPolic
   } catch (e) {
     if (!(e instanceof FileReadError)) throw e;
     throw new TunnelError('config', `Policy file ${file} ${describeReadProblem(e.problem)}.`, {
-      hint: 'Pass the path of a JSON policy document saved in a file (as shown by `aws iam get-policy-version`, the Document part).',
+      hint:
+        'Pass the path of a JSON policy document saved in a file (as ' +
+        'shown by `aws iam get-policy-version`, the Document part).',
     });
   }
   let json: unknown;

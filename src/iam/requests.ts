@@ -167,8 +167,10 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
     action: 'ssm:StartSession',
     why: 'StartSession is authorized against the target instance…',
     required: () => true,
-    resource: (s, p, region, caller) =>
-      `arn:${p}:ec2:${region}:${s.account ?? caller.account}:instance/${s.instanceId ?? (s.bastion.kind === 'instance' ? s.bastion.instanceId : 'i-0123456789abcdef0')}`,
+    resource: (s, p, region, caller) => {
+      const id = s.instanceId ?? (s.bastion.kind === 'instance' ? s.bastion.instanceId : 'i-0123456789abcdef0');
+      return `arn:${p}:ec2:${region}:${s.account ?? caller.account}:instance/${id}`;
+    },
     context: (s) => tagContext(s.instanceTags ?? queryTags(s.bastion)),
     grant: (s, p) => [bastionStatement(s, p)],
   },

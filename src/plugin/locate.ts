@@ -19,16 +19,20 @@ export function pluginCandidates(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
   return [...new Set([...fromPath, ...standard])];
 }
 
+const DOWNLOADS = 'https://s3.amazonaws.com/session-manager-downloads/plugin/latest';
+
 export const INSTALL_HINTS: Record<string, string> = {
   linux:
     'Install it: https://docs.aws.amazon.com/systems-manager/latest/userguide/install-plugin-linux.html\n' +
-    '  Debian/Ubuntu: curl -o smp.deb "https://s3.amazonaws.com/session-manager-downloads/plugin/latest/ubuntu_64bit/session-manager-plugin.deb" && sudo dpkg -i smp.deb\n' +
-    '  Amazon Linux/RHEL: sudo yum install -y https://s3.amazonaws.com/session-manager-downloads/plugin/latest/linux_64bit/session-manager-plugin.rpm',
+    `  Debian/Ubuntu: curl -o smp.deb "${DOWNLOADS}/ubuntu_64bit/session-manager-plugin.deb"` +
+    ' && sudo dpkg -i smp.deb\n' +
+    `  Amazon Linux/RHEL: sudo yum install -y ${DOWNLOADS}/linux_64bit/session-manager-plugin.rpm`,
   darwin:
     'Install it: brew install --cask session-manager-plugin\n' +
     '  or see https://docs.aws.amazon.com/systems-manager/latest/userguide/install-plugin-macos-overview.html',
   win32:
-    'Install it: https://s3.amazonaws.com/session-manager-downloads/plugin/latest/windows/SessionManagerPluginSetup.exe\n' +
+    'Install it: ' +
+    'https://s3.amazonaws.com/session-manager-downloads/plugin/latest/windows/SessionManagerPluginSetup.exe\n' +
     '  see https://docs.aws.amazon.com/systems-manager/latest/userguide/install-plugin-windows.html',
 };
 
@@ -47,7 +51,8 @@ export async function findPlugin(
   }
   throw new TunnelError('pluginMissing', 'session-manager-plugin is not installed (or not on PATH).', {
     details: [
-      "Nothing was started: dbtunnel hands the tunnel to AWS's session-manager-plugin, as `aws ssm start-session` does.",
+      "Nothing was started: dbtunnel hands the tunnel to AWS's " +
+        'session-manager-plugin, as `aws ssm start-session` does.',
     ],
     hint: INSTALL_HINTS[platform] ?? INSTALL_HINTS.linux,
   });

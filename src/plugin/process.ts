@@ -35,7 +35,9 @@ export const STOP_GRACE_MS = 3000;
  * a socket nobody holds; the real plugin is a Go program, and Go exits on SIGPIPE for fds 1 and 2 —
  * before telling the agent, leaving the session open on AWS's side.
  */
-const WATCHDOG = `read _ignored; kill -INT "$1" 2>/dev/null; i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt ${STOP_GRACE_MS / 100} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL "$1" 2>/dev/null`;
+const WATCHDOG =
+  `read _ignored; kill -INT "$1" 2>/dev/null; i=0; while kill -0 "$1" 2>/dev/null && [ $i ` +
+  `-lt ${STOP_GRACE_MS / 100} ]; do sleep 0.1; i=$((i+1)); done; kill -KILL "$1" 2>/dev/null`;
 
 /** The descriptor under a child's output stream (Node keeps it on the stream's handle); 'ignore' if none. */
 function descriptorOf(stream: Readable): number | 'ignore' {

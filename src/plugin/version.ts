@@ -30,7 +30,8 @@ export function compareVersions(a: number[], b: number[]): number {
 }
 
 const UPGRADE =
-  'Upgrade session-manager-plugin: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html';
+  'Upgrade session-manager-plugin: ' +
+  'https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html';
 
 export function judgePluginVersion(versionText: string, allowLegacy: boolean): PluginVerdict {
   const version = parseVersion(versionText);
@@ -40,7 +41,8 @@ export function judgePluginVersion(versionText: string, allowLegacy: boolean): P
     if (!allowLegacy) {
       throw new TunnelError(
         'pluginTooOld',
-        `session-manager-plugin ${shown} is too old: it only accepts the session token on its command line, where any user of this machine can read it.`,
+        `session-manager-plugin ${shown} is too old: it only accepts the session ` +
+          `token on its command line, where any user of this machine can read it.`,
         {
           details:
             version && compareVersions(version, [1, 2, 0, 0]) === 0
@@ -52,13 +54,17 @@ export function judgePluginVersion(versionText: string, allowLegacy: boolean): P
     }
     return {
       form: 'legacy',
-      warning: `--legacy-plugin: session-manager-plugin ${shown} gets the session token on its command line, visible in the process list.`,
+      warning:
+        `--legacy-plugin: session-manager-plugin ${shown} gets the ` +
+        `session token on its command line, visible in the process list.`,
     };
   }
   if (compareVersions(version, parseVersion(RECOMMENDED_MIN_VERSION)!) < 0) {
     return {
       form: 'env',
-      warning: `session-manager-plugin ${shown} is older than ${RECOMMENDED_MIN_VERSION}: below AWS's supported minimum, and it can hang after a network drop. Upgrade it.`,
+      warning:
+        `session-manager-plugin ${shown} is older than ${RECOMMENDED_MIN_VERSION}: below ` +
+        `AWS's supported minimum, and it can hang after a network drop. Upgrade it.`,
     };
   }
   return { form: 'env', warning: undefined };

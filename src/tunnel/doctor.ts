@@ -138,7 +138,9 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
         check: 'session manager',
         status: 'fail',
         detail: `${instanceId} is not a managed node of Session Manager`,
-        fix: 'Its SSM agent must run, with an instance profile that allows Session Manager (AmazonSSMManagedInstanceCore), and reach the ssm endpoints.',
+        fix:
+          'Its SSM agent must run, with an instance profile that allows Session ' +
+          'Manager (AmazonSSMManagedInstanceCore), and reach the ssm endpoints.',
         kind: 'targetNotConnected',
       };
       yield { check: 'agent version', status: 'skip', detail: 'not managed' };
@@ -150,7 +152,9 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
           check: 'session manager',
           status: 'fail',
           detail: `${instanceId} is ${info.pingStatus ?? 'not Online'}`,
-          fix: 'The SSM agent is not reporting: check that it runs and reaches the ssm/ssmmessages endpoints (a bastion that just booted needs a minute).',
+          fix:
+            'The SSM agent is not reporting: check that it runs and reaches the ' +
+            'ssm/ssmmessages endpoints (a bastion that just booted needs a minute).',
           kind: 'targetNotConnected',
         };
     const agent = info.agentVersion ?? '';
@@ -161,7 +165,9 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
           check: 'agent version',
           status: 'warn',
           detail: `SSM agent ${agent} forwards one connection at a time`,
-          fix: 'GUI clients that open a pool of connections will stall: update the SSM agent on the bastion (above 3.0.196.0).',
+          fix:
+            'GUI clients that open a pool of connections will stall: ' +
+            'update the SSM agent on the bastion (above 3.0.196.0).',
         }
       : { check: 'agent version', status: 'pass', detail: `SSM agent ${agent || 'unknown'}` };
   } catch (e) {
@@ -185,7 +191,7 @@ async function* portChecks(plan: EnvironmentPlan): AsyncGenerator<CheckResult> {
           ? `${t.db}: ${choice.port} is free`
           : choice.why === 'database-port'
             ? `${t.db}: ${choice.port} (the database's port) is free`
-            : `${t.db}: ${t.localPort === 0 ? 'the system will pick a port' : `${t.port} is taken here; the system will pick a port`}`;
+            : `${t.db}: ${t.localPort === 0 ? '' : `${t.port} is taken here; `}the system will pick a port`;
       yield { check: 'local port', status: 'pass', detail };
     } catch (e) {
       yield failed('local port', e);
@@ -236,9 +242,11 @@ async function* permissionChecks(aws: AwsContext, caller: Caller, scope: TunnelS
     yield {
       check: 'permissions',
       status: r.required ? 'fail' : 'warn',
-      detail: `${what} is ${explicit ? 'explicitly denied' : 'not allowed'}${r.required ? '' : ` (optional: ${r.why})`}`,
+      detail: `${what} is ${explicit ? 'explicitly denied' : 'not allowed'}${optional(r)}`,
       fix,
       ...(r.required ? { kind: 'accessDenied' as const } : {}),
     };
   }
 }
+
+const optional = (r: { required: boolean; why: string }) => (r.required ? '' : ` (optional: ${r.why})`);

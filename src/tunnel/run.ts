@@ -374,11 +374,15 @@ async function openOne(spec: TunnelSpec, localPort: number, bastion: Bastion, ru
       if (wait === undefined) throw explainIfDenied(e, scopeOf(opts.plan, aws, bastion));
       onEvent({
         type: 'progress',
-        message: `${target} booted recently and is not connected to Session Manager yet; trying again in ${wait / 1000} s`,
+        message:
+          `${target} booted recently and is not connected to ` +
+          `Session Manager yet; trying again in ${wait / 1000} s`,
       });
       onEvent({
         type: 'debug',
-        message: `TargetNotConnected on a bastion launched ${bastion.launchTime?.toISOString()}: retry ${attempt} in ${wait} ms`,
+        message:
+          `TargetNotConnected on a bastion launched ` +
+          `${bastion.launchTime?.toISOString()}: retry ${attempt} in ${wait} ms`,
       });
       if (!(await sleep(wait, signal))) throw new Aborted();
     }
@@ -420,7 +424,9 @@ async function startPlugin(
   onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...invocation.argv])}` });
   onEvent({
     type: 'debug',
-    message: `plugin env: + ${added.join(', ') || '(nothing)'}${removed.length ? `, - ${removed.join(', ')}` : ''} (values not shown)`,
+    message:
+      `plugin env: + ${added.join(', ') || '(nothing)'}${removed.length ? `, - ${removed.join(', ')}` : ''} ` +
+      `(values not shown)`,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -439,13 +445,15 @@ async function startPlugin(
       settle(
         new TunnelError(
           'startFailed',
-          `session-manager-plugin did not open local port ${localPort} for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
+          `session-manager-plugin did not open local port ${localPort} ` +
+            `for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
           {
             details: entry.plugin?.lastOutput()
               ? [`It printed: ${entry.plugin.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
               : [],
             hint:
-              'The plugin could not open its data channel: check that this network reaches ssmmessages.<region>.amazonaws.com (VPN, proxy),\n' +
+              'The plugin could not open its data channel: check that this ' +
+              'network reaches ssmmessages.<region>.amazonaws.com (VPN, proxy),\n' +
               'or raise --timeout on a slow network.',
           },
         ),
@@ -506,7 +514,8 @@ async function startPlugin(
       settle(
         new TunnelError(
           'startFailed',
-          `session-manager-plugin exited (${exit.signal ?? `code ${exit.code}`}) before the tunnel for ${spec.db} was ready.`,
+          `session-manager-plugin exited (${exit.signal ?? `code ${exit.code}`}) ` +
+            `before the tunnel for ${spec.db} was ready.`,
           {
             details: entry.plugin!.lastOutput()
               ? [`It printed: ${entry.plugin!.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
@@ -555,7 +564,9 @@ async function closeOne(l: Live, run: Shared): Promise<void> {
           : '';
       onEvent({
         type: 'warning',
-        message: `Could not terminate session ${l.sessionId} (${err.message}); it may stay open on the bastion until Session Manager's idle timeout.${fix}`,
+        message:
+          `Could not terminate session ${l.sessionId} (${err.message}); it may ` +
+          `stay open on the bastion until Session Manager's idle timeout.${fix}`,
       });
     }
   } finally {

@@ -54,3 +54,12 @@ it('only src/aws calls AWS (imports the AWS SDK)', () => {
     .map(({ file }) => file);
   expect(wrong).toEqual([]);
 });
+
+it('no line in src/ is over 120 characters (the formatter wraps code, not text: long strings are split by hand)', () => {
+  const long = files(src).flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line, i) => (line.length > 120 ? [`${path.relative(src, file)}:${i + 1} (${line.length})`] : [])),
+  );
+  expect(long).toEqual([]);
+});
