@@ -184,8 +184,7 @@ export function duplicateLocalPorts(config: Config): { path: (string | number)[]
       if (other) {
         out.push({
           path: ['environments', envName, 'databases', dbName, 'localPort'],
-          message:
-            `is ${db.localPort}, the same as databases.${other}.localPort: ` + 'give each database its own local port',
+          message: `is ${db.localPort}, the same as databases.${other}.localPort: ${OWN_PORT}`,
         });
       } else seen.set(db.localPort, dbName);
     }
@@ -306,3 +305,5 @@ function formatPath(p: PropertyKey[]): string {
   // A key is text from the file: shown whole when it is short, as most are.
   return p.map((k) => (String(k).length > 60 ? `${String(k).slice(0, 60)}…` : String(k))).join('.');
 }
+
+const OWN_PORT = 'give each database its own local port';

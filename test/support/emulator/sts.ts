@@ -1,0 +1,88 @@
+// STS (query protocol, XML): GetCallerIdentity, AssumeRole (with MFA), DecodeAuthorizationMessage.
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import type { Emulator } from '../emulator.js';
+import type { EmuPrincipal } from './model.js';
+import { accountOf, requestId, xml } from './wire.js';
+
+export function sts(
+  emu: Emulator,
+  action: string,
+  req: http.IncomingMessage,
+  form: URLSearchParams,
+  res: http.ServerResponse,
+) {
+  const { principal, error } = emu.caller(req);
+  emu.record('sts', action, Object.fromEntries(form), principal);
+  const ns = 'https://sts.amazonaws.com/doc/2011-06-15/';
+  const fail = (code: string, message: string, status = 403) => {
+    res.writeHead(status, { 'content-type': 'text/xml' });
+    res.end(
+      `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`,
+    );
+  };
+  const ok = (result: string) => {
+    res.writeHead(200, { 'content-type': 'text/xml' });
+    res.end(
+      `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`,
+    );
+  };
+  if (error === 'unknown')
+    return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+  if (error === 'expired') return fail('ExpiredToken', 'The security token included in the request is expired', 400);
+  const injected = emu.injected(action);
+  if (injected) return fail(injected.code, injected.message, injected.status);
+  const p = principal!;
+  if (action === 'GetCallerIdentity') {
+    return ok(`<Arn>${p.arn}</Arn><UserId>${p.userId}</UserId><Account>${accountOf(p.arn)}</Account>`);
+  }
+  if (action === 'AssumeRole') {
+    const roleArn = form.get('RoleArn') ?? '';
+    const sessionName = form.get('RoleSessionName') ?? '';
+    const role = (emu.scenario.roles ?? []).find((r) => r.arn === roleArn);
+    if (!role)
+      return fail(
+        'AccessDenied',
+        `User: ${p.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
+    if (role.mfaSerial && (form.get('SerialNumber') !== role.mfaSerial || form.get('TokenCode') !== role.mfaCode)) {
+      return fail('AccessDenied', 'MultiFactorAuthentication failed with invalid MFA one time pass code. ');
+    }
+    const roleName = roleArn.split('/').at(-1)!;
+    const account = accountOf(roleArn);
+    const assumed: EmuPrincipal = {
+      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(20).toString('base64url'),
+      sessionToken: `EMUSTS${randomBytes(24).toString('base64url')}`,
+      arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
+      userId: `AROAEMULATOR${roleName.toUpperCase().slice(0, 8)}:${sessionName}`,
+      ...(role.policies ? { policies: role.policies } : {}),
+      ...(role.boundary ? { boundary: role.boundary } : {}),
+    };
+    emu.principals.set(assumed.accessKeyId, assumed);
+    const expires = new Date(Date.now() + Number(form.get('DurationSeconds') ?? 3600) * 1000).toISOString();
+    return ok(
+      `<Credentials><AccessKeyId>${assumed.accessKeyId}</AccessKeyId><SecretAccessKey>${assumed.secretAccessKey}</SecretAccessKey><SessionToken>${assumed.sessionToken}</SessionToken><Expiration>${expires}</Expiration></Credentials><AssumedRoleUser><Arn>${assumed.arn}</Arn><AssumedRoleId>${assumed.userId}</AssumedRoleId></AssumedRoleUser>`,
+    );
+  }
+  if (action === 'DecodeAuthorizationMessage') {
+    const denied = emu.authorize(p, 'sts:DecodeAuthorizationMessage', undefined);
+    if (denied) return fail('AccessDenied', denied);
+    const known = emu.encodedMessages.get(form.get('EncodedMessage') ?? '');
+    if (!known) return fail('InvalidAuthorizationMessageException', 'The encoded message is not valid.', 400);
+    const decoded = JSON.stringify({
+      allowed: false,
+      explicitDeny: false,
+      matchedStatements: { items: [] },
+      failures: { items: [] },
+      context: {
+        principal: { arn: known.principal },
+        action: known.action,
+        resource: '*',
+        conditions: { items: [] },
+      },
+    });
+    return ok(`<DecodedMessage>${xml(decoded)}</DecodedMessage>`);
+  }
+  return fail('InvalidAction', `Could not find operation ${action} for version 2011-06-15`, 400);
+}

@@ -1,0 +1,56 @@
+// What every service module speaks: request ids, XML escaping, request bodies, EC2 filters.
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import { DEFAULT_ACCOUNT } from './model.js';
+
+export function ec2Filters(form: URLSearchParams): { name: string; values: string[] }[] {
+  const out: { name: string; values: string[] }[] = [];
+  for (const [k, v] of form.entries()) {
+    const m = /^Filter\.(\d+)\.Name$/.exec(k);
+    if (!m) continue;
+    const values = [...form.entries()]
+      .filter(([vk]) => new RegExp(`^Filter\\.${m[1]}\\.Value\\.\\d+$`).test(vk))
+      .map(([, vv]) => vv);
+    out.push({ name: v, values });
+  }
+  return out;
+}
+
+/** EC2 filter values accept * and ? wildcards. */
+export function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  return re.test(value);
+}
+
+/** The name a session id starts with: the IAM user name, or the role session name. */
+export function callerName(arn: string): string {
+  return arn.split('/').at(-1)!;
+}
+
+export function accountOf(arn: string): string {
+  return arn.split(':')[4] ?? DEFAULT_ACCOUNT;
+}
+
+export function requestId(): string {
+  return randomBytes(16)
+    .toString('hex')
+    .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+}
+
+export function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
