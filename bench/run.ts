@@ -105,10 +105,11 @@ async function untilTunnelWorks(
   ports: number[],
   sessionsBefore: number,
   timeoutMs = 30_000,
+  said: () => string = () => '',
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (world.emu.callsOf('StartSession').length - sessionsBefore < ports.length) {
-    if (Date.now() > until) throw new Error('no session was started');
+    if (Date.now() > until) throw new Error(`no session was started; dbtunnel said:\n${said()}`);
     await new Promise((r) => setTimeout(r, 1));
   }
   for (const p of ports) {
@@ -209,10 +210,15 @@ async function openWith(
     [...nodeArgs, BIN, '--config', world.configFile, 'stg', ...ports.map((_, i) => `db${i + 1}`), ...args],
     {
       env: { ...world.env, ...env },
-      stdio: ['pipe', 'ignore', 'ignore'],
+      stdio: ['pipe', 'ignore', 'pipe'],
     },
   );
-  await untilTunnelWorks(world, ports, sessionsBefore);
+  // What it says, should it fail: read as it comes (a full pipe would stop it), the last 4 KB kept.
+  let said = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    said = (said + d.toString('utf8')).slice(-4096);
+  });
+  await untilTunnelWorks(world, ports, sessionsBefore, 30_000, () => said);
   const elapsed = performance.now() - t0;
   return {
     elapsed,

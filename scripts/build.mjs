@@ -12,6 +12,32 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stringWidthShim = path.join(root, 'src/cli/string-width.ts');
 
+/**
+ * `node:http` through require(), not `import`: kept for correctness. Importing a built-in makes Node
+ * build an ES module facade that reads every export, lazy getters included; on Node 22 that runs
+ * `http.WebSocket`'s getter, which loads undici — and undici compiles its HTTP parser with
+ * WebAssembly, which `node --jitless` (NODE_OPTIONS=--jitless, on systems that forbid JIT) does not
+ * have: the process then dies of an error in Node's own code. require() returns the module as it
+ * is. (It also buys 17 ms to ready on Node 22, under the 25 ms a speed measure must buy: README.)
+ * Its check: test/e2e/tunnel.test.ts opens a tunnel under --jitless and finds no undici loaded.
+ */
+/** @type {import('esbuild').Plugin} */
+const httpByRequire = {
+  name: 'http-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      // The require() inside the stand-in module is the real one, left to Node.
+      args.namespace === 'http-by-require'
+        ? { path: 'node:http', external: true }
+        : { path: 'node:http', namespace: 'http-by-require' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({
+      contents: "module.exports = require('node:http');",
+      loader: 'js',
+    }));
+  },
+};
+
 /** yargs (and ora) import string-width; send them to the lazy shim, which loads the real one. */
 /** @type {import('esbuild').Plugin} */
 const lazyStringWidth = {
@@ -146,7 +172,7 @@ const result = await build({
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none', // the licences are collected whole in dist/THIRD-PARTY-LICENSES.md
-  plugins: [esmYaml, yargsStrings, ...measures.filter((m) => !without.has(m.name))],
+  plugins: [httpByRequire, esmYaml, yargsStrings, ...measures.filter((m) => !without.has(m.name))],
   metafile: true,
   logLevel: 'warning',
 });
