@@ -137,28 +137,14 @@ export async function aliasCommand(
  * being completed last): environment names first, then that environment's databases. `tunnel`: the
  * line is a tunnel's (`dbtunnel <env> …`, the default command), whose options yargs does not list.
  */
-export async function completionNames(
-  words: string[],
-): Promise<{ names: string[]; afterEnvironment: boolean; tunnel: boolean }> {
-  let config: Config;
+/** The config completion reads (`--config` as typed, else found as usual), or undefined when none can be. */
+export async function configForCompletion(words: readonly string[]): Promise<Config | undefined> {
   try {
     const flagAt = words.indexOf('--config');
-    config = (await load(flagAt >= 0 ? words[flagAt + 1] : undefined, undefined)).config;
+    return (await load(flagAt >= 0 ? words[flagAt + 1] : undefined, undefined)).config;
   } catch {
-    return { names: [], afterEnvironment: false, tunnel: false };
+    return undefined;
   }
-  const done = words.slice(0, -1);
-  const positional = done.filter((w, i) => !w.startsWith('-') && done[i - 1] !== '--config');
-  const commands = ['policy', 'check', 'doctor', 'up', 'down', 'sessions'];
-  const args = positional.filter((w) => !commands.includes(w));
-  if (args.length === 0) return { names: Object.keys(config.environments), afterEnvironment: false, tunnel: false };
-  const env = config.environments[args[0]!];
-  const tunnel = positional[0] === args[0] && env !== undefined;
-  return {
-    names: env ? Object.keys(env.databases).filter((db) => !args.includes(db)) : [],
-    afterEnvironment: true,
-    tunnel,
-  };
 }
 
 export const FISH_COMPLETION = `# dbtunnel completions for fish.

@@ -1,8 +1,10 @@
-// yargs' usage errors in the user's words, and the option values yargs lets through. yargs says
-// "Unknown arguments: tiemout", "Invalid values: Argument: reconnect, Given: …", "Not enough
-// non-option arguments: got 0, need at least 1"; and it takes `--profile` with no value as an empty
-// profile (the config's profile then silently not used), `--timeout` with none as the default, and
-// `--timeout soon` as NaN. Every function here is pure: `typed` is the command line as typed.
+// The checks every command shares, read from its own declarations (commands/*.ts): options it does
+// not have (with the nearest it has, for a typo), an option typed without its value, a choice it
+// does not offer, a single-valued option given twice, a value too long to be meant, numbers yargs
+// lets through (`--timeout soon` is NaN to it). yargs runs them before its own validation
+// (app.ts), and words them through its strings table where it reports itself (yargs-strings.ts).
+// Every function here is pure: `typed` is the command line as typed.
+import type { Options, PositionalOptions } from 'yargs';
 import { closest } from '../suggest.js';
 import { excerpt } from '../text.js';
 
@@ -16,28 +18,6 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 
 /** The words before `--` (what follows is the user's command, not dbtunnel's). */
 const ownWords = (typed: readonly string[]) => (typed.includes('--') ? typed.slice(0, typed.indexOf('--')) : typed);
-
-/** The option lists yargs keeps for the running command (its getOptions(), in part). */
-export interface YargsOptions {
-  key: Record<string, unknown>;
-  string?: string[];
-  number?: string[];
-  array?: string[];
-  choices?: Record<string, unknown>;
-  alias?: Record<string, string[]>;
-}
-
-/** Every name (aliases and kebab-case too) of the options that take a value. */
-export function valuedOptions(options: YargsOptions): Set<string> {
-  const names = [
-    ...(options.string ?? []),
-    ...(options.number ?? []),
-    ...(options.array ?? []),
-    ...Object.keys(options.choices ?? {}),
-  ];
-  const all = names.flatMap((n) => [n, kebab(n), ...(options.alias?.[n] ?? [])]);
-  return new Set(all);
-}
 
 /**
  * The first option typed without its value (`--profile` last or before another option,
@@ -89,9 +69,6 @@ export function numberProblem(
   return undefined;
 }
 
-/** Options and positionals that take several values; every other one takes one. */
-export const MANY_VALUED = new Set(['_', '--', '$0', 'dbs', 'policy', 'scp', 'context']);
-
 /** Options whose value is a file's path (longer values are allowed for them). */
 const PATH_OPTIONS = new Set(['config', 'file', 'policy', 'scp', 'boundary']);
 export const MAX_PATH_LENGTH = 4096;
@@ -103,10 +80,10 @@ export const MAX_NAME_LENGTH = 256;
  * --config b` a list where a path belongs), or a value too long to be what it claims (a profile name
  * of 100,000 characters reached the file system as one). Pure.
  */
-export function valueProblem(parsed: Record<string, unknown>): string | undefined {
+export function valueProblem(parsed: Record<string, unknown>, d: Declared): string | undefined {
   for (const [key, value] of Object.entries(parsed)) {
     if (key !== kebab(key) && kebab(key) in parsed) continue; // yargs keeps both spellings: check one
-    if (Array.isArray(value) && !MANY_VALUED.has(key)) {
+    if (Array.isArray(value) && !d.many.has(kebab(key)) && !['_', '--', '$0'].includes(key)) {
       return (
         `--${kebab(key)} was given ${value.length === 2 ? 'twice' : `${value.length} times`} ` +
         `(${value.map((v) => excerpt(String(v), 40)).join(', ')}): give it once.`
@@ -130,94 +107,94 @@ export function valueProblem(parsed: Record<string, unknown>): string | undefine
   return undefined;
 }
 
+/** A command's options as the checks read them: by long name (kebab-case) and one-letter alias. */
+export interface Declared {
+  /** Long names, aliases of more than one letter included. */
+  long: Set<string>;
+  /** One-letter aliases. */
+  short: Set<string>;
+  /** Names (long and short) that take a value. */
+  valued: Set<string>;
+  /** Names that take several values. */
+  many: Set<string>;
+  /** The choices of the options that have them, by long name. */
+  choices: Map<string, readonly string[]>;
+}
+
+/** What a command declares (its options and positionals, with the global ones). Pure. */
+export function declared(
+  options: Record<string, Options>,
+  positionals: Record<string, PositionalOptions> = {},
+): Declared {
+  const d: Declared = { long: new Set(), short: new Set(), valued: new Set(), many: new Set(), choices: new Map() };
+  const all: Record<string, Options> = { ...options, help: { type: 'boolean' }, version: { type: 'boolean' } };
+  for (const [name, o] of Object.entries(all)) {
+    const aliases = [o.alias ?? []].flat();
+    const names = [name, ...aliases];
+    for (const n of names) (n.length === 1 ? d.short : d.long).add(n);
+    if (o.type !== 'boolean' && !o.count) for (const n of names) d.valued.add(n);
+    if (o.array) for (const n of names) d.many.add(n);
+    if (o.choices) d.choices.set(name, [o.choices].flat().map(String));
+  }
+  d.short.add('h').add('v');
+  for (const [name, p] of Object.entries(positionals)) if (p.array) d.many.add(name);
+  return d;
+}
+
 /**
- * A usage error for one of yargs' own messages, or undefined for a message to show as it is.
- * `known` is the running command's options (yargs' getOptions()).
+ * The first option typed that the command does not have, as typed, and the nearest it has for a
+ * typo. The word after an option that takes a value is that value, whatever it looks like.
  */
-export function usageError(
-  message: string,
-  typed: readonly string[],
-  known: YargsOptions,
-): { message: string; hint: string } | undefined {
-  return (
-    unknownArguments(message, typed, Object.keys(known.key)) ??
-    invalidChoices(message) ??
-    missingEnvironment(message, typed, known) ??
-    missingRequired(message)
-  );
-}
-
-/** "Unknown arguments: tiemout": options shown as typed (`--tiemout`), once, and a near option for a typo. */
-export function unknownArguments(
-  message: string,
-  typed: readonly string[],
-  known: readonly string[],
-): { message: string; hint: string } | undefined {
-  const list = /^Unknown arguments?: (.+)$/.exec(message)?.[1];
-  if (list === undefined) return undefined;
-  const names = list.split(', ');
-  // yargs lists `--bogus-flag` twice, as bogus-flag and bogusFlag.
-  const once = names.filter((n) => n === kebab(n) || !names.includes(kebab(n)));
-  const asTyped = once.map((n) => {
-    for (const flag of [`--${n}`, `--no-${n}`])
-      if (typed.some((a) => a === flag || a.startsWith(`${flag}=`))) return flag;
-    if (n.length === 1 && typed.some((a) => /^-[^-]/.test(a) && a.includes(n))) return `-${n}`;
-    return n;
-  });
-  const options = asTyped.every((a) => a.startsWith('-'));
-  const what = `${options ? 'option' : 'argument'}${asTyped.length > 1 ? 's' : ''}`;
-  const longOptions = [...new Set(known.filter((k) => k.length > 1).map(kebab))];
-  const typo = asTyped.find((a) => a.startsWith('--'));
-  const guess = typo ? closest(typo.replace(/^--(no-)?/, ''), longOptions) : undefined;
-  return {
-    message: `Unknown ${what}: ${asTyped.join(', ')}.`,
-    hint: guess ? `Did you mean --${guess}? ${HELP_HINT}` : HELP_HINT,
-  };
-}
-
-/** "Invalid values: Argument: reconnect, Given: "x", Choices: "always", …": a line per option. */
-function invalidChoices(message: string): { message: string; hint: string } | undefined {
-  if (!message.startsWith('Invalid values:')) return undefined;
-  const lines = [...message.matchAll(/Argument: (.+?), Given: (.+), Choices: (.+)$/gm)].map(
-    ([, key, given, choices]) => {
-      const names = choices!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1'));
-      const either = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0];
-      return `--${kebab(key!)} must be ${either} (got ${given}).`;
-    },
-  );
-  return lines.length > 0 ? { message: lines.join('\n'), hint: HELP_HINT } : undefined;
-}
-
-/** "Not enough non-option arguments": every command that demands a word demands the environment. */
-function missingEnvironment(
-  message: string,
-  typed: readonly string[],
-  known: YargsOptions,
-): { message: string; hint: string } | undefined {
-  if (!message.startsWith('Not enough non-option arguments')) return undefined;
-  const valued = valuedOptions(known);
+export function unknownOption(typed: readonly string[], d: Declared): { message: string; hint: string } | undefined {
   const words = ownWords(typed);
-  // The command's own words: not options, not an option's value.
-  const command = words.filter(
-    (w, i) => !w.startsWith('-') && !(i > 0 && /^--[^=]+$/.test(words[i - 1]!) && valued.has(words[i - 1]!.slice(2))),
-  );
-  return {
-    message: 'Which environment?',
-    hint: `Run: dbtunnel ${[...command, '<env>'].join(' ')} [db…]   (dbtunnel list shows them)`,
-  };
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const long = /^--(no-)?([^=]+)(=.*)?$/s.exec(word);
+    if (long) {
+      const name = long[2]!;
+      if (d.long.has(name) || (long[1] && d.long.has(`no-${name}`))) {
+        if (d.valued.has(name) && long[3] === undefined) i++; // its value
+        continue;
+      }
+      const guess = closest(
+        name,
+        [...d.long].filter((n) => n !== 'help' && n !== 'version'),
+      );
+      return {
+        message: `Unknown option: ${word.split('=')[0]}.`,
+        hint: guess ? `Did you mean --${guess}? ${HELP_HINT}` : HELP_HINT,
+      };
+    }
+    const short = /^-([^-\d].*)$/s.exec(word);
+    if (short) {
+      const letters = [...short[1]!];
+      const unknown = letters.find((l) => !d.short.has(l));
+      if (unknown) return { message: `Unknown option: -${unknown}.`, hint: HELP_HINT };
+      if (d.valued.has(letters.at(-1)!)) i++;
+    }
+  }
+  return undefined;
 }
 
-/** "Missing required argument: policy\n<why>": the why, which names the option, alone. */
-function missingRequired(message: string): { message: string; hint: string } | undefined {
-  const m = /^Missing required arguments?: ([^\n]+)(?:\n(.+))?$/s.exec(message);
-  if (!m) return undefined;
-  return {
-    message: m[2]
-      ? `${m[2]}.`
-      : `Missing: ${m[1]!
-          .split(', ')
-          .map((k) => `--${kebab(k)}`)
-          .join(', ')}.`,
-    hint: HELP_HINT,
-  };
+/** An option given a value it does not offer: its choices, in words. Pure. */
+export function choiceProblem(parsed: Record<string, unknown>, d: Declared): string | undefined {
+  for (const [name, choices] of d.choices) {
+    const value = parsed[name];
+    if (value === undefined || choices.includes(String(value))) continue;
+    const either = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : choices[0];
+    return `--${name} must be ${either} (got ${JSON.stringify(String(value))}).`;
+  }
+  return undefined;
+}
+
+/** The words of a command line that are neither options nor their values (up to `--`). Pure. */
+export function positionalWords(typed: readonly string[], valued: ReadonlySet<string>): string[] {
+  const words = ownWords(typed);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith('-') || /^-\d/.test(w)) out.push(w);
+    else if (!w.includes('=') && valued.has(w.replace(/^--?/, ''))) i++;
+  }
+  return out;
 }

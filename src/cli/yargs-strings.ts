@@ -6,6 +6,15 @@
 // English text. The build (scripts/build.mjs) gives yargs this in place of y18n.
 import { format } from 'node:util';
 
+/**
+ * A string with its placeholders filled, and no more: dbtunnel's own wording of a message may leave
+ * out what yargs' had (util.format would append the values it has no place for).
+ */
+function fill(text: string, args: unknown[]): string {
+  const places = (text.match(/%[sdifjoO]/g) ?? []).length;
+  return format(text, ...args.slice(0, places));
+}
+
 export default function englishStrings() {
   let locale = 'en';
   const changed: Record<string, string | { one: string; other: string }> = {}; // yargs' updateStrings()
@@ -13,13 +22,13 @@ export default function englishStrings() {
     __(text: string, ...args: unknown[]): string {
       if (typeof args.at(-1) === 'function') (args.pop() as () => void)();
       const own = changed[text];
-      return format(typeof own === 'string' ? own : text, ...args);
+      return fill(typeof own === 'string' ? own : text, args);
     },
     __n(singular: string, plural: string, quantity: number, ...args: unknown[]): string {
       if (typeof args.at(-1) === 'function') (args.pop() as () => void)();
       const own = changed[singular];
       const text = typeof own === 'object' ? own[quantity === 1 ? 'one' : 'other'] : quantity === 1 ? singular : plural;
-      return format(text, ...(text.includes('%d') ? [quantity] : []), ...args);
+      return fill(text, [...(text.includes('%d') ? [quantity] : []), ...args]);
     },
     setLocale(l: string): void {
       locale = l;

@@ -1,5 +1,6 @@
 // The config file's schema: the user-facing contract (README "Configuration", config.example.yaml).
 // Messages here are what a user reads next to a file, line and key path, so they say what is allowed.
+import { RESERVED_WORDS } from '../commands.js';
 import { ENGINES, INSTANCE_ID_PATTERN } from '../model.js';
 import * as z from '../zod.js';
 
@@ -107,25 +108,8 @@ export const environmentSchema = z.strictObject({
     .check(z.refine((d) => Object.keys(d).length > 0, 'needs at least one database')),
 });
 
-/**
- * Words that are dbtunnel commands (now or soon) cannot name an environment: `dbtunnel policy` must
- * mean the command.
- */
-export const RESERVED_ENVIRONMENT_NAMES = [
-  'policy',
-  'doctor',
-  'list',
-  'alias',
-  'completion',
-  'up',
-  'down',
-  'ps',
-  'logs',
-  'sessions',
-  'init',
-  'logout',
-  'help',
-];
+/** Words that are dbtunnel commands cannot name an environment: `dbtunnel policy` must mean the command. */
+export const RESERVED_ENVIRONMENT_NAMES = RESERVED_WORDS;
 
 const environmentName = name.check(
   z.refine(

@@ -208,11 +208,24 @@ describe('completion, with the config at that path', () => {
         'tab() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _dbtunnel_yargs_completions; echo "${COMPREPLY[*]}"; }',
         'tab dbtunnel stg ""',
         'tab dbtunnel stg mydb --re',
+        // Every option of every command, by its long name only (never `--d` for -d).
+        'tab dbtunnel stg --p',
+        'tab dbtunnel up --d',
+        'tab dbtunnel policy --j',
+        'tab dbtunnel stg --reconnect o',
       ].join('\n'),
       env(),
     );
     expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n')).toEqual(['mydb report.db cache-1', '--region --reconnect', '']);
+    expect(r.stdout.split('\n')).toEqual([
+      'mydb report.db cache-1',
+      '--region --reconnect',
+      '--profile',
+      '--debug --detach',
+      '--json',
+      'on-failure',
+      '',
+    ]);
     expect(await planted()).toEqual([]);
   });
 
@@ -227,11 +240,21 @@ describe('completion, with the config at that path', () => {
         'eval "$(dbtunnel completion --shell zsh)"',
         'words=(dbtunnel stg ""); CURRENT=3; _dbtunnel_yargs_completions',
         'words=(dbtunnel stg mydb --re); CURRENT=4; _dbtunnel_yargs_completions',
+        'words=(dbtunnel stg --p); CURRENT=3; _dbtunnel_yargs_completions',
+        'words=(dbtunnel up --d); CURRENT=3; _dbtunnel_yargs_completions',
+        'words=(dbtunnel policy --j); CURRENT=3; _dbtunnel_yargs_completions',
       ].join('\n'),
       env(),
     );
     expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n')).toEqual(['mydb report.db cache-1', '--region --reconnect', '']);
+    expect(r.stdout.split('\n')).toEqual([
+      'mydb report.db cache-1',
+      '--region --reconnect',
+      '--profile',
+      '--debug --detach',
+      '--json',
+      '',
+    ]);
     expect(await planted()).toEqual([]);
   });
 
@@ -242,11 +265,24 @@ describe('completion, with the config at that path', () => {
         'dbtunnel completion --shell fish | source',
         "complete -C 'dbtunnel stg '",
         "complete -C 'dbtunnel stg mydb --re'",
+        "complete -C 'dbtunnel stg --p'",
+        "complete -C 'dbtunnel up --d'",
+        "complete -C 'dbtunnel policy --j'",
       ].join('\n'),
       env(),
     );
     expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['cache-1', 'mydb', 'report.db', '--reconnect', '--region']);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([
+      'cache-1',
+      'mydb',
+      'report.db',
+      '--reconnect',
+      '--region',
+      '--profile',
+      '--debug',
+      '--detach',
+      '--json',
+    ]);
     expect(await planted()).toEqual([]);
   });
 });

@@ -31,7 +31,8 @@ function files(dir: string): string[] {
 const imports = files(src).map((file) => {
   const text = readFileSync(file, 'utf8');
   const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
-  const folder = path.relative(src, path.dirname(file)) || '.';
+  // A folder's subfolders (cli/commands) are the folder's own.
+  const folder = (path.relative(src, path.dirname(file)) || '.').split(path.sep)[0]!;
   return { file: path.relative(src, file), folder, specifiers };
 });
 

@@ -1,71 +1,126 @@
 import { describe, expect, it } from 'vitest';
+import { tunnel } from '../../src/cli/commands/tunnel.js';
+import { GLOBAL_OPTIONS } from '../../src/cli/commands/spec.js';
 import {
+  choiceProblem,
+  declared,
   MAX_TIMEOUT_SECONDS,
   numberProblem,
   optionWithoutValue,
+  positionalWords,
   typedValue,
-  unknownArguments,
-  usageError,
-  valuedOptions,
+  unknownOption,
   valueProblem,
-  type YargsOptions,
 } from '../../src/cli/usage.js';
 
-const KNOWN = ['timeout', 'reconnect', 'maxReconnects', 'max-reconnects', 'profile', 'p', 'json', 'help', 'h'];
+// A command's declarations, as commands/*.ts write them.
+const D = declared(
+  {
+    ...GLOBAL_OPTIONS,
+    profile: { type: 'string' },
+    timeout: { type: 'number' },
+    'max-reconnects': { type: 'number' },
+    reconnect: { choices: ['always', 'on-failure', 'never'] },
+    all: { type: 'boolean' },
+    quiet: { type: 'boolean', alias: 'q' },
+    policy: { type: 'string', array: true },
+    scp: { type: 'string', array: true },
+  },
+  { env: { type: 'string' }, dbs: { type: 'string', array: true } },
+);
 
-describe("unknown arguments, in the user's words", () => {
-  it('names an option as it was typed, once, with the nearest known option for a typo', () => {
-    expect(unknownArguments('Unknown argument: tiemout', ['stg', 'mydb', '--tiemout', '3'], KNOWN)).toEqual({
-      message: 'Unknown option: --tiemout.',
-      hint: 'Did you mean --timeout? Run dbtunnel --help for the commands and options.',
-    });
-    // yargs lists a kebab-case flag twice, as typed and in camelCase.
-    expect(unknownArguments('Unknown arguments: max-reconect, maxReconect', ['--max-reconect=2'], KNOWN)).toEqual({
-      message: 'Unknown option: --max-reconect.',
-      hint: 'Did you mean --max-reconnects? Run dbtunnel --help for the commands and options.',
-    });
-    expect(unknownArguments('Unknown argument: such-flag', ['stg', '--no-such-flag'], KNOWN)?.message).toBe(
-      'Unknown option: --no-such-flag.',
+describe('what a command declares', () => {
+  it('its long names and one-letter aliases (with help and version), what takes a value, what takes several', () => {
+    expect([...D.long].sort()).toEqual(
+      [
+        'all',
+        'config',
+        'debug',
+        'help',
+        'max-reconnects',
+        'policy',
+        'profile',
+        'quiet',
+        'reconnect',
+        'scp',
+        'timeout',
+        'version',
+      ].sort(),
     );
-    expect(unknownArguments('Unknown argument: z', ['stg', '-xz'], KNOWN)?.message).toBe('Unknown option: -z.');
+    expect([...D.short].sort()).toEqual(['h', 'q', 'v']);
+    expect([...D.many].sort()).toEqual(['dbs', 'policy', 'scp']);
+    expect(D.choices.get('reconnect')).toEqual(['always', 'on-failure', 'never']);
   });
 
-  it('gives no guess when nothing is close, and says "argument" for words that are not options', () => {
-    expect(unknownArguments('Unknown arguments: bogus-flag, bogusFlag', ['stg', '--bogus-flag'], KNOWN)).toEqual({
-      message: 'Unknown option: --bogus-flag.',
-      hint: 'Run dbtunnel --help for the commands and options.',
-    });
-    expect(unknownArguments('Unknown arguments: extra, jsno', ['x', 'extra', '--jsno'], KNOWN)?.message).toBe(
-      'Unknown arguments: extra, --jsno.',
-    );
-  });
-
-  it('leaves every other message to the other readers', () => {
-    expect(unknownArguments('Not enough non-option arguments: got 0, need at least 1', [], KNOWN)).toBeUndefined();
+  it('the tunnel command as declared: -q and -y, every option by its long name', () => {
+    const t = declared({ ...GLOBAL_OPTIONS, ...tunnel.options }, tunnel.positionalOptions);
+    expect([...t.short].sort()).toEqual(['h', 'q', 'v', 'y']);
+    expect(t.long.has('dry-run') && t.long.has('legacy-plugin') && t.valued.has('instance')).toBe(true);
   });
 });
 
-// As yargs keeps them for `dbtunnel <env> [db…]` (getOptions(), in part).
-const TUNNEL: YargsOptions = {
-  key: { timeout: true, 'max-reconnects': true, profile: true, reconnect: true, all: true, quiet: true, policy: true },
-  string: ['profile', 'env'],
-  number: ['timeout', 'maxReconnects'],
-  array: ['policy'],
-  choices: { reconnect: ['always', 'on-failure', 'never'] },
-  alias: { quiet: ['q'], maxReconnects: ['max-reconnects'] },
-};
+describe('options the command does not have', () => {
+  it.each([
+    [['stg', 'mydb', '--tiemout', '3'], 'Unknown option: --tiemout.', 'Did you mean --timeout? '],
+    [['--max-reconect=2'], 'Unknown option: --max-reconect.', 'Did you mean --max-reconnects? '],
+    [['stg', '--no-such-flag'], 'Unknown option: --no-such-flag.', ''],
+    [['stg', '--bogus-flag'], 'Unknown option: --bogus-flag.', ''],
+    [['stg', '-qz'], 'Unknown option: -z.', ''],
+  ])('%j', (typed, message, guess) => {
+    expect(unknownOption(typed, D)).toEqual({
+      message,
+      hint: `${guess}Run dbtunnel --help for the commands and options.`,
+    });
+  });
+
+  it.each([
+    [['stg', 'mydb', '--timeout', '3', '--all', '-q', '--no-all']],
+    [['stg', '--profile', '--looks-like-an-option']], // the value of --profile, whatever it looks like
+    [['stg', '--timeout', '-5']],
+    [['stg', '--profile=x', '--help', '-h', '--version']],
+    [['stg', 'mydb', '--', 'psql', '--whatever', '-x']],
+  ])('none in %j', (typed) => {
+    expect(unknownOption(typed, D)).toBeUndefined();
+  });
+});
+
+describe('choices', () => {
+  it('a value not among them, in words; one among them, or none given', () => {
+    expect(choiceProblem({ reconnect: 'sometimes' }, D)).toBe(
+      '--reconnect must be always, on-failure or never (got "sometimes").',
+    );
+    expect(choiceProblem({ reconnect: 'never' }, D)).toBeUndefined();
+    expect(choiceProblem({}, D)).toBeUndefined();
+  });
+});
+
+describe('the words of a command line that are not options', () => {
+  it.each([
+    [['--config', 'x.yaml', 'doctor', '--profile', 'stg'], ['doctor']],
+    [
+      ['--profile', 'dev', 'policy', 'check', '--all', 'stg'],
+      ['policy', 'check', 'stg'],
+    ],
+    [
+      ['stg', '--timeout=5', 'mydb', '--', 'psql'],
+      ['stg', 'mydb'],
+    ],
+  ])('%j → %j', (typed, words) => {
+    expect(positionalWords(typed, D.valued)).toEqual(words);
+  });
+});
 
 describe('options typed without their value', () => {
-  const valued = valuedOptions(TUNNEL);
+  const valued = D.valued;
 
   it('knows which options take a value, by every name', () => {
     expect([...valued].sort()).toEqual([
-      'env',
+      'config',
       'max-reconnects',
-      'maxReconnects',
       'policy',
       'profile',
       'reconnect',
+      'scp',
       'timeout',
     ]);
   });
@@ -129,48 +184,6 @@ describe('numbers', () => {
   });
 });
 
-describe("yargs' other messages, in the user's words", () => {
-  it('a value not among the choices', () => {
-    expect(
-      usageError(
-        'Invalid values:\n  Argument: reconnect, Given: "sometimes", Choices: "always", "on-failure", "never"',
-        [],
-        TUNNEL,
-      ),
-    ).toEqual({
-      message: '--reconnect must be always, on-failure or never (got "sometimes").',
-      hint: 'Run dbtunnel --help for the commands and options.',
-    });
-  });
-
-  it('a command without its environment: the command as typed, without options and their values', () => {
-    expect(
-      usageError(
-        'Not enough non-option arguments: got 0, need at least 1',
-        ['--profile', 'dev', 'policy', 'check', '--all'],
-        TUNNEL,
-      ),
-    ).toEqual({
-      message: 'Which environment?',
-      hint: 'Run: dbtunnel policy check <env> [db…]   (dbtunnel list shows them)',
-    });
-  });
-
-  it('a required option: its own reason, which names it', () => {
-    expect(
-      usageError('Missing required argument: policy\nPass at least one identity policy: --policy FILE', [], TUNNEL)
-        ?.message,
-    ).toBe('Pass at least one identity policy: --policy FILE.');
-    expect(usageError('Missing required arguments: policy, maxReconnects', [], TUNNEL)?.message).toBe(
-      'Missing: --policy, --max-reconnects.',
-    );
-  });
-
-  it('leaves a message it does not know as it is', () => {
-    expect(usageError('Something new from yargs', [], TUNNEL)).toBeUndefined();
-  });
-});
-
 describe('values as yargs parsed them', () => {
   it.each([
     [{ _: [], env: 'stg', dbs: ['a', 'b'], profile: 'p' }, undefined],
@@ -201,6 +214,6 @@ describe('values as yargs parsed them', () => {
       `An argument is 300 characters long: at most 256 can be meant ("${'z'.repeat(40)}…" (300 characters)).`,
     ],
   ])('%#', (parsed, problem) => {
-    expect(valueProblem(parsed)).toBe(problem);
+    expect(valueProblem(parsed, D)).toBe(problem);
   });
 });
