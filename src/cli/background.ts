@@ -10,7 +10,7 @@ import type { EventRecord } from '../tunnel/events.js';
 import { formatAddress } from '../tunnel/port.js';
 import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
-import { loadPlan, type TargetArgs } from './plan.js';
+import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
 import { formatAge, formatTable } from './table.js';
 import type { Terminal } from './terminal.js';
 
@@ -48,18 +48,7 @@ async function heldBy(connection: SupervisorConnection): Promise<HeldTunnel[]> {
  * that `ps` would not list or that the user was not told of.
  */
 export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSignal): Promise<number> {
-  const { plan, loaded } = await loadPlan(
-    args.config,
-    {
-      env: args.env,
-      dbs: args.dbs,
-      all: args.all,
-      profile: args.profile,
-      region: args.region,
-      instance: args.instance,
-    },
-    term,
-  );
+  const { plan, loaded } = await loadPlan(args.config, selectionOf(args), term);
   const supervisor = await reachSupervisor();
   try {
     // `up` makes them be up: one already held is left as it is (scripts can run `up -d` each time),

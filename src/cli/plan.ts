@@ -27,3 +27,9 @@ export async function loadPlan(
   if (loaded.localFile) term.debug(`config: merged ${loaded.localFile}`);
   return { plan: resolvePlan(loaded.config, selection, displayPath(loaded.file)), loaded };
 }
+
+/** What a tunnel's arguments select: its environment, databases (or all) and overrides. Pure. */
+export function selectionOf(args: TargetArgs & { all: boolean }): Selection {
+  const { env, dbs, all, profile, region, instance } = args;
+  return { env, dbs, all, profile, region, instance };
+}

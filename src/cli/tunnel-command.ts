@@ -10,7 +10,7 @@ import { clientHint } from '../tunnel/client-hint.js';
 import { toRecord } from '../tunnel/events.js';
 import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
-import { loadPlan, type TargetArgs } from './plan.js';
+import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
 import type { Terminal } from './terminal.js';
 
@@ -36,18 +36,7 @@ const EXIT_FOR_STOP: Record<StopReason, number> = {
 };
 
 export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: Signals): Promise<number> {
-  const { plan } = await loadPlan(
-    args.config,
-    {
-      env: args.env,
-      dbs: args.dbs,
-      all: args.all,
-      profile: args.profile,
-      region: args.region,
-      instance: args.instance,
-    },
-    term,
-  );
+  const { plan } = await loadPlan(args.config, selectionOf(args), term);
   if (args.dryRun) {
     const { dryRunCommands, dryRunScript } = await import('./dry-run.js');
     const steps = dryRunCommands(plan);

@@ -2,7 +2,7 @@
 import type http from 'node:http';
 import type { Emulator } from '../emulator.js';
 import type { EmuPrincipal } from './model.js';
-import { requestId, xml } from './wire.js';
+import { queryAnswers, xml } from './wire.js';
 
 export function iam(
   emu: Emulator,
@@ -13,13 +13,7 @@ export function iam(
 ) {
   const { principal, error } = emu.caller(req);
   emu.record('iam', action, Object.fromEntries(form), principal);
-  const ns = 'https://iam.amazonaws.com/doc/2010-05-08/';
-  const fail = (code: string, message: string, status = 403) => {
-    res.writeHead(status, { 'content-type': 'text/xml' });
-    res.end(
-      `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`,
-    );
-  };
+  const { fail, ok } = queryAnswers(res, 'https://iam.amazonaws.com/doc/2010-05-08/', action);
   if (error) return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
   if (action !== 'SimulatePrincipalPolicy')
     return fail('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
@@ -59,8 +53,5 @@ export function iam(
       );
     }
   }
-  res.writeHead(200, { 'content-type': 'text/xml' });
-  res.end(
-    `<SimulatePrincipalPolicyResponse xmlns="${ns}"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`,
-  );
+  return ok(`<IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults>`);
 }

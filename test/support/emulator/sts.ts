@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Emulator } from '../emulator.js';
 import type { EmuPrincipal } from './model.js';
-import { accountOf, requestId, xml } from './wire.js';
+import { accountOf, queryAnswers, xml } from './wire.js';
 
 export function sts(
   emu: Emulator,
@@ -14,19 +14,7 @@ export function sts(
 ) {
   const { principal, error } = emu.caller(req);
   emu.record('sts', action, Object.fromEntries(form), principal);
-  const ns = 'https://sts.amazonaws.com/doc/2011-06-15/';
-  const fail = (code: string, message: string, status = 403) => {
-    res.writeHead(status, { 'content-type': 'text/xml' });
-    res.end(
-      `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`,
-    );
-  };
-  const ok = (result: string) => {
-    res.writeHead(200, { 'content-type': 'text/xml' });
-    res.end(
-      `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`,
-    );
-  };
+  const { fail, ok } = queryAnswers(res, 'https://sts.amazonaws.com/doc/2011-06-15/', action);
   if (error === 'unknown')
     return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
   if (error === 'expired') return fail('ExpiredToken', 'The security token included in the request is expired', 400);

@@ -54,3 +54,23 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
     req.on('error', reject);
   });
 }
+
+/** Answers in the query protocol of IAM and STS: an ErrorResponse (403 unless said), or `<Action>Result`. */
+export function queryAnswers(res: http.ServerResponse, ns: string, action: string) {
+  return {
+    fail(code: string, message: string, status = 403) {
+      res.writeHead(status, { 'content-type': 'text/xml' });
+      res.end(
+        `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code>` +
+          `<Message>${xml(message)}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`,
+      );
+    },
+    ok(result: string) {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result>` +
+          `<ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`,
+      );
+    },
+  };
+}
