@@ -21,6 +21,8 @@ export const EXIT = {
   sessionEnded: 26,
   throttled: 27,
   invalidDocument: 28,
+  /** doctor found the path to a database blocked (a security group, network ACL, route, or the database). */
+  networkBlocked: 29,
   /** Ctrl-C (or Ctrl-D) at init's questions, or while `up -d` waits: the shell's code for Ctrl-C. */
   cancelled: 130,
   sighup: 129,

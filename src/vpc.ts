@@ -112,4 +112,6 @@ export interface DatabasePlace {
   groupIds?: string[] | undefined;
   /** RDS only: the instance or cluster, its status and the port its endpoint listens on. */
   rds?: { id: string; status: string; port: number | undefined; members?: { id: string; status: string }[] };
+  /** What could not be learned about it, and why ("not allowed to call rds:DescribeDBInstances"). */
+  notes?: string[] | undefined;
 }

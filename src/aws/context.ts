@@ -89,7 +89,7 @@ export async function createAwsContext(opts: AwsOptions): Promise<AwsContext> {
   const network = await networkFor(process.env);
   // The region first (no network involved): the proxy decision needs each client's endpoint.
   const region = await resolveRegion(opts);
-  const services: Service[] = ['sts', 'ssm', 'ec2', 'iam'];
+  const services: Service[] = ['sts', 'ssm', 'ec2', 'iam', 'rds'];
   const handlers = new Map(await Promise.all(services.map(async (s) => [s, await network(s, region)] as const)));
   const handlerFor = (service: Service): { requestHandler?: RequestHandlerOptions } => {
     const requestHandler = handlers.get(service);

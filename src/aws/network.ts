@@ -7,7 +7,7 @@ import { getProxyForUrl } from 'proxy-from-env';
 import { TunnelError } from '../errors.js';
 import { describeReadProblem, FileReadError, MiB, readBoundedFile } from '../files.js';
 
-export type Service = 'ec2' | 'ssm' | 'sts' | 'iam';
+export type Service = 'ec2' | 'ssm' | 'sts' | 'iam' | 'rds';
 
 /** The endpoint a client will call, for the proxy decision only (the SDK resolves its own). Pure. */
 export function endpointFor(service: Service, region: string, env: NodeJS.ProcessEnv): string {

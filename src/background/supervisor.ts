@@ -175,8 +175,8 @@ export async function runSupervisor(announce: (line: 'ready' | 'other') => void)
           if (record) add(record);
           else if (e.type === 'destination-failed') {
             onLine(
-              `The bastion could not connect to ${e.tunnel.host}:${e.tunnel.port} for ${e.tunnel.db}: ` +
-                `check the database's security group, its host and port, and that it is up.`,
+              `The bastion could not connect to ${e.tunnel.host}:${e.tunnel.port} for ${e.tunnel.db}.` +
+                (e.diagnosing ? ' Looking at the security groups, network ACLs and routes between them…' : ''),
             );
           }
           entry.tunnel = nextHeld(entry.tunnel, e, { config: entry.config, pid: process.pid, now: () => new Date() });

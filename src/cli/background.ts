@@ -11,6 +11,7 @@ import { formatAddress } from '../tunnel/port.js';
 import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
 import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
+import { commandLine } from '../shell-quote.js';
 import { formatAge, formatTable } from './table.js';
 import type { Terminal } from './terminal.js';
 
@@ -261,6 +262,13 @@ export function describeRecord(r: EventRecord): string {
       return `error: ${text(r.message)}${r.hint ? ` (${text(r.hint)})` : ''}`;
     case 'closed':
       return `closed (${text(r.reason)})`;
+    case 'path': {
+      if (r.error) return `could not look at the path: ${text(r.error)}`;
+      const b = r.blocking as { step: string; why: string; fix: string[] | null; advice: string | null } | null;
+      if (!b) return 'path: no hop blocked; the database itself may be refusing';
+      const fix = b.fix ? commandLine('bash', b.fix) : b.advice;
+      return `path ${text(r.verdict)} at ${b.step}: ${b.why}${fix ? ` Fix: ${fix}` : ''}`;
+    }
     default:
       return text(r.event);
   }

@@ -5,6 +5,7 @@ import { EXIT } from '../errors.js';
 import { findPlugin, pluginVersion } from '../plugin/locate.js';
 import { runDoctor, type CheckStatus } from '../tunnel/doctor.js';
 import { loadPlan, type TargetArgs } from './plan.js';
+import { hopLine } from './path-text.js';
 import type { Terminal } from './terminal.js';
 
 export type DoctorArgs = TargetArgs;
@@ -43,8 +44,12 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
         debug: (m) => term.debug(m),
         warn: (m) => term.warn(m),
       }),
+    diagnosePath: async (aws, instanceId, database) =>
+      (await import('../tunnel/network-check.js')).diagnosePath(aws, instanceId, database),
   })) {
     term.result(`${mark[r.status]} ${r.check.padEnd(16)} ${r.status === 'skip' ? `skipped: ${r.detail}` : r.detail}`);
+    for (const h of r.path?.hops ?? []) term.result(`  ${''.padEnd(16)} ${hopLine(h, (st, t) => term.paint(st, t))}`);
+    for (const l of r.path?.limits ?? []) term.result(`  ${''.padEnd(16)} ${term.paint('dim', `Not checked: ${l}`)}`);
     if (r.fix && r.status !== 'pass') {
       const [first, ...rest] = r.fix.split('\n');
       term.result(`  ${''.padEnd(16)} ${term.paint('cyan', '→')} ${first}`);

@@ -12,6 +12,7 @@ import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
 import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
+import { describePath } from './path-text.js';
 import type { Terminal } from './terminal.js';
 
 export interface TunnelArgs extends TargetArgs {
@@ -158,7 +159,7 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
     // One JSON shape per event (tunnel/events.ts), as the background supervisor writes them too.
     const record = toRecord(e);
     if (record) term.event(record);
-    else if (e.type === 'destination-failed') term.warn(destinationFailed(e.tunnel));
+    else if (e.type === 'destination-failed') term.warn(destinationFailed(e.tunnel, e.diagnosing));
     return;
   }
   switch (e.type) {
@@ -196,7 +197,22 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       }
       return;
     case 'destination-failed':
-      term.warn(destinationFailed(e.tunnel));
+      term.warn(destinationFailed(e.tunnel, e.diagnosing));
+      return;
+    case 'path': {
+      const text = describePath(e.report, e.tunnel.db, (s, t) => term.paint(s, t));
+      term.warn(text.summary);
+      for (const h of text.hops) term.info(`    ${h}`);
+      if (text.fix) term.info(`  ${term.paint('cyan', '→')} ${text.fix}`);
+      for (const l of text.limits) term.info(`  ${term.paint('dim', `Not checked: ${l}`)}`);
+      return;
+    }
+    case 'path-unknown':
+      term.warn(
+        `Could not look at the path to ${e.tunnel.db}: ${e.error.message} ` +
+          "Check that the database's security group allows the bastion, the host and port in the config, " +
+          'and that the database is up.',
+      );
       return;
     case 'failed':
       term.warn(
@@ -217,11 +233,10 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
   }
 }
 
-function destinationFailed(t: OpenTunnel): string {
+function destinationFailed(t: OpenTunnel, diagnosing: boolean): string {
   return (
-    `The bastion could not connect to ${t.host}:${t.port} for ${t.db}. ` +
-    "Check the database's security group allows the bastion, the " +
-    'host and port in the config, and that the database is up.'
+    `The bastion could not connect to ${t.host}:${t.port} for ${t.db}.` +
+    (diagnosing ? ' Looking at the security groups, network ACLs and routes between them…' : '')
   );
 }
 

@@ -13,7 +13,20 @@ export type RequestId =
   | 'terminate-session'
   | 'resume-session'
   | 'open-data-channel'
-  | 'list-sessions';
+  | 'list-sessions'
+  | NetworkRequestId;
+
+/** The calls that look at the path from the bastion to a database (doctor, and a database that does not answer). */
+type NetworkRequestId =
+  | 'network-bastion'
+  | 'network-interfaces'
+  | 'network-security-groups'
+  | 'network-subnets'
+  | 'network-acls'
+  | 'network-route-tables'
+  | 'network-prefix-lists'
+  | 'network-rds-instances'
+  | 'network-rds-clusters';
 
 /** What is known of the tunnel: from the config, and from AWS when it has been asked. */
 export interface TunnelScope {
@@ -136,6 +149,37 @@ const SESSION_ACTIONS = ['ssm:TerminateSession', 'ssm:ResumeSession', 'ssmmessag
 const sessionArn = (partition: string, region: string, s: TunnelScope, caller: Caller) =>
   `arn:${partition}:ssm:${region}:${s.account ?? caller.account}:session/${sessionOwnerName(caller)}-0123456789abcdef0`;
 
+/**
+ * One statement for every call of the network check: none of EC2's Describe calls takes a resource
+ * (docs/aws-facts.md §network), and these read no data of the databases themselves.
+ */
+const NETWORK_STATEMENT: Statement = {
+  Sid: 'LookAtTheNetworkPathToTheDatabase',
+  Effect: 'Allow',
+  Action: [
+    'ec2:DescribeInstances',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeNetworkAcls',
+    'ec2:DescribeRouteTables',
+    'ec2:GetManagedPrefixListEntries',
+    'rds:DescribeDBInstances',
+    'rds:DescribeDBClusters',
+  ],
+  Resource: '*',
+};
+
+const networkRow = (id: NetworkRequestId, action: string, why: string): Row => ({
+  id,
+  action,
+  why: `network check: ${why}`,
+  required: () => false,
+  resource: () => '*',
+  context: () => ({}),
+  grant: () => [NETWORK_STATEMENT],
+});
+
 export const TUNNEL_REQUESTS: readonly Row[] = [
   {
     id: 'find-bastion',
@@ -226,6 +270,15 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
       },
     ],
   },
+  networkRow('network-bastion', 'ec2:DescribeInstances', "the bastion's address, subnet and security groups"),
+  networkRow('network-interfaces', 'ec2:DescribeNetworkInterfaces', "the database's network interface, by its address"),
+  networkRow('network-security-groups', 'ec2:DescribeSecurityGroups', "the rules of both ends' security groups"),
+  networkRow('network-subnets', 'ec2:DescribeSubnets', 'the address ranges of both subnets'),
+  networkRow('network-acls', 'ec2:DescribeNetworkAcls', 'the network ACLs of both subnets'),
+  networkRow('network-route-tables', 'ec2:DescribeRouteTables', 'the routes there and back'),
+  networkRow('network-prefix-lists', 'ec2:GetManagedPrefixListEntries', 'the entries of prefix lists that rules name'),
+  networkRow('network-rds-instances', 'rds:DescribeDBInstances', "an RDS database's status, port and groups"),
+  networkRow('network-rds-clusters', 'rds:DescribeDBClusters', "an Aurora cluster's status, port and groups"),
 ];
 
 /** The concrete requests a tunnel makes, for evaluation. */

@@ -108,7 +108,7 @@ export function evaluatePath(bastion: BastionPlace, database: DatabasePlace, fac
         `its subnet group (${database.subnetIds.join(', ')}).`,
     );
   }
-  for (const why of Object.values(facts.notDescribed)) limits.push(why);
+  limits.push(...(database.notes ?? []), ...Object.values(facts.notDescribed));
 
   const runs = placements(database, facts).map((p) => hopsFor(bastion, database, facts, p));
   const hops = runs[0]!.map((_, i) => merge(runs.map((r) => r[i]!)));

@@ -10,6 +10,8 @@ import { TunnelError, type ErrorKind } from '../errors.js';
 import { formatStatements, policyHolder } from '../iam/explain.js';
 import { grantFor, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
 import { compareVersions, judgePluginVersion, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
+import { commandLine } from '../shell-quote.js';
+import type { PathReport } from './network-check.js';
 import { chooseLocalPort } from './port.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
@@ -22,6 +24,8 @@ export interface CheckResult {
   fix?: string | undefined;
   /** For fail: the kind of error, which decides the exit code. */
   kind?: ErrorKind;
+  /** The network check: the path hop by hop. */
+  path?: PathReport | undefined;
 }
 
 export interface DoctorDeps {
@@ -32,6 +36,8 @@ export interface DoctorDeps {
   /** --region was given (the region row says where it came from). */
   regionFlag?: boolean;
   connectAws(): Promise<AwsContext>;
+  /** Why the bastion cannot reach a database (tunnel/network-check.ts). */
+  diagnosePath(aws: AwsContext, instanceId: string, database: { host: string; port: number }): Promise<PathReport>;
 }
 
 /** Agents up to this version forward one connection at a time (basic port forwarding). */
@@ -74,7 +80,7 @@ export async function* runDoctor(
     yield { check: 'region', status: 'pass', detail: `${region} (from ${from})` };
   } catch (e) {
     yield failed('region', e);
-    for (const c of ['credentials', 'bastion', 'session manager', 'agent version'])
+    for (const c of ['credentials', 'bastion', 'session manager', 'agent version', 'network'])
       yield { check: c, status: 'skip', detail: 'needs a region' };
     yield* portChecks(plan);
     yield { check: 'permissions', status: 'skip', detail: 'needs a region' };
@@ -93,7 +99,7 @@ export async function* runDoctor(
     };
   } catch (e) {
     yield failed('credentials', e);
-    for (const c of ['bastion', 'session manager', 'agent version'])
+    for (const c of ['bastion', 'session manager', 'agent version', 'network'])
       yield { check: c, status: 'skip', detail: 'needs credentials' };
     yield* portChecks(plan);
     yield { check: 'permissions', status: 'skip', detail: 'needs credentials' };
@@ -115,8 +121,13 @@ export async function* runDoctor(
     yield failed('bastion', e);
   }
 
-  if (bastion) yield* sessionManagerChecks(aws, bastion.instanceId);
-  else for (const c of ['session manager', 'agent version']) yield { check: c, status: 'skip', detail: 'no bastion' };
+  if (bastion) {
+    yield* sessionManagerChecks(aws, bastion.instanceId);
+    yield* pathChecks(aws, bastion.instanceId, plan, deps);
+  } else {
+    for (const c of ['session manager', 'agent version', 'network'])
+      yield { check: c, status: 'skip', detail: 'no bastion' };
+  }
 
   yield* portChecks(plan);
 
@@ -177,6 +188,54 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
       ? { check: 'session manager', status: 'skip', detail: 'not allowed to call ssm:DescribeInstanceInformation' }
       : failed('session manager', err);
     yield { check: 'agent version', status: 'skip', detail: 'unknown' };
+  }
+}
+
+/** The path to every database, looked at concurrently, reported in the config's order. */
+async function* pathChecks(
+  aws: AwsContext,
+  instanceId: string,
+  plan: EnvironmentPlan,
+  deps: DoctorDeps,
+): AsyncGenerator<CheckResult> {
+  const looks = plan.tunnels.map((t) =>
+    deps.diagnosePath(aws, instanceId, { host: t.host, port: t.port }).then(
+      (report) => ({ report }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  for (const [i, look] of looks.entries()) {
+    const db = plan.tunnels[i]!.db;
+    const r = await look;
+    if ('error' in r) {
+      const err = r.error instanceof TunnelError ? r.error : describeAwsError(r.error, { action: 'describe the path' });
+      yield { check: 'network', status: 'skip', detail: `${db}: could not look at the path: ${err.message}` };
+      continue;
+    }
+    const { report } = r;
+    const b = report.blocking;
+    if (!b) {
+      const unknown = report.hops.filter((h) => h.verdict === 'unknown').length;
+      yield {
+        check: 'network',
+        status: 'pass',
+        detail:
+          `${db}: ${report.bastion.privateIp} → ${report.database.ip ?? report.database.host}:` +
+          `${report.database.port}, ${unknown ? `no hop blocked (${unknown} not checked)` : 'every hop open'}`,
+        path: report,
+      };
+      continue;
+    }
+    const where = `${b.step}${b.resources.length ? ` (${b.resources.join(', ')})` : ''}`;
+    const fix = b.fix ? commandLine('bash', b.fix) : b.advice;
+    yield {
+      check: 'network',
+      status: b.verdict === 'blocked' ? 'fail' : 'warn',
+      detail: `${db}: ${b.verdict === 'blocked' ? 'blocked' : 'may be blocked'} at the ${where}. ${b.why}`,
+      ...(fix ? { fix } : {}),
+      ...(b.verdict === 'blocked' ? { kind: 'networkBlocked' as const } : {}),
+      path: report,
+    };
   }
 }
 

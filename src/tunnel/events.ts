@@ -4,6 +4,7 @@
 import type { Bastion } from '../aws/bastion.js';
 import type { TunnelError } from '../errors.js';
 import type { Engine, TunnelSpec } from '../model.js';
+import type { PathReport } from './network-check.js';
 import type { Loopback } from './port.js';
 
 export interface OpenTunnel {
@@ -25,7 +26,11 @@ export type TunnelEvent =
   | { type: 'progress'; message: string }
   | { type: 'bastion'; bastion: Bastion; region: string; profile: string | undefined }
   | { type: 'ready'; tunnel: OpenTunnel; url: string | undefined }
-  | { type: 'destination-failed'; tunnel: OpenTunnel }
+  /** `diagnosing`: a look at the path has started (the first failure for this database in this run). */
+  | { type: 'destination-failed'; tunnel: OpenTunnel; diagnosing: boolean }
+  /** Why the bastion could not reach the database (or why that could not be found out). */
+  | { type: 'path'; tunnel: OpenTunnel; report: PathReport }
+  | { type: 'path-unknown'; tunnel: OpenTunnel; error: TunnelError }
   | { type: 'failed'; spec: TunnelSpec; error: TunnelError }
   | { type: 'ended'; tunnel: OpenTunnel; text: string; cause: 'aws' | 'failure' }
   | { type: 'reconnecting'; tunnel: OpenTunnel; attempt: number; delayMs: number }
@@ -81,7 +86,31 @@ export function toRecord(e: TunnelEvent): EventRecord | undefined {
       };
     case 'reconnecting':
       return { event: 'reconnecting', env: e.tunnel.env, db: e.tunnel.db, attempt: e.attempt, delayMs: e.delayMs };
+    case 'path':
+      return { event: 'path', env: e.tunnel.env, db: e.tunnel.db, ...pathRecord(e.report) };
+    case 'path-unknown':
+      return {
+        event: 'path',
+        env: e.tunnel.env,
+        db: e.tunnel.db,
+        verdict: 'unknown',
+        error: e.error.message,
+        hint: e.error.hint ?? null,
+      };
     default:
       return undefined;
   }
+}
+
+/** A path finding as JSON (`--json`, the supervisor's log). Pure. */
+export function pathRecord(r: PathReport): Record<string, unknown> {
+  const b = r.blocking;
+  return {
+    verdict: b ? b.verdict : 'open',
+    blocking: b
+      ? { step: b.step, resources: b.resources, why: b.why, fix: b.fix ?? null, advice: b.advice ?? null }
+      : null,
+    hops: r.hops.map((h) => ({ step: h.step, verdict: h.verdict, resources: h.resources, why: h.why })),
+    limits: r.limits,
+  };
 }

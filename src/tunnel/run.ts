@@ -15,6 +15,7 @@ import type { PluginExit, RunningPlugin } from '../plugin/process.js';
 import type { PluginVerdict } from '../plugin/version.js';
 import { clientHint } from './client-hint.js';
 import type { OpenTunnel, TunnelEvent } from './events.js';
+import type { PathReport } from './network-check.js';
 import { boundAddress, chooseLocalPort, type LocalPortChoice, portInUseError, systemPickedPort } from './port.js';
 
 export type { OpenTunnel, TunnelEvent } from './events.js';
@@ -43,6 +44,13 @@ export interface RunDeps {
   spawnPlugin: typeof import('../plugin/process.js').spawnPlugin;
   /** EC2's encoded authorization message, decoded when the caller may; undefined otherwise. */
   decodeMessage?(aws: AwsContext, encoded: string): Promise<string | undefined>;
+  /** Why the bastion cannot reach a database (tunnel/network-check.ts). */
+  diagnosePath?(
+    aws: AwsContext,
+    instanceId: string,
+    database: { host: string; port: number },
+    signal: AbortSignal,
+  ): Promise<PathReport>;
 }
 
 export interface ReconnectPolicy {
@@ -94,6 +102,10 @@ interface Shared {
   live: Set<Live>;
   /** Set once the run closes its tunnels itself: a plugin exiting then has not "ended on its own". */
   closing: boolean;
+  /** The databases whose path has been looked into (once per database and run). */
+  diagnosed: Set<string>;
+  /** Aborts the looks still under way when the run closes: they must not keep the process. */
+  looks: AbortController;
 }
 
 /** Stopped while a tunnel was opening: what it had started is closed, and the run ends. */
@@ -126,7 +138,16 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
     const plugin = (pluginR as PromiseFulfilledResult<PluginSetup>).value;
     const ports = (portsR as PromiseFulfilledResult<LocalPortChoice[]>).value;
     const { aws, bastion } = (bastionR as PromiseFulfilledResult<{ aws: AwsContext; bastion: Bastion }>).value;
-    shared = { plugin, aws, opts, deps, live: new Set(), closing: false };
+    shared = {
+      plugin,
+      aws,
+      opts,
+      deps,
+      live: new Set(),
+      closing: false,
+      diagnosed: new Set(),
+      looks: new AbortController(),
+    };
     if (plugin.verdict.warning) onEvent({ type: 'warning', message: plugin.verdict.warning });
     onEvent({ type: 'bastion', bastion, region: aws.region, profile: aws.profile });
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
@@ -165,6 +186,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
     if (shared) {
       const run = shared;
       run.closing = true;
+      run.looks.abort();
       if ([...run.live].some((l) => !l.terminated)) {
         onEvent({ type: 'closing', reason: signal.aborted ? String(signal.reason) : 'done' });
         await Promise.all([...run.live].map((l) => closeOne(l, run)));
@@ -399,6 +421,27 @@ async function openOne(spec: TunnelSpec, localPort: number, bastion: Bastion, ru
   }
 }
 
+/**
+ * The first failed connection to a database starts a look at the path, once per run, beside the
+ * tunnel (which goes on): its finding is an event of its own. Nothing is reported once the run closes.
+ */
+function diagnoseOnce(tunnel: OpenTunnel, run: Shared): boolean {
+  const { deps, aws, opts } = run;
+  if (!deps.diagnosePath || run.diagnosed.has(tunnel.db)) return false;
+  run.diagnosed.add(tunnel.db);
+  deps.diagnosePath(aws, tunnel.target, { host: tunnel.host, port: tunnel.port }, run.looks.signal).then(
+    (report) => {
+      if (!run.closing && !opts.signal.aborted) opts.onEvent({ type: 'path', tunnel, report });
+    },
+    (e: unknown) => {
+      if (run.closing || opts.signal.aborted) return;
+      const error = e instanceof TunnelError ? e : new TunnelError('aws', String((e as Error)?.message ?? e));
+      opts.onEvent({ type: 'path-unknown', tunnel, error });
+    },
+  );
+  return true;
+}
+
 /** Start the plugin for a session and wait for its port; the entry gets its plugin and tunnel. */
 async function startPlugin(
   entry: Live,
@@ -492,7 +535,8 @@ async function startPlugin(
               ),
         );
       } else if (e.type === 'destination-failed' && entry.tunnel) {
-        onEvent({ type: 'destination-failed', tunnel: entry.tunnel });
+        const diagnosing = diagnoseOnce(entry.tunnel, run);
+        onEvent({ type: 'destination-failed', tunnel: entry.tunnel, diagnosing });
       } else if (e.type === 'ended') {
         entry.endText = e.text;
       }

@@ -79,6 +79,8 @@ export class Emulator {
       AWS_ENDPOINT_URL_SSM: this.url,
       AWS_ENDPOINT_URL_STS: this.url,
       AWS_ENDPOINT_URL_IAM: this.url,
+      // RDS is not emulated (moto_server has it): its calls are refused here rather than sent to AWS.
+      AWS_ENDPOINT_URL_RDS: this.url,
     };
   }
 
