@@ -39,6 +39,8 @@ export interface Hop {
   fix?: string[] | undefined;
   /** What to do when it is not a command. */
   advice?: string | undefined;
+  /** The database listens on another port than the config's: the other hops were judged for the wrong one. */
+  wrongPort?: boolean | undefined;
 }
 
 export interface PathFinding {
@@ -116,7 +118,11 @@ export function evaluatePath(bastion: BastionPlace, database: DatabasePlace, fac
     bastion,
     database,
     hops,
-    blocking: hops.find((h) => h.verdict === 'blocked') ?? hops.find((h) => h.verdict === 'partly'),
+    blocking:
+      // A port that is not the database's makes every other hop's finding about the wrong port.
+      hops.find((h) => h.wrongPort) ??
+      hops.find((h) => h.verdict === 'blocked') ??
+      hops.find((h) => h.verdict === 'partly'),
     limits,
   };
 }
@@ -562,6 +568,7 @@ function databaseItself(d: DatabasePlace): Hop | undefined {
       resources: [id],
       verdict: 'blocked',
       why: `The config says port ${d.port}, but the RDS ${what} listens on ${port}.`,
+      wrongPort: true,
       advice: `Set \`port: ${port}\` for this database in the config.`,
     };
   }

@@ -263,7 +263,12 @@ async function* permissionChecks(aws: AwsContext, caller: Caller, scope: TunnelS
   const source = policyHolder(caller.arn);
   const variables = { 'aws:userid': caller.userId, ...(caller.username ? { 'aws:username': caller.username } : {}) };
   const shown = new Set<string>();
+  const asked = new Set<string>();
   for (const r of tunnelRequests(scope, caller)) {
+    // The same call for two purposes (DescribeInstances finds the bastion and places it) is asked once.
+    const key = JSON.stringify([r.action, r.resource, r.context]);
+    if (asked.has(key)) continue;
+    asked.add(key);
     let decision: string | undefined;
     try {
       decision = await simulatePrincipalPolicy(aws, {

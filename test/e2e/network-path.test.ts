@@ -1,0 +1,321 @@
+// When the database does not answer: doctor and a tunnel name the rule that blocks the path and print
+// the command that fixes it. The VPCs live in moto_server (EC2 and RDS: an implementation nobody here
+// wrote); Session Manager, STS and IAM in our emulator. Each blocking case then runs the printed fix,
+// as printed, in bash with the AWS CLI against moto, and doctor must find the path open again.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  CreateNetworkAclEntryCommand,
+  DeleteRouteCommand,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+  AuthorizeSecurityGroupEgressCommand,
+} from '@aws-sdk/client-ec2';
+import { StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { startMoto, type Moto } from '../support/moto.js';
+import { freePort } from '../support/ports.js';
+import { buildVpc, type MotoClients, motoClients, type TestVpc } from '../support/vpc.js';
+import { createWorld, type World } from '../support/world.js';
+import net from 'node:net';
+
+let moto: Moto;
+let clients: MotoClients;
+let next = 1;
+beforeAll(async () => {
+  moto = await startMoto();
+  clients = motoClients(moto.url);
+});
+afterAll(async () => {
+  clients?.ec2.destroy();
+  clients?.rds.destroy();
+  await moto?.close();
+});
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function worldFor(vpc: TestVpc, db: { host?: string; port?: number } = {}): Promise<World> {
+  const w = await createWorld({
+    config: {
+      environments: {
+        stg: {
+          profile: 'stg',
+          region: 'ap-northeast-1',
+          bastion: vpc.name,
+          databases: { mydb: { host: db.host ?? vpc.host, port: db.port ?? 3306, localPort: 0 } },
+        },
+      },
+    },
+  });
+  w.emu.scenario.instances = [{ id: vpc.bastionId }];
+  w.env.AWS_ENDPOINT_URL_EC2 = moto.url;
+  w.env.AWS_ENDPOINT_URL_RDS = moto.url;
+  return w;
+}
+
+const doctor = (w: World) => runDbtunnel(['--config', w.configFile, 'doctor', 'stg'], w.env);
+const networkLine = (out: string) => out.split('\n').find((l) => l.slice(2).startsWith('network')) ?? '';
+/** The command under the network line's arrow. */
+const fixOf = (out: string) => {
+  const lines = out.split('\n');
+  const at = lines.findIndex((l) => l.slice(2).startsWith('network'));
+  return (
+    lines
+      .slice(at + 1)
+      .find((l) => l.includes('→'))
+      ?.split('→ ')[1] ?? ''
+  );
+};
+
+/** Run a printed fix as a user would: pasted into bash, the AWS CLI talking to moto. */
+async function runFix(w: World, command: string): Promise<void> {
+  await promisify(execFile)('bash', ['-c', command], { env: w.env });
+}
+
+async function blockedThenFixed(w: World, expected: { hop: RegExp; fix: string }) {
+  const before = await doctor(w);
+  expect(before.code, before.stdout + before.stderr).toBe(29);
+  expect(networkLine(before.stdout)).toMatch(/^✖ network +mydb: blocked at the /);
+  expect(networkLine(before.stdout)).toMatch(expected.hop);
+  const fix = fixOf(before.stdout);
+  expect(fix).toBe(expected.fix);
+  await runFix(w, fix);
+  const after = await doctor(w);
+  expect(networkLine(after.stdout), after.stdout).toMatch(/^✔ network +mydb: .* every hop open/);
+  expect(after.code, after.stdout + after.stderr).toBe(0);
+}
+
+const scope = '--region ap-northeast-1 --profile stg';
+
+describe('doctor: the path from the bastion to the database, against moto_server', () => {
+  it('one VPC, open: every hop listed with what it checked, exit 0', async () => {
+    const vpc = await buildVpc(clients, next++);
+    world = await worldFor(vpc);
+    const r = await doctor(world);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(networkLine(r.stdout)).toMatch(
+      new RegExp(`^✔ network +mydb: 10\\.\\d+\\.1\\.\\d+ → ${vpc.host}:3306, every hop open`),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`✔ bastion security groups +${vpc.sgBastion} allows all traffic to 0\\.0\\.0\\.0/0`),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`✔ database security groups +${vpc.sgDb} allows tcp 3306 from ${vpc.sgBastion}`),
+    );
+    expect(r.stdout).toMatch(/✔ route to the database +rtb-\w+ keeps 10\.\d+\.2\.20 inside vpc-\w+ \(local\)/);
+  });
+
+  it("missing ingress on the database's group: named, and its authorize-security-group-ingress fixes it", async () => {
+    const vpc = await buildVpc(clients, next++);
+    await clients.ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: vpc.sgDb,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
+        ],
+      }),
+    );
+    world = await worldFor(vpc);
+    await blockedThenFixed(world, {
+      hop: new RegExp(`database security groups \\(${vpc.sgDb}\\)\\. No rule of ${vpc.sgDb} allows inbound tcp 3306`),
+      fix:
+        `aws ec2 authorize-security-group-ingress --group-id ${vpc.sgDb} --protocol tcp --port 3306 ` +
+        `--source-group ${vpc.sgBastion} ${scope}`,
+    });
+  });
+
+  it("the bastion's egress narrowed to 443: named, and its authorize-security-group-egress fixes it", async () => {
+    const vpc = await buildVpc(clients, next++);
+    await clients.ec2.send(
+      new RevokeSecurityGroupEgressCommand({
+        GroupId: vpc.sgBastion,
+        IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
+    await clients.ec2.send(
+      new AuthorizeSecurityGroupEgressCommand({
+        GroupId: vpc.sgBastion,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
+    world = await worldFor(vpc);
+    await blockedThenFixed(world, {
+      hop: new RegExp(`bastion security groups \\(${vpc.sgBastion}\\)`),
+      fix:
+        `aws ec2 authorize-security-group-egress --group-id ${vpc.sgBastion} --ip-permissions ` +
+        `'IpProtocol=tcp,FromPort=3306,ToPort=3306,UserIdGroupPairs=[{GroupId=${vpc.sgDb}}]' ${scope}`,
+    });
+  });
+
+  it('a network ACL deny numbered before the allow: named with its rule, and an allow just before it fixes it', async () => {
+    const n = next++;
+    const vpc = await buildVpc(clients, n);
+    await clients.ec2.send(
+      new CreateNetworkAclEntryCommand({
+        NetworkAclId: vpc.aclDb,
+        RuleNumber: 50,
+        Protocol: '6',
+        PortRange: { From: 3306, To: 3306 },
+        RuleAction: 'deny',
+        Egress: false,
+        CidrBlock: `10.${n}.1.0/24`,
+      }),
+    );
+    world = await worldFor(vpc);
+    await blockedThenFixed(world, {
+      hop: new RegExp(
+        `database subnet network ACL \\(${vpc.aclDb}, ${vpc.dbSubnet}\\)\\. .*rule 50 \\(deny tcp 3306 from 10\\.${n}\\.1\\.0/24\\)`,
+      ),
+      fix:
+        `aws ec2 create-network-acl-entry --network-acl-id ${vpc.aclDb} --ingress --rule-number 49 --protocol tcp ` +
+        `--port-range From=3306,To=3306 --cidr-block 10.${n}.1.0/24 --rule-action allow ${scope}`,
+    });
+  });
+
+  it('two peered VPCs: open with a route each way; without the way back, named, and create-route fixes it', async () => {
+    const n = next++;
+    const vpc = await buildVpc(clients, n, { peered: true });
+    world = await worldFor(vpc);
+    const open = await doctor(world);
+    expect(networkLine(open.stdout), open.stdout).toMatch(/every hop open/);
+    expect(open.stdout).toContain(`sends 10.${n}.1.`);
+    expect(open.stdout).toContain(`to VPC peering connection ${vpc.peering}`);
+
+    await clients.ec2.send(new DeleteRouteCommand({ RouteTableId: vpc.rtbDb, DestinationCidrBlock: `10.${n}.0.0/16` }));
+    await blockedThenFixed(world, {
+      hop: new RegExp(`route back \\(${vpc.rtbDb}\\)\\. No route in ${vpc.rtbDb} covers 10\\.${n}\\.1\\.`),
+      fix:
+        `aws ec2 create-route --route-table-id ${vpc.rtbDb} --destination-cidr-block 10.${n}.1.0/24 ` +
+        `--vpc-peering-connection-id ${vpc.peering} ${scope}`,
+    });
+  });
+
+  it('a stopped RDS instance: named, and start-db-instance fixes it', async () => {
+    const vpc = await buildVpc(clients, next++, { rds: true });
+    await clients.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: vpc.rdsId }));
+    world = await worldFor(vpc);
+    await blockedThenFixed(world, {
+      hop: new RegExp(`database \\(${vpc.rdsId}\\)\\. The RDS instance ${vpc.rdsId} is stopped\\.`),
+      fix: `aws rds start-db-instance --db-instance-identifier ${vpc.rdsId} ${scope}`,
+    });
+  });
+
+  it("the config's port is not the RDS endpoint's: that is the finding (not the security group, which was checked for the wrong port)", async () => {
+    const vpc = await buildVpc(clients, next++, { rds: true });
+    world = await worldFor(vpc, { port: 3307 });
+    const r = await doctor(world);
+    expect(r.code, r.stdout + r.stderr).toBe(29);
+    expect(networkLine(r.stdout)).toContain(
+      `blocked at the database (${vpc.rdsId}). The config says port 3307, but the RDS instance ${vpc.rdsId} listens on 3306.`,
+    );
+    expect(fixOf(r.stdout)).toBe('Set `port: 3306` for this database in the config.');
+  });
+
+  it('a name that does not resolve here: said, and the checks that need no address still made', async () => {
+    const vpc = await buildVpc(clients, next++);
+    world = await worldFor(vpc, { host: 'mydb.corp.invalid' });
+    const r = await doctor(world);
+    expect(r.stdout).toContain('Not checked: mydb.corp.invalid does not resolve here (a private hosted zone?)');
+    expect(r.stdout).toMatch(/✔ bastion security groups +sg-\w+ allows all traffic/);
+    expect(r.stdout).toMatch(/– database security groups +not known/);
+    expect(networkLine(r.stdout)).toMatch(/^✔ network +mydb: .*no hop blocked \(\d not checked\)/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe('a tunnel whose database does not answer', () => {
+  async function refusingWorld(vpc: TestVpc): Promise<World> {
+    const w = await worldFor(vpc);
+    // What the bastion reaches for the database: a port nobody listens on here.
+    w.emu.scenario.network = { [`${vpc.host}:3306`]: `127.0.0.1:${await freePort()}` };
+    return w;
+  }
+
+  const connect = (port: number) =>
+    new Promise<void>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write('hello'));
+      s.on('close', () => resolve());
+      s.on('error', () => resolve());
+    });
+
+  it('the first failed connection looks at the path, beside the tunnel: the rule and its fix under the warning', async () => {
+    const vpc = await buildVpc(clients, next++);
+    await clients.ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: vpc.sgDb,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
+        ],
+      }),
+    );
+    world = await refusingWorld(vpc);
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
+    const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+    await connect(Number(m[1]));
+    await t.waitFor(/→ aws ec2 authorize-security-group-ingress/);
+    expect(t.stderr()).toContain(`The bastion could not connect to ${vpc.host}:3306 for mydb. Looking at the security`);
+    expect(t.stderr()).toContain(`mydb: blocked at the database security groups (${vpc.sgDb}).`);
+    expect(t.stderr()).toContain(
+      `→ aws ec2 authorize-security-group-ingress --group-id ${vpc.sgDb} --protocol tcp --port 3306 ` +
+        `--source-group ${vpc.sgBastion} ${scope}`,
+    );
+    // A second failure says so, without looking again.
+    await connect(Number(m[1]));
+    await t.waitFor(/could not connect to \S+ for mydb\.\n/);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+    expect(t.stderr().match(/blocked at the/g)).toHaveLength(1);
+  });
+
+  it('--json: the finding is an event of its own, with the fix as argv', async () => {
+    const vpc = await buildVpc(clients, next++);
+    await clients.ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: vpc.sgDb,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
+        ],
+      }),
+    );
+    world = await refusingWorld(vpc);
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--json'], world.env);
+    const m = await t.waitFor(/"event":"ready".*"port":(\d+)/);
+    await connect(Number(m[1]));
+    const line = await t.waitFor(/^\{"event":"path".*$/m);
+    const record = JSON.parse(line[0]) as Record<string, unknown>;
+    expect(record).toMatchObject({
+      event: 'path',
+      env: 'stg',
+      db: 'mydb',
+      verdict: 'blocked',
+      blocking: {
+        step: 'database security groups',
+        resources: [vpc.sgDb],
+        fix: [
+          'aws',
+          'ec2',
+          'authorize-security-group-ingress',
+          '--group-id',
+          vpc.sgDb,
+          '--protocol',
+          'tcp',
+          '--port',
+          '3306',
+          '--source-group',
+          vpc.sgBastion,
+          '--region',
+          'ap-northeast-1',
+          '--profile',
+          'stg',
+        ],
+      },
+    });
+    expect((record.hops as unknown[]).length).toBe(6);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+});
