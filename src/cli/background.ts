@@ -264,10 +264,12 @@ export function describeRecord(r: EventRecord): string {
       return `closed (${text(r.reason)})`;
     case 'path': {
       if (r.error) return `could not look at the path: ${text(r.error)}`;
-      const b = r.blocking as { step: string; why: string; fix: string[] | null; advice: string | null } | null;
+      const b =
+        typeof r.blocking === 'object' && r.blocking !== null ? (r.blocking as Record<string, unknown>) : undefined;
       if (!b) return 'path: no hop blocked; the database itself may be refusing';
-      const fix = b.fix ? commandLine('bash', b.fix) : b.advice;
-      return `path ${text(r.verdict)} at ${b.step}: ${b.why}${fix ? ` Fix: ${fix}` : ''}`;
+      const words = Array.isArray(b.fix) && b.fix.every((w) => typeof w === 'string') ? (b.fix as string[]) : undefined;
+      const fix = words ? commandLine('bash', words) : text(b.advice);
+      return `path ${text(r.verdict)} at the ${text(b.step)}: ${text(b.why)}${fix ? ` Fix: ${fix}` : ''}`;
     }
     default:
       return text(r.event);

@@ -209,6 +209,21 @@ describe('a log line for people', () => {
     [{ event: 'closed', reason: 'SIGTERM' }, 'closed (SIGTERM)'],
     [{ event: 'bastion', instanceId: 'i-0abc', region: 'eu-west-1' }, 'bastion i-0abc (eu-west-1)'],
     [{ event: 'warning', message: { not: 'text' } }, 'warning: '],
+    [
+      {
+        event: 'path',
+        verdict: 'blocked',
+        blocking: { step: 'route back', why: 'No route in rtb-2 covers 10.0.1.10.', fix: ['aws', 'ec2', 'x', "it's"] },
+      },
+      "path blocked at the route back: No route in rtb-2 covers 10.0.1.10. Fix: aws ec2 x 'it'\\''s'",
+    ],
+    [
+      { event: 'path', verdict: 'blocked', blocking: { step: 'database', why: 'Wrong port.', advice: 'Set it.' } },
+      'path blocked at the database: Wrong port. Fix: Set it.',
+    ],
+    [{ event: 'path', verdict: 'open', blocking: null }, 'path: no hop blocked; the database itself may be refusing'],
+    [{ event: 'path', verdict: 'unknown', error: 'Denied.' }, 'could not look at the path: Denied.'],
+    [{ event: 'path', verdict: 'blocked', blocking: { step: 7, fix: [1] } }, 'path blocked at the 7: '],
   ])('%j', (record, line) => {
     expect(describeRecord(record)).toBe(line);
   });

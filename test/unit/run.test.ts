@@ -10,6 +10,7 @@ import type { EnvironmentPlan, StartSessionRequest } from '../../src/model.js';
 import type { PluginEvent } from '../../src/plugin/output.js';
 import type { PluginExit, RunningPlugin } from '../../src/plugin/process.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
+import type { PathReport } from '../../src/tunnel/network-check.js';
 import { type RunDeps, type RunOptions, runTunnels, type StopReason } from '../../src/tunnel/run.js';
 
 const aws = {
@@ -149,6 +150,44 @@ function nothingLeft(w: ReturnType<typeof world>) {
 }
 
 describe('a run, through its seam', () => {
+  it('a database that does not answer: one look at its path per run, beside the tunnel; none reported once closed', async () => {
+    const emitters: ((e: PluginEvent) => void)[] = [];
+    const w = world({
+      onSpawn: (_p, emit) => {
+        emitters.push(emit);
+        emit({ type: 'ready', port: 40000 + emitters.length });
+      },
+    });
+    const looks: { host: string; instanceId: string; signal: AbortSignal; answer: (r: PathReport) => void }[] = [];
+    w.deps.diagnosePath = (_aws, instanceId, database, signal) =>
+      new Promise((answer) => looks.push({ host: database.host, instanceId, signal, answer }));
+    const r = run(w, plan([{ db: 'a' }, { db: 'b' }]));
+    await r.until(() => r.events.some((e) => e.type === 'all-ready'));
+    const [a, b] = emitters;
+    a!({ type: 'destination-failed' });
+    a!({ type: 'destination-failed' });
+    const failed = r.events.flatMap((e) => (e.type === 'destination-failed' ? [[e.tunnel.db, e.diagnosing]] : []));
+    expect(failed).toEqual([
+      ['a', true],
+      ['a', false],
+    ]);
+    expect(looks.map((l) => [l.host, l.instanceId])).toEqual([['a.internal', 'i-0000000000000000a']]);
+    const report = { hops: [], blocking: undefined, limits: [], rounds: [] } as unknown as PathReport;
+    looks[0]!.answer(report);
+    await r.until(() => r.events.some((e) => e.type === 'path'));
+    expect(r.events.find((e) => e.type === 'path')).toMatchObject({ tunnel: { db: 'a' }, report });
+
+    b!({ type: 'destination-failed' });
+    expect(looks).toHaveLength(2);
+    r.stop('SIGINT');
+    await r.outcome;
+    expect(looks[1]!.signal.aborted).toBe(true);
+    looks[1]!.answer(report);
+    await new Promise((done) => setTimeout(done, 20));
+    expect(r.events.filter((e) => e.type === 'path')).toHaveLength(1);
+    nothingLeft(w);
+  });
+
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP', 'crash'] as const)(
     'stopped (%s) once ready: every plugin stopped, every session terminated',
     async (reason) => {
