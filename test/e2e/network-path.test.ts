@@ -1,6 +1,6 @@
 // When the database does not answer: doctor and a tunnel name the rule that blocks the path and print
 // the command that fixes it. The VPCs live in moto_server (EC2 and RDS: an implementation nobody here
-// wrote); Session Manager, STS and IAM in our emulator. Each blocking case then runs the printed fix,
+// wrote), reached through our emulator, which decides IAM; Session Manager and STS are the emulator's. Each blocking case then runs the printed fix,
 // as printed, in bash with the AWS CLI against moto, and doctor must find the path open again.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import {
 import { StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { DEV_USER, type EmuPrincipal } from '../support/emulator.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { freePort } from '../support/ports.js';
 import { buildVpc, type MotoClients, motoClients, type TestVpc } from '../support/vpc.js';
@@ -38,8 +39,14 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function worldFor(vpc: TestVpc, db: { host?: string; port?: number } = {}): Promise<World> {
+async function worldFor(
+  vpc: TestVpc,
+  db: { host?: string; port?: number } = {},
+  principals?: EmuPrincipal[],
+): Promise<World> {
   const w = await createWorld({
+    // EC2 and RDS are authorized by the emulator's IAM, then answered by moto.
+    scenario: { upstream: moto.url, ...(principals ? { principals } : {}) },
     config: {
       environments: {
         stg: {
@@ -52,8 +59,6 @@ async function worldFor(vpc: TestVpc, db: { host?: string; port?: number } = {})
     },
   });
   w.emu.scenario.instances = [{ id: vpc.bastionId }];
-  w.env.AWS_ENDPOINT_URL_EC2 = moto.url;
-  w.env.AWS_ENDPOINT_URL_RDS = moto.url;
   return w;
 }
 
@@ -223,6 +228,33 @@ describe('doctor: the path from the bastion to the database, against moto_server
     expect(r.stdout).toMatch(/✔ bastion security groups +sg-\w+ allows all traffic/);
     expect(r.stdout).toMatch(/– database security groups +not known/);
     expect(networkLine(r.stdout)).toMatch(/^✔ network +mydb: .*no hop blocked \(\d not checked\)/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe('the network check without some permissions', () => {
+  it('a call that is not allowed: the hops it serves are "not known", with the permission named', async () => {
+    const vpc = await buildVpc(clients, next++);
+    const dev: EmuPrincipal = {
+      ...DEV_USER,
+      policies: [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', NotAction: ['ec2:DescribeNetworkAcls', 'rds:*'], Resource: '*' }],
+        },
+      ],
+    };
+    world = await worldFor(vpc, {}, [dev]);
+    const r = await doctor(world);
+    expect(r.stdout).toMatch(/– bastion subnet network ACL +not known: not allowed to call ec2:DescribeNetworkAcls/);
+    expect(r.stdout).toMatch(/– database subnet network ACL +not known: not allowed to call ec2:DescribeNetworkAcls/);
+    expect(r.stdout).toContain('Not checked: not allowed to call ec2:DescribeNetworkAcls');
+    expect(networkLine(r.stdout)).toMatch(/^✔ network +mydb: .*no hop blocked \(2 not checked\)/);
+    // The permission is optional, listed with its purpose and the statement that grants it.
+    expect(r.stdout).toMatch(
+      /⚠ permissions +ec2:DescribeNetworkAcls on \* is not allowed \(optional: network check: the network ACLs/,
+    );
+    expect(r.stdout).toContain('"Sid": "LookAtTheNetworkPathToTheDatabase"');
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 });

@@ -14,6 +14,7 @@ import { evaluateStrict } from '../../src/iam/evaluate.js';
 import { dataChannel } from './emulator/data-channel.js';
 import { ec2 } from './emulator/ec2.js';
 import { iam } from './emulator/iam.js';
+import { rds } from './emulator/rds.js';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_REGION,
@@ -79,7 +80,7 @@ export class Emulator {
       AWS_ENDPOINT_URL_SSM: this.url,
       AWS_ENDPOINT_URL_STS: this.url,
       AWS_ENDPOINT_URL_IAM: this.url,
-      // RDS is not emulated (moto_server has it): its calls are refused here rather than sent to AWS.
+      // RDS is not emulated (moto_server has it: see Scenario.upstream); never sent to AWS.
       AWS_ENDPOINT_URL_RDS: this.url,
     };
   }
@@ -119,6 +120,7 @@ export class Emulator {
     const action = form.get('Action') ?? '';
     if (form.get('Version') === '2011-06-15') return sts(this, action, req, form, res);
     if (form.get('Version') === '2010-05-08') return iam(this, action, req, form, res);
+    if (form.get('Version') === '2014-10-31') return rds(this, action, req, form, res);
     return ec2(this, action, req, form, res);
   }
 

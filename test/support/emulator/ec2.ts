@@ -1,9 +1,10 @@
 // EC2 (query protocol, XML answers): DescribeInstances with its filters, and its refusals with an
-// encoded authorization message as EC2 writes them.
+// encoded authorization message as EC2 writes them. With an upstream (moto_server), every action is
+// authorized here and answered there.
 import type http from 'node:http';
 import type { Emulator } from '../emulator.js';
 import { STATE_CODES } from './model.js';
-import { ec2Filters, globMatch, requestId, xml } from './wire.js';
+import { ec2Filters, forward, globMatch, requestId, xml } from './wire.js';
 
 export function ec2(
   emu: Emulator,
@@ -25,20 +26,22 @@ export function ec2(
   if (error === 'expired') return fail('RequestExpired', 'Request has expired.');
   const injected = emu.injected(action);
   if (injected) return fail(injected.code, injected.message, injected.status ?? 403);
-  if (action !== 'DescribeInstances')
+  if (action !== 'DescribeInstances' && !emu.scenario.upstream)
     return fail('InvalidAction', `The action ${action} is not valid for this web service.`);
-  const denied = emu.authorize(principal!, 'ec2:DescribeInstances', undefined);
+  const denied = emu.authorize(principal!, `ec2:${action}`, undefined);
   if (denied) {
     const encoded = Buffer.from(
-      JSON.stringify({ allowed: false, action: 'ec2:DescribeInstances', principal: principal!.arn }),
+      JSON.stringify({ allowed: false, action: `ec2:${action}`, principal: principal!.arn }),
     ).toString('base64url');
-    emu.encodedMessages.set(encoded, { action: 'ec2:DescribeInstances', principal: principal!.arn });
+    emu.encodedMessages.set(encoded, { action: `ec2:${action}`, principal: principal!.arn });
     return fail(
       'UnauthorizedOperation',
       `You are not authorized to perform this operation. ${denied}. Encoded authorization failure message: ${encoded}`,
       403,
     );
   }
+
+  if (emu.scenario.upstream) return forward(emu.scenario.upstream, req, form.toString(), res);
 
   const filters = ec2Filters(form);
   const ids = [...form.entries()].filter(([k]) => /^InstanceId\.\d+$/.test(k)).map(([, v]) => v);

@@ -62,10 +62,15 @@ export interface Scenario {
   sessionEndsAfterMs?: number;
   /** Service control policies, one list per level of the organization. */
   scps?: PolicyDocument[][];
+  /**
+   * moto_server's URL: EC2 and RDS calls are authorized here (the principal's policies, injected
+   * failures) and, when allowed, answered there, so moto's VPCs meet this emulator's IAM.
+   */
+  upstream?: string;
 }
 
 export interface EmuCall {
-  service: 'ec2' | 'ssm' | 'sts' | 'iam';
+  service: 'ec2' | 'ssm' | 'sts' | 'iam' | 'rds';
   action: string;
   input: Record<string, unknown>;
   principal: string | undefined;

@@ -1,6 +1,6 @@
 // What every service module speaks: request ids, XML escaping, request bodies, EC2 filters.
 import { randomBytes } from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
 import { DEFAULT_ACCOUNT } from './model.js';
 
 export function ec2Filters(form: URLSearchParams): { name: string; values: string[] }[] {
@@ -73,4 +73,20 @@ export function queryAnswers(res: http.ServerResponse, ns: string, action: strin
       );
     },
   };
+}
+
+/** A query-protocol request passed on to another emulator (moto_server), its answer passed back. */
+export function forward(upstream: string, req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+  const headers = { ...req.headers };
+  delete headers.host;
+  delete headers['content-length'];
+  const out = http.request(new URL(req.url ?? '/', upstream), { method: req.method, headers }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  out.on('error', (e) => {
+    res.writeHead(502);
+    res.end(String(e));
+  });
+  out.end(body);
 }
