@@ -88,6 +88,8 @@ export interface VpcFacts {
 /** The bastion's place in the network (its primary network interface). */
 export interface BastionPlace {
   instanceId: string;
+  /** Its primary network interface (where Reachability Analyzer starts). */
+  networkInterfaceId?: string | undefined;
   privateIp: string;
   subnetId: string;
   vpcId: string;

@@ -137,6 +137,7 @@ export async function describePath(
   }
   const bastion: BastionPlace = {
     instanceId,
+    networkInterfaceId: instance.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0)?.NetworkInterfaceId,
     privateIp: instance.PrivateIpAddress,
     subnetId: instance.SubnetId,
     vpcId: instance.VpcId,

@@ -5,12 +5,16 @@ import { EXIT } from '../errors.js';
 import { findPlugin, pluginVersion } from '../plugin/locate.js';
 import { runDoctor, type CheckStatus } from '../tunnel/doctor.js';
 import { loadPlan, type TargetArgs } from './plan.js';
+import { confirmCost } from './confirm.js';
 import { hopLine } from './path-text.js';
 import type { Terminal } from './terminal.js';
 
-export type DoctorArgs = TargetArgs;
+export interface DoctorArgs extends TargetArgs {
+  reachability: boolean;
+  yes: boolean;
+}
 
-export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<number> {
+export async function doctorCommand(args: DoctorArgs, term: Terminal, signal: AbortSignal): Promise<number> {
   // doctor checks every database unless some are named.
   const { plan, loaded } = await loadPlan(
     args.config,
@@ -24,6 +28,15 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
     },
     term,
   );
+  if (args.reachability && !args.yes) {
+    await confirmCost(
+      `Reachability Analyzer: AWS charges for each analysis (US$0.10 when this was written); this runs ` +
+        `${plan.tunnels.length} (one per database).`,
+      'Run them?',
+      '--reachability with --yes',
+      term,
+    );
+  }
   const mark: Record<CheckStatus, string> = {
     pass: term.paint('green', '✔'),
     warn: term.paint('yellow', '⚠'),
@@ -46,6 +59,20 @@ export async function doctorCommand(args: DoctorArgs, term: Terminal): Promise<n
       }),
     diagnosePath: async (aws, instanceId, database) =>
       (await import('../tunnel/network-check.js')).diagnosePath(aws, instanceId, database),
+    reachability: args.reachability
+      ? async (aws, report) =>
+          (await import('../aws/reachability.js')).analyzeReachability(
+            aws,
+            { networkInterfaceId: report.bastion.networkInterfaceId! },
+            {
+              networkInterfaceId: report.database.networkInterfaceId,
+              ip: report.database.ip,
+              port: report.database.port,
+            },
+            signal,
+            (m) => term.warn(m),
+          )
+      : undefined,
   })) {
     term.result(`${mark[r.status]} ${r.check.padEnd(16)} ${r.status === 'skip' ? `skipped: ${r.detail}` : r.detail}`);
     for (const h of r.path?.hops ?? []) term.result(`  ${''.padEnd(16)} ${hopLine(h, (st, t) => term.paint(st, t))}`);

@@ -26,7 +26,8 @@ type NetworkRequestId =
   | 'network-route-tables'
   | 'network-prefix-lists'
   | 'network-rds-instances'
-  | 'network-rds-clusters';
+  | 'network-rds-clusters'
+  | 'reachability-analyzer';
 
 /** What is known of the tunnel: from the config, and from AWS when it has been asked. */
 export interface TunnelScope {
@@ -180,6 +181,26 @@ const networkRow = (id: NetworkRequestId, action: string, why: string): Row => (
   grant: () => [NETWORK_STATEMENT],
 });
 
+/**
+ * `doctor --reachability`: AWS's analyzer, which also reads the network itself (AWS's managed policy
+ * AmazonVPCReachabilityAnalyzerPathComponentReadPolicy grants what it reads).
+ */
+const REACHABILITY_STATEMENT: Statement = {
+  Sid: 'AskReachabilityAnalyzer',
+  Effect: 'Allow',
+  Action: [
+    'ec2:CreateNetworkInsightsPath',
+    'ec2:StartNetworkInsightsAnalysis',
+    'ec2:DescribeNetworkInsightsAnalyses',
+    'ec2:DeleteNetworkInsightsAnalysis',
+    'ec2:DeleteNetworkInsightsPath',
+    'tiros:CreateQuery',
+    'tiros:GetQueryAnswer',
+    'tiros:GetQueryExplanation',
+  ],
+  Resource: '*',
+};
+
 export const TUNNEL_REQUESTS: readonly Row[] = [
   {
     id: 'find-bastion',
@@ -279,6 +300,15 @@ export const TUNNEL_REQUESTS: readonly Row[] = [
   networkRow('network-prefix-lists', 'ec2:GetManagedPrefixListEntries', 'the entries of prefix lists that rules name'),
   networkRow('network-rds-instances', 'rds:DescribeDBInstances', "an RDS database's status, port and groups"),
   networkRow('network-rds-clusters', 'rds:DescribeDBClusters', "an Aurora cluster's status, port and groups"),
+  {
+    id: 'reachability-analyzer',
+    action: 'ec2:CreateNetworkInsightsPath',
+    why: 'doctor --reachability: AWS Reachability Analyzer as a second opinion (paid, per analysis)',
+    required: () => false,
+    resource: () => '*',
+    context: () => ({}),
+    grant: () => [REACHABILITY_STATEMENT],
+  },
 ];
 
 /** The concrete requests a tunnel makes, for evaluation. */

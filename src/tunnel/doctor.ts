@@ -11,6 +11,7 @@ import { formatStatements, policyHolder } from '../iam/explain.js';
 import { grantFor, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
 import { compareVersions, judgePluginVersion, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
 import { commandLine } from '../shell-quote.js';
+import { type AwsAnswer, compareWithAws } from '../network/second-opinion.js';
 import type { PathReport } from './network-check.js';
 import { chooseLocalPort } from './port.js';
 
@@ -38,6 +39,8 @@ export interface DoctorDeps {
   connectAws(): Promise<AwsContext>;
   /** Why the bastion cannot reach a database (tunnel/network-check.ts). */
   diagnosePath(aws: AwsContext, instanceId: string, database: { host: string; port: number }): Promise<PathReport>;
+  /** AWS Reachability Analyzer on the same path (`--reachability`); absent: not asked for. */
+  reachability?: ((aws: AwsContext, report: PathReport) => Promise<AwsAnswer>) | undefined;
 }
 
 /** Agents up to this version forward one connection at a time (basic port forwarding). */
@@ -198,9 +201,15 @@ async function* pathChecks(
   plan: EnvironmentPlan,
   deps: DoctorDeps,
 ): AsyncGenerator<CheckResult> {
+  // Every database at once; AWS's analysis of each starts as soon as dbtunnel's finding is in.
   const looks = plan.tunnels.map((t) =>
     deps.diagnosePath(aws, instanceId, { host: t.host, port: t.port }).then(
-      (report) => ({ report }),
+      (report) => ({
+        report,
+        // Held as a value until its turn comes: a rejection must not go unhandled meanwhile.
+        second:
+          deps.reachability && secondOpinion(aws, report, deps.reachability).catch((thrown: unknown) => ({ thrown })),
+      }),
       (error: unknown) => ({ error }),
     ),
   );
@@ -224,6 +233,7 @@ async function* pathChecks(
           `${report.database.port}, ${unknown ? `no hop blocked (${unknown} not checked)` : 'every hop open'}`,
         path: report,
       };
+      if (r.second) yield forDatabase(db, await r.second);
       continue;
     }
     const where = `${b.step}${b.resources.length ? ` (${b.resources.join(', ')})` : ''}`;
@@ -236,7 +246,44 @@ async function* pathChecks(
       ...(b.verdict === 'blocked' ? { kind: 'networkBlocked' as const } : {}),
       path: report,
     };
+    if (r.second) yield forDatabase(db, await r.second);
   }
+}
+
+function forDatabase(db: string, r: CheckResult | { thrown: unknown }): CheckResult {
+  if ('thrown' in r) throw r.thrown;
+  return { ...r, detail: `${db}: ${r.detail}` };
+}
+
+/** Reachability Analyzer's answer beside dbtunnel's, as a check; Ctrl-C while it works stops doctor. */
+async function secondOpinion(
+  aws: AwsContext,
+  report: PathReport,
+  ask: (aws: AwsContext, report: PathReport) => Promise<AwsAnswer>,
+): Promise<CheckResult> {
+  const check = 'reachability';
+  if (!report.bastion.networkInterfaceId) {
+    return { check, status: 'skip', detail: "the bastion's network interface is unknown" };
+  }
+  let answer: AwsAnswer;
+  try {
+    answer = await ask(aws, report);
+  } catch (e) {
+    const err = e instanceof TunnelError ? e : describeAwsError(e, { action: 'run Reachability Analyzer' });
+    if (err.kind === 'cancelled') throw err;
+    return {
+      check,
+      status: 'warn',
+      detail: `Reachability Analyzer: ${err.message}`,
+      ...(err.kind === 'accessDenied' ? { fix: 'It needs the permissions `dbtunnel policy` lists for it.' } : {}),
+    };
+  }
+  const o = compareWithAws(report, answer);
+  return {
+    check,
+    status: o.agree === true ? 'pass' : 'warn',
+    detail: `AWS Reachability Analyzer: ${o.aws}. ${o.verdict}`,
+  };
 }
 
 async function* portChecks(plan: EnvironmentPlan): AsyncGenerator<CheckResult> {

@@ -232,6 +232,80 @@ describe('doctor: the path from the bastion to the database, against moto_server
   });
 });
 
+describe('doctor --reachability: AWS Reachability Analyzer as a second opinion', () => {
+  const revokeIngress = (vpc: TestVpc) =>
+    clients.ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: vpc.sgDb,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
+        ],
+      }),
+    );
+  const reachLine = (out: string) => out.split('\n').find((l) => l.slice(2).startsWith('reachability')) ?? '';
+
+  it('both find the same group: they agree; the path and the analysis are deleted again', async () => {
+    const vpc = await buildVpc(clients, next++);
+    await revokeIngress(vpc);
+    world = await worldFor(vpc);
+    world.emu.scenario.reachability = {
+      found: false,
+      explanations: [{ code: 'ENI_SG_RULES_MISMATCH', direction: 'ingress', securityGroupId: vpc.sgDb }],
+    };
+    const r = await runDbtunnel(['--config', world.configFile, 'doctor', 'stg', '--reachability', '--yes'], world.env);
+    expect(r.code, r.stdout + r.stderr).toBe(29);
+    expect(reachLine(r.stdout)).toBe(
+      `✔ reachability     mydb: AWS Reachability Analyzer: no path: ENI_SG_RULES_MISMATCH (ingress): ${vpc.sgDb}. ` +
+        `They agree: both name ${vpc.sgDb}.`,
+    );
+    const created = world.emu.callsOf('CreateNetworkInsightsPath')[0]!.input;
+    expect(created).toMatchObject({ Protocol: 'tcp', DestinationPort: '3306', Source: expect.stringMatching(/^eni-/) });
+    expect(created.Destination).toMatch(/^eni-/);
+    expect(world.emu.callsOf('DeleteNetworkInsightsAnalysis')).toHaveLength(1);
+    expect(world.emu.callsOf('DeleteNetworkInsightsPath')).toHaveLength(1);
+    expect([...world.emu.insights.paths.keys(), ...world.emu.insights.analyses.keys()]).toEqual([]);
+  });
+
+  it('AWS finds no path where dbtunnel finds every hop open: they disagree, and it is said', async () => {
+    const vpc = await buildVpc(clients, next++);
+    world = await worldFor(vpc);
+    world.emu.scenario.reachability = {
+      found: false,
+      explanations: [{ code: 'ACL_RULES_MISMATCH', direction: 'egress', aclId: vpc.aclDb }],
+    };
+    const r = await runDbtunnel(['--config', world.configFile, 'doctor', 'stg', '--reachability', '--yes'], world.env);
+    expect(reachLine(r.stdout)).toMatch(
+      /^⚠ reachability +mydb: .*no path: ACL_RULES_MISMATCH \(egress\): acl-\w+\. They disagree/,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('AWS charges per analysis: without a terminal and without --yes, nothing is run (exit 15)', async () => {
+    const vpc = await buildVpc(clients, next++);
+    world = await worldFor(vpc);
+    const r = await runDbtunnel(['--config', world.configFile, 'doctor', 'stg', '--reachability'], world.env);
+    expect(r.code, r.stdout + r.stderr).toBe(15);
+    expect(r.stderr).toContain('AWS charges for each analysis');
+    expect(r.stderr).toContain('--reachability with --yes');
+    expect(world.emu.callsOf('CreateNetworkInsightsPath')).toHaveLength(0);
+  });
+
+  it('Ctrl-C while AWS analyses: the analysis and the path are deleted before doctor stops (exit 130)', async () => {
+    const vpc = await buildVpc(clients, next++);
+    world = await worldFor(vpc);
+    world.emu.scenario.reachability = { found: true, runningPolls: Number.POSITIVE_INFINITY };
+    const t = startDbtunnel(['--config', world.configFile, 'doctor', 'stg', '--reachability', '--yes'], world.env);
+    await t.waitFor(/✔ network/);
+    const w = world;
+    await expect
+      .poll(() => w.emu.callsOf('DescribeNetworkInsightsAnalyses').length, { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(130);
+    expect([...w.emu.insights.paths.keys(), ...w.emu.insights.analyses.keys()]).toEqual([]);
+  });
+});
+
 describe('the network check without some permissions', () => {
   it('a call that is not allowed: the hops it serves are "not known", with the permission named', async () => {
     const vpc = await buildVpc(clients, next++);

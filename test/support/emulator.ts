@@ -15,6 +15,7 @@ import { dataChannel } from './emulator/data-channel.js';
 import { ec2 } from './emulator/ec2.js';
 import { iam } from './emulator/iam.js';
 import { rds } from './emulator/rds.js';
+import type { EmuInsights } from './emulator/reachability.js';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_REGION,
@@ -36,6 +37,8 @@ export class Emulator {
   readonly sessions = new Map<string, EmuSession>();
   /** EC2's encoded authorization failure messages, for sts:DecodeAuthorizationMessage. */
   readonly encodedMessages = new Map<string, { action: string; principal: string }>();
+  /** Reachability Analyzer's paths and analyses not deleted (yet). */
+  readonly insights: EmuInsights = { paths: new Map(), analyses: new Map() };
   /** Every token this emulator has handed out, for leak searches. */
   readonly tokens: string[] = [];
   scenario: Scenario;

@@ -10,9 +10,19 @@ export const doctor = defineCommand({
     env: { type: 'string', demandOption: true, describe: 'Environment from the config' },
     dbs: { type: 'string', array: true, describe: 'Database(s) of that environment (default: all)' },
   },
-  options: TARGET_OPTIONS,
+  options: {
+    ...TARGET_OPTIONS,
+    reachability: {
+      type: 'boolean',
+      default: false,
+      describe: 'Also ask AWS Reachability Analyzer about each path, and compare (AWS charges per analysis)',
+    },
+    yes: { alias: 'y', type: 'boolean', default: false, describe: 'Run --reachability without asking' },
+  },
   check: (a) => instanceProblem(a.instance),
-  async run(a, { term }) {
+  async run(a, { term, signals }) {
+    // Ctrl-C while AWS analyses: the analysis and its path are deleted before doctor stops.
+    if (a.reachability) signals.install(term);
     const { doctorCommand } = await import('../doctor-command.js');
     return doctorCommand(
       {
@@ -22,8 +32,11 @@ export const doctor = defineCommand({
         profile: a.profile,
         region: a.region,
         instance: a.instance,
+        reachability: a.reachability,
+        yes: a.yes,
       },
       term,
+      signals.stop.signal,
     );
   },
 });

@@ -4,6 +4,7 @@
 import type http from 'node:http';
 import type { Emulator } from '../emulator.js';
 import { STATE_CODES } from './model.js';
+import { INSIGHTS_ACTIONS, reachability } from './reachability.js';
 import { ec2Filters, forward, globMatch, requestId, xml } from './wire.js';
 
 export function ec2(
@@ -26,7 +27,8 @@ export function ec2(
   if (error === 'expired') return fail('RequestExpired', 'Request has expired.');
   const injected = emu.injected(action);
   if (injected) return fail(injected.code, injected.message, injected.status ?? 403);
-  if (action !== 'DescribeInstances' && !emu.scenario.upstream)
+  const insights = INSIGHTS_ACTIONS.has(action);
+  if (action !== 'DescribeInstances' && !insights && !emu.scenario.upstream)
     return fail('InvalidAction', `The action ${action} is not valid for this web service.`);
   const denied = emu.authorize(principal!, `ec2:${action}`, undefined);
   if (denied) {
@@ -41,6 +43,7 @@ export function ec2(
     );
   }
 
+  if (insights) return reachability(emu, action, form, res, fail);
   if (emu.scenario.upstream) return forward(emu.scenario.upstream, req, form.toString(), res);
 
   const filters = ec2Filters(form);

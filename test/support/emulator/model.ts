@@ -2,6 +2,7 @@
 // failures; and the constants every service module shares.
 import type http from 'node:http';
 import type { PolicyDocument } from '../../../src/iam/evaluate.js';
+import type { EmuReachability } from './reachability.js';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
@@ -67,6 +68,8 @@ export interface Scenario {
    * failures) and, when allowed, answered there, so moto's VPCs meet this emulator's IAM.
    */
   upstream?: string;
+  /** What Reachability Analyzer answers (default: a path is found). */
+  reachability?: EmuReachability;
 }
 
 export interface EmuCall {
