@@ -119,11 +119,23 @@ export async function analyzeReachability(
     throw describeAwsError(e, { action: 'run Reachability Analyzer', ...where });
   } finally {
     // Its own calls, not aborted by the signal: what was created goes, however this ends.
+    const left = (what: 'analysis' | 'path', id: string, e: unknown) =>
+      warn(
+        `Could not delete the Reachability Analyzer ${what} ${id} ` +
+          `(${describeAwsError(e, { action: `delete ${id}` }).message}): delete it in the VPC console, ` +
+          `or with aws ec2 delete-network-insights-${what}.`,
+      );
     if (analysisId) {
+      const id = analysisId;
       await ec2
-        .send(new DeleteNetworkInsightsAnalysisCommand({ NetworkInsightsAnalysisId: analysisId }))
-        .catch(() => {});
+        .send(new DeleteNetworkInsightsAnalysisCommand({ NetworkInsightsAnalysisId: id }))
+        .catch((e: unknown) => left('analysis', id, e));
     }
-    if (pathId) await ec2.send(new DeleteNetworkInsightsPathCommand({ NetworkInsightsPathId: pathId })).catch(() => {});
+    if (pathId) {
+      const id = pathId;
+      await ec2
+        .send(new DeleteNetworkInsightsPathCommand({ NetworkInsightsPathId: id }))
+        .catch((e: unknown) => left('path', id, e));
+    }
   }
 }

@@ -41,7 +41,7 @@ export function reachability(
   form: URLSearchParams,
   res: http.ServerResponse,
   fail: (code: string, message: string, status?: number) => void,
-): void {
+) {
   const ok = (inner: string) => {
     res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' });
     res.end(
