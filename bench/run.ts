@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+import { startMoto } from '../test/support/moto.js';
+import { buildVpc, motoClients } from '../test/support/vpc.js';
 import { DB_HOST, FAKE_PLUGIN_DIR, createWorld, type World } from '../test/support/world.js';
 import { GO_LIKE_PLUGIN_SOURCE, buildGoLikePlugin } from './go-like-plugin.js';
 
@@ -366,6 +368,66 @@ async function roundTrips(
   return { calls, sequential, elapsed: t.elapsed };
 }
 
+/** AWS's answers the network check waits for, after the bastion is known. */
+const NETWORK_CALLS = new Set([
+  'DescribeNetworkInterfaces',
+  'DescribeSecurityGroups',
+  'DescribeNetworkAcls',
+  'DescribeRouteTables',
+  'DescribeSubnets',
+  'GetManagedPrefixListEntries',
+  'DescribeDBInstances',
+  'DescribeDBClusters',
+]);
+
+/**
+ * Sequential round trips of doctor's network check, the emulator adding 50 ms to each call before
+ * moto_server answers: from the bastion's own DescribeInstances (by id) to the last call.
+ */
+async function networkRoundTrips(rds: boolean): Promise<{ calls: string[]; sequential: number; elapsed: number }> {
+  const moto = await startMoto();
+  const clients = motoClients(moto.url);
+  try {
+    const vpc = await buildVpc(clients, rds ? 1 : 2, { rds });
+    const world = await createWorld({
+      scenario: { upstream: moto.url, instances: [{ id: vpc.bastionId }] },
+      config: {
+        environments: {
+          stg: {
+            profile: 'stg',
+            region: 'ap-northeast-1',
+            bastion: vpc.name,
+            databases: { mydb: { host: vpc.host, port: 3306 } },
+          },
+        },
+      },
+    });
+    try {
+      world.emu.scenario.latencyMs = 50;
+      await promisify(execFile)(process.execPath, [BIN, '--config', world.configFile, 'doctor', 'stg'], {
+        env: world.env,
+      }).catch(() => {});
+      const all = world.emu.calls;
+      const from = all.findIndex((c) => c.action === 'DescribeInstances' && 'InstanceId.1' in c.input);
+      const phase = all.slice(from).filter((c, i) => i === 0 || NETWORK_CALLS.has(c.action));
+      if (from < 0 || phase.length < 2) throw new Error(`no network check in ${all.map((c) => c.action).join(', ')}`);
+      let sequential = 0;
+      let last = -Infinity;
+      for (const c of phase) {
+        if (c.at - last >= 45) sequential++;
+        last = c.at;
+      }
+      return { calls: phase.map((c) => c.action), sequential, elapsed: phase.at(-1)!.at - phase[0]!.at + 50 };
+    } finally {
+      await world.close();
+    }
+  } finally {
+    clients.ec2.destroy();
+    clients.rds.destroy();
+    await moto.close();
+  }
+}
+
 async function main() {
   const rows: string[][] = [];
   const row = (what: string, value: string, reference: string, ratio: string, target: string) => {
@@ -513,6 +575,17 @@ async function main() {
     '',
     'AssumeRole first, then ≤ 2',
   );
+
+  for (const rds of [true, false]) {
+    const n = await networkRoundTrips(rds);
+    row(
+      `network check round trips, ${rds ? 'an RDS endpoint' : 'an address'}`,
+      `${n.sequential} (${n.calls.join(', ')})`,
+      `${ms(n.elapsed)} at +50 ms/call`,
+      '',
+      '≤ 2 after the bastion (3 with a prefix list)',
+    );
+  }
 
   step('memory');
   // Memory: holding one and five tunnels; and over a reconnect soak (AWS ends the session 5 times).
