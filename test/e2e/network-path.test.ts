@@ -17,6 +17,7 @@ import { runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { DEV_USER, type EmuPrincipal } from '../support/emulator.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { freePort } from '../support/ports.js';
+import { trackPid } from '../support/processes.js';
 import { buildVpc, type MotoClients, motoClients, type TestVpc } from '../support/vpc.js';
 import { createWorld, type World } from '../support/world.js';
 import net from 'node:net';
@@ -375,6 +376,35 @@ describe('a tunnel whose database does not answer', () => {
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
     expect(t.stderr().match(/blocked at the/g)).toHaveLength(1);
+  });
+
+  it('in the background: the finding goes to dbtunnel logs, with the fix', async () => {
+    const vpc = await buildVpc(clients, next++);
+    await clients.ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: vpc.sgDb,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
+        ],
+      }),
+    );
+    world = await refusingWorld(vpc);
+    const w = world;
+    try {
+      const up = await runDbtunnel(['--config', w.configFile, 'up', '-d', 'stg', 'mydb'], w.env);
+      expect(up.code, up.stderr).toBe(0);
+      const port = Number(/mydb → 127\.0\.0\.1:(\d+)/.exec(up.stdout)![1]);
+      for (const pid of up.stdout.matchAll(/\(pid (\d+)\)/g)) trackPid(Number(pid[1]));
+      await connect(port);
+      const logs = async () => (await runDbtunnel(['logs', 'stg', 'mydb'], w.env)).stdout;
+      await expect.poll(logs, { timeout: 10_000 }).toContain('path blocked at the database security groups');
+      expect(await logs()).toContain(
+        `Fix: aws ec2 authorize-security-group-ingress --group-id ${vpc.sgDb} --protocol tcp --port 3306 ` +
+          `--source-group ${vpc.sgBastion} ${scope}`,
+      );
+    } finally {
+      await runDbtunnel(['down'], w.env);
+    }
   });
 
   it('--json: the finding is an event of its own, with the fix as argv', async () => {
