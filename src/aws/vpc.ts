@@ -27,6 +27,7 @@ import type {
   Subnet,
   VpcFacts,
 } from '../vpc.js';
+import { TunnelError } from '../errors.js';
 import type { AwsContext } from './context.js';
 import { describeAwsError } from './errors.js';
 
@@ -101,6 +102,13 @@ export async function describePath(
   signal?: AbortSignal,
 ): Promise<PathDescription> {
   const options = { abortSignal: signal };
+  if (instanceId.startsWith('mi-')) {
+    // A managed instance outside EC2 (on premises, another cloud): no VPC describes its network.
+    throw new TunnelError(
+      'aws',
+      `The bastion ${instanceId} is a managed instance outside EC2: no VPC describes its network.`,
+    );
+  }
   const rounds: string[][] = [[], []];
   const ec2 = aws.ec2;
   const rds = rdsEndpointOf(database.host);
@@ -131,9 +139,11 @@ export async function describePath(
   }
   const [instance, rdsFound, eni] = await Promise.all([bastionCall, rdsCall, eniCall]);
   if (!instance?.PrivateIpAddress || !instance.SubnetId || !instance.VpcId) {
-    throw describeAwsError(new Error(`${instanceId} has no private address in a VPC subnet`), {
-      action: `place the bastion ${instanceId} in its network`,
-    });
+    throw new TunnelError(
+      'aws',
+      `EC2 describes no private address, subnet and VPC for the bastion ${instanceId}, so the path from it ` +
+        'cannot be checked.',
+    );
   }
   const bastion: BastionPlace = {
     instanceId,
