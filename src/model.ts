@@ -8,6 +8,13 @@ export type Engine = (typeof ENGINES)[number];
 
 export type ReconnectMode = 'always' | 'on-failure' | 'never';
 
+/**
+ * Which session client carries a tunnel: AWS's session-manager-plugin, dbtunnel's own (src/native/),
+ * or auto: the plugin when it is installed, else dbtunnel's own.
+ */
+export const SESSION_CLIENTS = ['auto', 'plugin', 'native'] as const;
+export type SessionClientChoice = (typeof SESSION_CLIENTS)[number];
+
 /** How the bastion is found: by its Name tag, by tags, or named by id (no lookup). */
 export type BastionQuery =
   | { kind: 'name'; name: string }
@@ -39,6 +46,8 @@ export interface EnvironmentPlan {
   confirm: boolean;
   /** The config's reconnect mode, if it sets one. */
   reconnect: ReconnectMode | undefined;
+  /** The config's session client, if it names one. */
+  sessionClient?: SessionClientChoice | undefined;
 }
 
 /** The Session Manager document that forwards a local port to a host the target reaches. */

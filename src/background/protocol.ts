@@ -3,7 +3,7 @@
 // directory only the user may enter. Each side reads the other's lines as untrusted input: a line is
 // bounded in length, and a message is only what decodeRequest / decodeReply accept.
 import { EXIT, type ErrorKind } from '../errors.js';
-import type { EnvironmentPlan, ReconnectMode } from '../model.js';
+import { type EnvironmentPlan, type ReconnectMode, SESSION_CLIENTS } from '../model.js';
 import type { EventRecord } from '../tunnel/events.js';
 
 /** A tunnel held in the background, as the supervisor reports it. */
@@ -89,6 +89,7 @@ export function decodeRequest(line: string): Request | undefined {
           (t) => isObject(t) && typeof t.db === 'string' && typeof t.host === 'string' && typeof t.port === 'number',
         ) &&
         isObject(plan.bastion) &&
+        (plan.sessionClient === undefined || (SESSION_CLIENTS as readonly unknown[]).includes(plan.sessionClient)) &&
         typeof m.config === 'string' &&
         typeof m.timeoutMs === 'number' &&
         isObject(reconnect) &&

@@ -95,13 +95,16 @@ export async function runSupervisor(announce: (line: 'ready' | 'other') => void)
   let idleTimer: NodeJS.Timeout | undefined;
 
   // One check of the plugin and one AWS context per profile and region, shared by the runs.
-  let plugin: ReturnType<typeof preparePlugin> | undefined;
+  const plugins = new Map<string, ReturnType<typeof preparePlugin>>();
   const contexts = new Map<string, ReturnType<RunDeps['connectAws']>>();
   const depsFor = (request: UpRequest, onLine: (m: string) => void): RunDeps => {
-    plugin ??= preparePlugin(process.env, false, () => {});
-    plugin.catch(() => {
-      plugin = undefined; // asked again next time (installed meanwhile)
-    });
+    const choice = request.plan.sessionClient ?? 'auto';
+    let plugin = plugins.get(choice);
+    if (!plugin) {
+      plugin = preparePlugin(process.env, false, () => {}, choice);
+      plugins.set(choice, plugin);
+      plugin.catch(() => plugins.delete(choice)); // asked again next time (installed meanwhile)
+    }
     const real = realDeps(request.plan, plugin, { mfaCode: undefined, warn: onLine, debug: () => {} });
     const id = `${request.plan.profile ?? ''}\u0000${request.plan.region ?? ''}`;
     return {

@@ -10,6 +10,7 @@ import type { EventRecord } from '../tunnel/events.js';
 import { formatAddress } from '../tunnel/port.js';
 import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
+import type { SessionClientChoice } from '../model.js';
 import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
 import { commandLine } from '../shell-quote.js';
 import { formatAge, formatTable } from './table.js';
@@ -21,6 +22,7 @@ export interface UpArgs extends TargetArgs {
   timeout: number;
   reconnect: 'always' | 'on-failure' | 'never' | undefined;
   maxReconnects: number;
+  sessionClient?: SessionClientChoice | undefined;
 }
 
 /** Exit codes of an `up -d` stopped while it waited: the shell's 128+N. */
@@ -83,7 +85,7 @@ export async function upDetached(args: UpArgs, term: Terminal, signal: AbortSign
     const answered = supervisor.ask(
       {
         type: 'up',
-        plan,
+        plan: { ...plan, sessionClient: args.sessionClient ?? plan.sessionClient },
         config: loaded.file,
         timeoutMs: args.timeout * 1000,
         // Nobody watches a background tunnel: it reconnects even after AWS ends the session, unless

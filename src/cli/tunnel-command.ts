@@ -8,6 +8,7 @@ import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from '../tunnel/client-hint.js';
 import { toRecord } from '../tunnel/events.js';
+import type { SessionClientChoice } from '../model.js';
 import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
 import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
@@ -19,6 +20,8 @@ export interface TunnelArgs extends TargetArgs {
   all: boolean;
   timeout: number;
   legacyPlugin: boolean;
+  /** --session-client (else the config's, else auto). */
+  sessionClient?: SessionClientChoice | undefined;
   yes: boolean;
   dryRun: boolean;
   /** What follows `--`, if anything. */
@@ -56,7 +59,12 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   // The plugin check goes first, so that its file reads and its `--version` process run while the
   // AWS SDK loads (with the run's real edges, only now that the config has been found valid).
   const pluginReady = import('../tunnel/plugin-setup.js').then(({ preparePlugin }) =>
-    preparePlugin(process.env, args.legacyPlugin, (m) => term.debug(m)),
+    preparePlugin(
+      process.env,
+      args.legacyPlugin,
+      (m) => term.debug(m),
+      args.sessionClient ?? plan.sessionClient ?? 'auto',
+    ),
   );
   pluginReady.catch(() => {});
   const [{ realDeps }, { runTunnels }] = await Promise.all([import('../tunnel/deps.js'), import('../tunnel/run.js')]);

@@ -80,5 +80,6 @@ export function resolvePlan(config: Config, sel: Selection, configName: string):
     tunnels,
     confirm: env.confirm ?? false,
     reconnect: env.reconnect,
+    sessionClient: env.sessionClient,
   };
 }

@@ -1,7 +1,7 @@
 // The config file's schema: the user-facing contract (README "Configuration", config.example.yaml).
 // Messages here are what a user reads next to a file, line and key path, so they say what is allowed.
 import { RESERVED_WORDS } from '../commands.js';
-import { ENGINES, INSTANCE_ID_PATTERN } from '../model.js';
+import { ENGINES, INSTANCE_ID_PATTERN, SESSION_CLIENTS } from '../model.js';
 import * as z from '../zod.js';
 
 /** AWS-StartPortForwardingSessionToRemoteHost validates `host` with this pattern (docs/aws-facts.md §arns). */
@@ -102,6 +102,14 @@ export const environmentSchema = z.strictObject({
   region: z
     .optional(region)
     .check(z.describe("AWS region; --region overrides it. Default: AWS_REGION, then the profile's region.")),
+  sessionClient: z
+    .optional(z.enum(SESSION_CLIENTS, { error: 'must be auto, plugin or native' }))
+    .check(
+      z.describe(
+        "Which session client carries the tunnels: plugin (AWS's session-manager-plugin), native " +
+          "(dbtunnel's own), auto (the plugin when installed, else native). --session-client overrides it.",
+      ),
+    ),
   bastion: bastion.check(z.describe('The bastion: its Name tag, {instanceId: i-…}, or {tags: {Key: value}}.')),
   databases: z
     .record(name, databaseSchema, { error: onlyForType('must be a map of database names to {host, port}') })

@@ -1,13 +1,9 @@
 // Reading session-manager-plugin's stdout: the only signal it gives (docs/aws-facts.md §plugin). Pure and
 // incremental: feed it chunks as they arrive (the ready line has no newline in multiplexed mode).
 
-export type PluginEvent =
-  | { type: 'starting'; sessionId: string }
-  | { type: 'ready'; port: number }
-  | { type: 'connection' }
-  | { type: 'destination-failed' }
-  | { type: 'failed'; message: string }
-  | { type: 'ended'; cause: 'exited' | 'aws' | 'timed-out'; text: string };
+import type { SessionEvent } from '../session-client.js';
+
+export type PluginEvent = SessionEvent;
 
 const READY = /Port (\d+) opened for sessionId /;
 const READY_LINE = /^Port (\d+) opened for sessionId /;

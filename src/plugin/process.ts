@@ -1,26 +1,15 @@
 // Running session-manager-plugin: its own process group (the terminal's Ctrl-C, Ctrl-Z and Ctrl-\
 // reach dbtunnel, never the plugin, which treats them all as "terminate"), output read as it
 // comes, and stopped with SIGINT so it tells the agent (SIGTERM kills it without telling anyone).
+import type { RunningSession, SessionExit } from '../session-client.js';
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { lineSplitter, PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
 
-export interface PluginExit {
-  code: number | undefined;
-  signal: string | undefined;
-}
-
-export interface RunningPlugin {
-  readonly pid: number;
-  /** Resolves when the process has exited, with everything it printed already read. */
-  readonly exited: Promise<PluginExit>;
-  /** The last text it printed (stdout and stderr), for error messages. */
-  lastOutput(): string;
-  /** SIGINT, wait up to `graceMs`, then SIGKILL. Resolves once it is gone. */
-  stop(graceMs?: number): Promise<PluginExit & { forced: boolean }>;
-}
+export type PluginExit = SessionExit;
+export type RunningPlugin = RunningSession;
 
 export const STOP_GRACE_MS = 3000;
 

@@ -38,6 +38,7 @@ export function realDeps(plan: EnvironmentPlan, plugin: Promise<PluginSetup>, ui
     terminateSession,
     spawnPlugin,
     decodeMessage: (aws, encoded) => decodeAuthorizationMessage(aws, encoded, ui.debug),
+    nativeClient: async () => (await import('../native/session.js')).startNativeSession,
     // Loaded when a database first fails to answer: the RDS client and the evaluator cost a tunnel nothing.
     diagnosePath: async (aws, instanceId, database, signal) =>
       (await import('./network-check.js')).diagnosePath(aws, instanceId, database, { signal }),

@@ -1,5 +1,7 @@
 // Finding session-manager-plugin and judging its version, before anything else of a run: no AWS SDK
 // here, so that the check (a `--version` process) runs while the SDK loads (tunnel/deps.ts).
+import { TunnelError } from '../errors.js';
+import type { SessionClientChoice } from '../model.js';
 import { findPlugin, pluginVersion } from '../plugin/locate.js';
 import { judgePluginVersion } from '../plugin/version.js';
 import type { PluginSetup } from './run.js';
@@ -12,8 +14,24 @@ export async function preparePlugin(
   env: NodeJS.ProcessEnv,
   legacyPlugin: boolean,
   debug: (m: string) => void,
+  choice: SessionClientChoice = 'plugin',
 ): Promise<PluginSetup> {
-  const file = await findPlugin(env);
+  const native = (why: string): PluginSetup => ({
+    file: '',
+    verdict: { form: 'env', warning: undefined },
+    native: { why },
+  });
+  if (choice === 'native') return native('asked for');
+  let file: string;
+  try {
+    file = await findPlugin(env);
+  } catch (e) {
+    // auto: without the plugin, dbtunnel's own client carries the tunnel (and says so, once).
+    if (choice === 'auto' && e instanceof TunnelError && e.kind === 'pluginMissing') {
+      return native('session-manager-plugin is not installed');
+    }
+    throw e;
+  }
   const version = await pluginVersion(file);
   debug(`plugin: ${file} ${version}`);
   return { file, verdict: judgePluginVersion(version, legacyPlugin) };

@@ -32,6 +32,8 @@ export type RunOutcome =
 export interface PluginSetup {
   file: string;
   verdict: PluginVerdict;
+  /** dbtunnel's own session client carries the tunnels instead (src/native/), and why. */
+  native?: { why: string } | undefined;
 }
 
 /** The edges a run talks to (tunnel/deps.ts gives the real ones); nothing here touches the terminal. */
@@ -44,6 +46,8 @@ export interface RunDeps {
   spawnPlugin: typeof import('../plugin/process.js').spawnPlugin;
   /** EC2's encoded authorization message, decoded when the caller may; undefined otherwise. */
   decodeMessage?(aws: AwsContext, encoded: string): Promise<string | undefined>;
+  /** dbtunnel's own session client (loaded only when a run uses it). */
+  nativeClient?(): Promise<typeof import('../native/session.js').startNativeSession>;
   /** Why the bastion cannot reach a database (tunnel/network-check.ts). */
   diagnosePath?(
     aws: AwsContext,
@@ -149,6 +153,9 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
       looks: new AbortController(),
     };
     if (plugin.verdict.warning) onEvent({ type: 'warning', message: plugin.verdict.warning });
+    if (plugin.native?.why.includes('not installed')) {
+      onEvent({ type: 'warning', message: `${plugin.native.why}: dbtunnel's own session client carries the tunnel.` });
+    }
     onEvent({ type: 'bastion', bastion, region: aws.region, profile: aws.profile });
     if (signal.aborted) return { kind: 'stopped', reason: signal.reason as StopReason };
 
@@ -453,6 +460,10 @@ async function startPlugin(
   const { aws, plugin, opts, deps } = run;
   const { onEvent, signal } = opts;
   const spec = entry.spec;
+  // dbtunnel's own session client, in this process: it needs the keys themselves, to sign its channel.
+  const native = plugin.native && deps.nativeClient ? await deps.nativeClient() : undefined;
+  const credentials = native ? await aws.credentials() : undefined;
+  const client = native ? "dbtunnel's session client" : 'session-manager-plugin';
   const invocation = buildPluginInvocation({
     response,
     region: aws.region,
@@ -464,13 +475,17 @@ async function startPlugin(
   });
   const added = Object.keys(invocation.env).filter((k) => invocation.env[k] !== undefined);
   const removed = Object.keys(invocation.env).filter((k) => invocation.env[k] === undefined);
-  onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...invocation.argv])}` });
-  onEvent({
-    type: 'debug',
-    message:
-      `plugin env: + ${added.join(', ') || '(nothing)'}${removed.length ? `, - ${removed.join(', ')}` : ''} ` +
-      `(values not shown)`,
-  });
+  if (native) {
+    onEvent({ type: 'debug', message: `session client: dbtunnel's own (${plugin.native!.why})` });
+  } else {
+    onEvent({ type: 'debug', message: `plugin argv: ${JSON.stringify([plugin.file, ...invocation.argv])}` });
+    onEvent({
+      type: 'debug',
+      message:
+        `plugin env: + ${added.join(', ') || '(nothing)'}${removed.length ? `, - ${removed.join(', ')}` : ''} ` +
+        `(values not shown)`,
+    });
+  }
 
   await new Promise<void>((resolve, reject) => {
     let settled = false;
@@ -488,8 +503,7 @@ async function startPlugin(
       settle(
         new TunnelError(
           'startFailed',
-          `session-manager-plugin did not open local port ${localPort} ` +
-            `for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
+          `${client} did not open local port ${localPort} ` + `for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
           {
             details: entry.plugin?.lastOutput()
               ? [`It printed: ${entry.plugin.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
@@ -526,13 +540,9 @@ async function startPlugin(
         settle(
           /address already in use/.test(e.message)
             ? portInUseError(localPort, [/\[::1\]|::1/.test(e.message) ? '::1' : '127.0.0.1'], spec.db)
-            : new TunnelError(
-                'startFailed',
-                `session-manager-plugin could not start the tunnel for ${spec.db}: ${e.message}`,
-                {
-                  hint: "Run again with --debug to see the plugin's output.",
-                },
-              ),
+            : new TunnelError('startFailed', `${client} could not start the tunnel for ${spec.db}: ${e.message}`, {
+                hint: "Run again with --debug to see the plugin's output.",
+              }),
         );
       } else if (e.type === 'destination-failed' && entry.tunnel) {
         const diagnosing = diagnoseOnce(entry.tunnel, run);
@@ -549,7 +559,16 @@ async function startPlugin(
         message: `plugin ${spec.db} ${stream === 'stdout' ? 'printed' : 'printed on stderr'}: ${line}`,
       });
     };
-    entry.plugin = deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
+    entry.plugin = native
+      ? native({
+          response,
+          region: aws.region,
+          credentials: credentials!,
+          localPort,
+          onEvent: onPluginEvent,
+          debug: (message) => onEvent({ type: 'debug', message: `${spec.db}: ${message}` }),
+        })
+      : deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
     onEvent({
       type: 'debug',
       message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only`,
@@ -558,7 +577,7 @@ async function startPlugin(
       settle(
         new TunnelError(
           'startFailed',
-          `session-manager-plugin exited (${exit.signal ?? `code ${exit.code}`}) ` +
+          `${client} ${native ? 'ended' : 'exited'} (${exit.signal ?? `code ${exit.code}`}) ` +
             `before the tunnel for ${spec.db} was ready.`,
           {
             details: entry.plugin!.lastOutput()

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 // Decisions come from dbtunnel's evaluator (itself table-tested on AWS's documented examples); the
 // messages below are written from docs/aws-facts.md §denials, never produced by dbtunnel's code.
 import { evaluateStrict } from '../../src/iam/evaluate.js';
+import { type AgentRecord, attachAgent } from './emulator/agent.js';
 import { dataChannel } from './emulator/data-channel.js';
 import { ec2 } from './emulator/ec2.js';
 import { iam } from './emulator/iam.js';
@@ -37,6 +38,8 @@ export class Emulator {
   readonly sessions = new Map<string, EmuSession>();
   /** EC2's encoded authorization failure messages, for sts:DecodeAuthorizationMessage. */
   readonly encodedMessages = new Map<string, { action: string; principal: string }>();
+  /** What the agent saw of each native data channel: its signature, its frames, its handshake. */
+  readonly agentRecords: AgentRecord[] = [];
   /** Reachability Analyzer's paths and analyses not deleted (yet). */
   readonly insights: EmuInsights = { paths: new Map(), analyses: new Map() };
   /** Every token this emulator has handed out, for leak searches. */
@@ -52,6 +55,7 @@ export class Emulator {
   constructor(scenario: Scenario) {
     this.scenario = scenario;
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    attachAgent(this, this.server);
     for (const p of scenario.principals ?? [DEV_USER]) this.principals.set(p.accessKeyId, p);
   }
 

@@ -25,6 +25,7 @@ export const up = defineCommand({
     json,
     reconnect: { ...reconnect, describe: 'When a session ends unasked (default with -d: always)' },
     'max-reconnects': TUNNEL_OPTIONS['max-reconnects'],
+    'session-client': TUNNEL_OPTIONS['session-client'],
   },
   examples: [['$0 up -d stg mydb', 'Open mydb in the background; dbtunnel ps lists it, dbtunnel down closes it']],
   check: (a) => instanceProblem(a.instance),
@@ -41,6 +42,7 @@ export const up = defineCommand({
       timeout: a.timeout,
       reconnect: a.reconnect,
       maxReconnects: a.maxReconnects,
+      sessionClient: a.sessionClient,
     };
     signals.install(term);
     if (a.detach) {

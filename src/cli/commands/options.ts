@@ -1,7 +1,7 @@
 // The options several commands share, declared once: where the AWS side is (a target), and how a
 // tunnel is held. `up` takes the tunnel's options but those that make no sense in the background.
 import { TunnelError } from '../../errors.js';
-import { INSTANCE_ID_PATTERN } from '../../model.js';
+import { INSTANCE_ID_PATTERN, SESSION_CLIENTS } from '../../model.js';
 
 export const TARGET_OPTIONS = {
   profile: { type: 'string', describe: 'AWS profile (overrides the config)' },
@@ -28,6 +28,11 @@ export const TUNNEL_OPTIONS = {
     describe: 'When a session ends unasked (default: always on a terminal, else on-failure)',
   },
   'max-reconnects': { type: 'number', default: 10, describe: 'Reconnect attempts per outage' },
+  'session-client': {
+    choices: SESSION_CLIENTS,
+    describe:
+      "Which session client carries the tunnels (default auto: session-manager-plugin when installed, else dbtunnel's own)",
+  },
   'legacy-plugin': {
     type: 'boolean',
     default: false,

@@ -49,6 +49,7 @@ export const tunnel = defineCommand({
         instance: a.instance,
         timeout: a.timeout,
         legacyPlugin: a.legacyPlugin,
+        sessionClient: a.sessionClient,
         yes: a.yes,
         dryRun: a.dryRun,
         command,

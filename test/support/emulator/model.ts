@@ -2,6 +2,7 @@
 // failures; and the constants every service module shares.
 import type http from 'node:http';
 import type { PolicyDocument } from '../../../src/iam/evaluate.js';
+import type { EmuAgentBehaviour } from './agent.js';
 import type { EmuReachability } from './reachability.js';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
@@ -70,6 +71,10 @@ export interface Scenario {
   upstream?: string;
   /** What Reachability Analyzer answers (default: a path is found). */
   reachability?: EmuReachability;
+  /** How the agent treats the native client's data channel (ignoring, reordering, refusing). */
+  agent?: EmuAgentBehaviour;
+  /** false: the agent accepts an upgrade that is not signed (default: it must be). */
+  requireSignedDataChannel?: boolean;
 }
 
 export interface EmuCall {
@@ -91,7 +96,8 @@ export interface EmuSession {
   status: 'Connected' | 'Terminated';
   /** Who ended it: the TerminateSession API, the plugin over its data channel, or AWS. */
   endedBy?: 'api' | 'plugin' | 'aws';
-  channels: Set<http.ServerResponse>;
+  /** The open data channels: the fake plugin's HTTP stream, or the native client's WebSocket. */
+  channels: Set<{ end(chunk?: string): unknown; destroy(): unknown }>;
 }
 
 export const DEFAULT_ACCOUNT = '123456789012';

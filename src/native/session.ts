@@ -1,0 +1,394 @@
+// dbtunnel's own session client (docs/native-protocol.md): the data channel over a WebSocket whose
+// upgrade request is signed with SigV4, the handshake of a Port session, then one smux stream per
+// local TCP connection, with every stream message numbered, acknowledged and resent until
+// acknowledged. To the tunnel it looks like the plugin: the same events, the same stop.
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { SignatureV4 } from '@smithy/signature-v4';
+import WebSocket from 'ws';
+import type { Credentials, StartSessionResponse } from '../model.js';
+import type { RunningSession, SessionEvent, SessionExit } from '../session-client.js';
+import {
+  acknowledgePayload,
+  type ChannelMessage,
+  decodeMessage,
+  encodeMessage,
+  FLAG,
+  flagPayload,
+  MalformedMessage,
+  PAYLOAD_TYPE,
+} from './message.js';
+import { InboundOrder, Outbound, SequenceOverflow } from './sequencing.js';
+import { encodeFrame, SMUX_CMD, SmuxProtocolError, SmuxReader } from './smux.js';
+
+/**
+ * What the agent is told this client is. It decides from this string to multiplex (≥ 1.1.70) and to
+ * leave smux keepalive off (> 1.2.331.0), as it does for AWS's plugin of the same version.
+ */
+export const CLIENT_VERSION = '1.2.764.0';
+/** Both sides send at most this much per message (AWS's plugin and agent). */
+const PAYLOAD_BYTES = 1024;
+const RESEND_CHECK_MS = 100;
+/** About five minutes of resending the same message: the channel is gone. */
+const MAX_RESENDS = 3000;
+const PING_MS = 5 * 60_000;
+/** Agents up to this version forward one connection at a time (basic mode), which this client does not speak. */
+const LAST_BASIC_AGENT = [3, 0, 196, 0];
+
+export interface NativeSessionOptions {
+  response: StartSessionResponse;
+  region: string;
+  credentials: Credentials;
+  /** The local port to listen on (0: the system picks). */
+  localPort: number;
+  onEvent(e: SessionEvent): void;
+  debug(message: string): void;
+  /** TLS and proxy settings of dbtunnel's AWS clients (src/aws/network.ts). */
+  agent?: import('node:http').Agent | undefined;
+  ca?: Buffer | undefined;
+}
+
+const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
+  typeof d === 'string'
+    ? d
+    : ArrayBuffer.isView(d)
+      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+      : Buffer.from(d);
+
+/** SHA-256 and HMAC as the SigV4 signer wants them, from Node's crypto. */
+class NodeSha256 {
+  private readonly h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.h.digest();
+  }
+}
+
+/** The headers that sign the WebSocket upgrade: SigV4, service ssmmessages, the session's region. */
+export async function signedUpgradeHeaders(
+  streamUrl: string,
+  region: string,
+  credentials: Credentials,
+  now = new Date(),
+): Promise<Record<string, string>> {
+  const url = new URL(streamUrl);
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signer = new SignatureV4({
+    service: 'ssmmessages',
+    region,
+    credentials,
+    sha256: NodeSha256,
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    {
+      method: 'GET',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query,
+      headers: { host: url.host },
+    },
+    { signingDate: now },
+  );
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') out[k] = String(v);
+  return out;
+}
+
+function newerThan(version: string, base: number[]): boolean {
+  const parts = version.split('.').map(Number);
+  for (let i = 0; i < base.length; i++) if ((parts[i] ?? 0) !== base[i]) return (parts[i] ?? 0) > base[i]!;
+  return false;
+}
+
+export function startNativeSession(opts: NativeSessionOptions): RunningSession {
+  const { response, onEvent, debug } = opts;
+  let lastOutput = '';
+  const say = (text: string) => {
+    lastOutput = text;
+    debug(`native: ${text}`);
+  };
+  let finish!: (e: SessionExit) => void;
+  const exited = new Promise<SessionExit>((resolve) => {
+    finish = resolve;
+  });
+  let ended = false;
+  const outbound = new Outbound<Buffer>();
+  const inbound = new InboundOrder<ChannelMessage>();
+  const smux = new SmuxReader();
+  /** Local connections by smux stream id; `finSent`: our side of the stream is closed. */
+  const streams = new Map<number, { socket: net.Socket; finSent: boolean }>();
+  let nextStream = 1;
+  let server: net.Server | undefined;
+  let socket: WebSocket | undefined;
+  let resendTimer: NodeJS.Timeout | undefined;
+  let pingTimer: NodeJS.Timeout | undefined;
+
+  const end = (event: SessionEvent | undefined, code = 0) => {
+    if (ended) return;
+    ended = true;
+    clearInterval(resendTimer);
+    clearInterval(pingTimer);
+    for (const s of streams.values()) s.socket.destroy();
+    streams.clear();
+    server?.close();
+    socket?.terminate();
+    if (event) onEvent(event);
+    finish({ code, signal: undefined });
+  };
+  const fail = (message: string) => {
+    say(message);
+    end({ type: 'failed', message });
+  };
+
+  const sendRaw = (bytes: Buffer) => {
+    if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
+  };
+  const sendStream = (payloadType: number, payload: Buffer) => {
+    try {
+      const { message } = outbound.send(
+        (sequenceNumber) =>
+          encodeMessage({
+            messageType: 'input_stream_data',
+            createdDate: Date.now(),
+            sequenceNumber,
+            flags: 0,
+            messageId: randomUUID(),
+            payloadType,
+            payload,
+          }),
+        Date.now(),
+      );
+      sendRaw(message);
+    } catch (e) {
+      if (!(e instanceof SequenceOverflow)) throw e;
+      fail(`the data channel stopped acknowledging: ${e.message}`);
+    }
+  };
+  /** smux bytes, cut into messages of at most 1 KiB. */
+  const sendSmux = (frame: Buffer) => {
+    for (let at = 0; at < frame.length; at += PAYLOAD_BYTES) {
+      sendStream(PAYLOAD_TYPE.output, frame.subarray(at, at + PAYLOAD_BYTES));
+    }
+  };
+  const acknowledge = (m: ChannelMessage) =>
+    sendRaw(
+      encodeMessage({
+        messageType: 'acknowledge',
+        createdDate: Date.now(),
+        sequenceNumber: 0,
+        flags: 3,
+        messageId: randomUUID(),
+        payloadType: PAYLOAD_TYPE.none,
+        payload: acknowledgePayload(m),
+      }),
+    );
+
+  const listen = () => {
+    server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const sid = (nextStream += 2);
+      const stream = { socket: client, finSent: false };
+      streams.set(sid, stream);
+      onEvent({ type: 'connection' });
+      sendSmux(encodeFrame({ cmd: SMUX_CMD.syn, streamId: sid, data: Buffer.alloc(0) }));
+      client.on('data', (chunk: Buffer) => {
+        for (let at = 0; at < chunk.length; at += PAYLOAD_BYTES - 8) {
+          sendSmux(encodeFrame({ cmd: SMUX_CMD.psh, streamId: sid, data: chunk.subarray(at, at + PAYLOAD_BYTES - 8) }));
+        }
+      });
+      // The client has sent all it will: our side of the stream closes (its answer may still come).
+      const finish = () => {
+        if (stream.finSent || ended) return;
+        stream.finSent = true;
+        sendSmux(encodeFrame({ cmd: SMUX_CMD.fin, streamId: sid, data: Buffer.alloc(0) }));
+      };
+      client.on('end', finish);
+      client.on('error', () => client.destroy());
+      client.on('close', () => {
+        finish();
+        streams.delete(sid);
+      });
+    });
+    server.on('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'bind: address already in use' : e.message;
+      fail(`listen tcp 127.0.0.1:${opts.localPort}: ${why}`);
+    });
+    server.listen({ host: '127.0.0.1', port: opts.localPort, exclusive: true }, () => {
+      const port = (server!.address() as net.AddressInfo).port;
+      say(`Port ${port} opened for sessionId ${response.SessionId}.`);
+      onEvent({ type: 'ready', port });
+    });
+  };
+
+  const onFrames = (payload: Buffer) => {
+    for (const f of smux.push(payload)) {
+      const stream = streams.get(f.streamId);
+      if (f.cmd === SMUX_CMD.psh) stream?.socket.write(f.data);
+      else if (f.cmd === SMUX_CMD.fin) stream?.socket.end(); // the agent's side is done: flush, then close ours
+    }
+  };
+
+  const deliver = (m: ChannelMessage) => {
+    switch (m.payloadType) {
+      case PAYLOAD_TYPE.handshakeRequest: {
+        const request = JSON.parse(m.payload.toString('utf8')) as {
+          AgentVersion?: string;
+          RequestedClientActions?: { ActionType?: string; ActionParameters?: { SessionType?: string } }[];
+        };
+        const agent = request.AgentVersion ?? '';
+        say(`agent ${agent}`);
+        if (!newerThan(agent, LAST_BASIC_AGENT)) {
+          fail(
+            `the SSM agent on the bastion is ${agent || 'of an unknown version'}: it forwards one connection ` +
+              'at a time, which only session-manager-plugin speaks (use --session-client plugin)',
+          );
+          return;
+        }
+        const processed = (request.RequestedClientActions ?? []).map((a) => {
+          const port = a.ActionType === 'SessionType' && a.ActionParameters?.SessionType === 'Port';
+          return {
+            ActionType: a.ActionType,
+            ActionStatus: port ? 1 : 3,
+            ActionResult: null,
+            Error: port ? '' : 'unsupported',
+          };
+        });
+        sendStream(
+          PAYLOAD_TYPE.handshakeResponse,
+          Buffer.from(JSON.stringify({ ClientVersion: CLIENT_VERSION, ProcessedClientActions: processed, Errors: [] })),
+        );
+        return;
+      }
+      case PAYLOAD_TYPE.handshakeComplete:
+        if (!server) listen();
+        return;
+      case PAYLOAD_TYPE.output:
+        onFrames(m.payload);
+        return;
+      case PAYLOAD_TYPE.flag: {
+        const flag = m.payload.length >= 4 ? m.payload.readUInt32BE(0) : 0;
+        if (flag === FLAG.connectToPortError) {
+          say('Connection to destination port failed, check SSM Agent logs.');
+          onEvent({ type: 'destination-failed' });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  };
+
+  const onMessage = (data: Buffer) => {
+    let m: ChannelMessage;
+    try {
+      m = decodeMessage(data);
+    } catch (e) {
+      if (!(e instanceof MalformedMessage)) throw e;
+      fail(`the data channel sent a malformed message: ${e.message}`);
+      return;
+    }
+    switch (m.messageType) {
+      case 'acknowledge': {
+        const ack = JSON.parse(m.payload.toString('utf8')) as { AcknowledgedMessageSequenceNumber?: number };
+        if (typeof ack.AcknowledgedMessageSequenceNumber === 'number') {
+          outbound.acknowledged(ack.AcknowledgedMessageSequenceNumber, Date.now());
+        }
+        return;
+      }
+      case 'output_stream_data': {
+        acknowledge(m);
+        for (const next of inbound.accept(m.sequenceNumber, m).deliver) deliver(next);
+        return;
+      }
+      case 'channel_closed': {
+        let text = 'the data channel was closed';
+        try {
+          text = (JSON.parse(m.payload.toString('utf8')) as { Output?: string }).Output || text;
+        } catch {
+          // its words are not JSON: the generic ones
+        }
+        say(text);
+        end({ type: 'ended', cause: 'aws', text });
+        return;
+      }
+      default:
+        // start_publication / pause_publication: AWS's plugin ignores them too.
+        return;
+    }
+  };
+
+  void (async () => {
+    const headers = await signedUpgradeHeaders(response.StreamUrl, opts.region, opts.credentials);
+    if (ended) return;
+    say(`Starting session with SessionId: ${response.SessionId}`);
+    onEvent({ type: 'starting', sessionId: response.SessionId });
+    socket = new WebSocket(response.StreamUrl, {
+      headers,
+      maxPayload: 128 * 1024,
+      ...(opts.agent ? { agent: opts.agent } : {}),
+      ...(opts.ca ? { ca: opts.ca } : {}),
+    });
+    socket.on('open', () => {
+      socket!.send(
+        JSON.stringify({
+          MessageSchemaVersion: '1.0',
+          RequestId: randomUUID(),
+          TokenValue: response.TokenValue,
+          ClientId: randomUUID(),
+          ClientVersion: CLIENT_VERSION,
+        }),
+      );
+      socket!.ping('keepalive');
+      pingTimer = setInterval(() => socket?.ping('keepalive'), PING_MS);
+      resendTimer = setInterval(() => {
+        const due = outbound.due(Date.now());
+        if (!due) return;
+        if (due.resends > MAX_RESENDS) fail('the data channel stopped acknowledging (5 minutes of resending)');
+        else sendRaw(due.message);
+      }, RESEND_CHECK_MS);
+    });
+    socket.on('message', (data, isBinary) => {
+      try {
+        if (isBinary) onMessage(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]));
+      } catch (e) {
+        const why = e instanceof SmuxProtocolError || e instanceof SequenceOverflow ? e.message : String(e);
+        fail(`the data channel broke its protocol: ${why}`);
+      }
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      fail(`failed to open data channel: HTTP ${res.statusCode}`);
+    });
+    socket.on('error', (e) => fail(`the data channel failed: ${e.message}`));
+    socket.on('close', (code, reason) => {
+      if (!ended) end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` });
+    });
+  })().catch((e: unknown) => fail(`could not sign the data channel's request: ${(e as Error).message}`));
+
+  return {
+    pid: process.pid,
+    exited,
+    lastOutput: () => lastOutput,
+    async stop() {
+      if (!ended) {
+        // Tell the agent, as the plugin does on SIGINT, then leave without waiting for an answer.
+        sendStream(PAYLOAD_TYPE.flag, flagPayload(FLAG.terminateSession));
+        await new Promise<void>((resolve) => {
+          if (!socket || socket.readyState !== WebSocket.OPEN) return resolve();
+          socket.once('close', () => resolve());
+          socket.close(1000);
+          setTimeout(resolve, 1000).unref();
+        });
+        end({ type: 'ended', cause: 'exited', text: `Exiting session with sessionId: ${response.SessionId}.` });
+      }
+      return { ...(await exited), forced: false };
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// dbtunnel's own session client (`--session-client native`, `sessionClient:` in the config, and `auto`
+// without the plugin) against the emulator's agent, which it meets only on the wire: a signed
+// upgrade, the handshake, smux streams, acknowledgements and resends, the destination refusing, and
+// every way out ending the session over the data channel.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDbtunnel } from '../support/cli.js';
+import { roundTrip } from '../support/echo-server.js';
+import { DEV_USER } from '../support/emulator.js';
+import { freePort } from '../support/ports.js';
+import { createWorld, DB_HOST, type World } from '../support/world.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function open(w: World, extra: string[] = [], env: Record<string, string> = {}) {
+  const t = startDbtunnel(['--config', w.configFile, 'stg', 'mydb', ...extra], { ...w.env, ...env });
+  const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
+  return { t, port: Number(m[1]) };
+}
+
+describe('the native session client', () => {
+  it('carries bytes both ways through the agent; the upgrade is signed; Ctrl-C ends the session over the channel', async () => {
+    world = await createWorld();
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    expect(await roundTrip(port, 'through the native client')).toBe('through the native client');
+    expect(await world.pluginRecords()).toEqual([]); // no plugin was started
+    const [record] = world.emu.agentRecords;
+    expect(record).toMatchObject({ signature: 'valid', principal: 'arn:aws:iam::123456789012:user/dev' });
+    expect(record!.openDataChannel).toMatchObject({ MessageSchemaVersion: '1.0', ClientVersion: '1.2.764.0' });
+    expect(record!.handshake).toMatchObject({
+      ProcessedClientActions: [{ ActionType: 'SessionType', ActionStatus: 1 }],
+    });
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+    expect(world.emu.agentRecords[0]!.terminatedByFlag).toBe(true);
+    expect([...world.emu.sessions.values()][0]).toMatchObject({ status: 'Terminated', endedBy: 'plugin' });
+    // The token never leaves through any output.
+    const token = [...world.emu.sessions.values()][0]!.token;
+    expect(t.stdout() + t.stderr()).not.toContain(token);
+  });
+
+  it('20 connections at once through one tunnel, every byte intact', async () => {
+    world = await createWorld();
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    const payloads = Array.from({ length: 20 }, (_, i) => `${i}:`.padEnd(3000 + i * 97, String.fromCharCode(97 + i)));
+    const echoed = await Promise.all(payloads.map((p) => roundTrip(port, p)));
+    expect(echoed).toEqual(payloads);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('an agent that ignores messages and sends its own out of order: the client resends and reorders, nothing lost', async () => {
+    world = await createWorld({ scenario: { agent: { ignoreEvery: 4, swapPairs: true } } });
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    const payload = 'x'.repeat(20_000);
+    expect(await roundTrip(port, payload)).toBe(payload);
+    expect(world.emu.agentRecords[0]!.ignored).toBeGreaterThan(0);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('the destination refusing: ConnectToPortError gives the same warning as the plugin, the tunnel stays', async () => {
+    world = await createWorld();
+    world.emu.scenario.network = { [`${DB_HOST}:3306`]: `127.0.0.1:${await freePort()}` };
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    const s = net.connect(port, '127.0.0.1', () => s.write('nobody there'));
+    s.on('error', () => {});
+    await t.waitFor(/The bastion could not connect to [^\n]+:3306 for mydb\./);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('an upgrade not signed with the known keys is refused: the tunnel does not open, the session is terminated', async () => {
+    world = await createWorld();
+    // The emulator's API takes a known key id whatever the signature; its agent checks the signature.
+    const credentials = path.join(world.dir, 'aws-credentials');
+    await writeFile(
+      credentials,
+      (await readFile(credentials, 'utf8')).replaceAll(DEV_USER.secretAccessKey, 'not-the-secret'),
+    );
+    const t = startDbtunnel(
+      ['--config', world.configFile, 'stg', 'mydb', '--session-client', 'native', '--timeout', '5'],
+      world.env,
+    );
+    const r = await t.exited;
+    expect(r.code, t.stderr()).toBe(25);
+    expect(t.stderr()).toContain('failed to open data channel: HTTP 403');
+    expect(world.emu.agentRecords.map((a) => a.signature)).toEqual(['invalid']);
+    expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
+  });
+
+  it("auto: without session-manager-plugin on PATH, dbtunnel's own client carries the tunnel, and says so once", async () => {
+    world = await createWorld();
+    const empty = path.join(world.dir, 'no-plugin');
+    await mkdir(empty);
+    await writeFile(path.join(empty, '.keep'), '');
+    const { t, port } = await open(world, [], { PATH: `${empty}${path.delimiter}${path.dirname(process.execPath)}` });
+    expect(await roundTrip(port, 'auto')).toBe('auto');
+    expect(t.stderr().match(/session-manager-plugin is not installed: dbtunnel's own session client/g)).toHaveLength(1);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+});

@@ -1,0 +1,387 @@
+// The agent's side of the data channel, for dbtunnel's native client: written from the protocol's
+// description (docs/native-protocol.md), not from the client's code — the two meet only on the wire.
+// The WebSocket upgrade must be signed (SigV4, ssmmessages, this region) with a principal's known keys;
+// then the OpenDataChannel frame with the session's token; the handshake of a Port session; and smux
+// v1 streams, each dialled to the destination the scenario maps the document's host:port to. It
+// acknowledges, delivers in order, resends what is not acknowledged, and, when a test says so,
+// ignores some of the client's messages (to make it resend) or sends its own out of order.
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Emulator } from '../emulator.js';
+import type { EmuSession } from './model.js';
+
+export interface EmuAgentBehaviour {
+  /** Ignore (no acknowledgement, no delivery) every Nth stream message of the client's. */
+  ignoreEvery?: number;
+  /** Send each pair of the agent's stream messages in reverse order. */
+  swapPairs?: boolean;
+  /** Refuse connections to the destination (ConnectToPortError, then FIN). */
+  refuseDestination?: boolean;
+}
+
+export interface AgentRecord {
+  sessionId: string;
+  signature: 'valid' | 'missing' | 'invalid';
+  principal?: string;
+  openDataChannel?: Record<string, unknown>;
+  handshake?: Record<string, unknown>;
+  /** Stream messages of the client's it ignored, and duplicates it saw. */
+  ignored: number;
+  duplicates: number;
+  terminatedByFlag: boolean;
+}
+
+// ---- the wire, from the description's table ---------------------------------------------------------
+
+interface Wire {
+  type: string;
+  seq: number;
+  flags: number;
+  id: Buffer;
+  payloadType: number;
+  payload: Buffer;
+}
+
+function writeWire(type: string, seq: number, flags: number, payloadType: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(120);
+  header.writeUInt32BE(116, 0);
+  Buffer.from(type.padEnd(32, ' '), 'ascii').copy(header, 4);
+  header.writeUInt32BE(1, 36);
+  header.writeBigUInt64BE(BigInt(Date.now()), 40);
+  header.writeBigInt64BE(BigInt(seq), 48);
+  header.writeBigUInt64BE(BigInt(flags), 56);
+  const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
+  id.subarray(8).copy(header, 64);
+  id.subarray(0, 8).copy(header, 72);
+  createHash('sha256').update(payload).digest().copy(header, 80);
+  header.writeUInt32BE(payloadType, 112);
+  header.writeUInt32BE(payload.length, 116);
+  return Buffer.concat([header, payload]);
+}
+
+function readWire(b: Buffer): Wire {
+  const headerLength = b.readUInt32BE(0);
+  const length = b.readUInt32BE(headerLength);
+  const payload = b.subarray(headerLength + 4, headerLength + 4 + length);
+  if (!createHash('sha256').update(payload).digest().equals(b.subarray(80, 112)) && length > 0) {
+    throw new Error('digest mismatch');
+  }
+  return {
+    type: b.subarray(4, 36).toString('ascii').trim(),
+    seq: Number(b.readBigInt64BE(48)),
+    flags: Number(b.readBigUInt64BE(56)),
+    id: Buffer.concat([b.subarray(72, 80), b.subarray(64, 72)]),
+    payloadType: headerLength >= 116 ? b.readUInt32BE(112) : 0,
+    payload,
+  };
+}
+
+const canonical = (id: Buffer) => {
+  const h = id.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+
+/** smux v1: version 1, command, length (LE 16), stream id (LE 32), data. */
+function smuxFrame(cmd: number, sid: number, data: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = 1;
+  h[1] = cmd;
+  h.writeUInt16LE(data.length, 2);
+  h.writeUInt32LE(sid, 4);
+  return Buffer.concat([h, data]);
+}
+
+// ---- SigV4 on the upgrade --------------------------------------------------------------------------
+
+class Sha256 {
+  private h;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
+  }
+  update(d: string | ArrayBuffer | ArrayBufferView) {
+    this.h.update(toBytes(d));
+  }
+  async digest() {
+    return this.h.digest();
+  }
+}
+function toBytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
+  if (typeof d === 'string') return d;
+  return ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
+}
+
+async function checkSignature(
+  emu: Emulator,
+  req: http.IncomingMessage,
+): Promise<{ signature: AgentRecord['signature']; principal?: string }> {
+  const auth = req.headers.authorization ?? '';
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
+  if (!m) return { signature: 'missing' };
+  const [, key, , region, service, signedHeaders, signature] = m;
+  const p = emu.principals.get(key!);
+  const amzDate = String(req.headers['x-amz-date'] ?? '');
+  const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (!p || service !== 'ssmmessages' || region !== emu.region || !date) return { signature: 'invalid' };
+  const url = new URL(req.url ?? '/', 'ws://placeholder');
+  const headers: Record<string, string> = {};
+  for (const h of signedHeaders!.split(';')) headers[h] = String(req.headers[h] ?? '');
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signer = new SignatureV4({
+    service: 'ssmmessages',
+    region: emu.region,
+    credentials: {
+      accessKeyId: p.accessKeyId,
+      secretAccessKey: p.secretAccessKey,
+      ...(p.sessionToken ? { sessionToken: p.sessionToken } : {}),
+    },
+    sha256: Sha256,
+    applyChecksum: false,
+  });
+  const [, y, mo, d, hh, mi, ss] = date;
+  const expected = await signer.sign(
+    { method: 'GET', protocol: 'wss:', hostname: headers.host ?? '', path: url.pathname, query, headers },
+    { signingDate: new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(hh), Number(mi), Number(ss))) },
+  );
+  const got = /Signature=([0-9a-f]{64})/.exec(String(expected.headers.authorization ?? ''))?.[1];
+  return got === signature ? { signature: 'valid', principal: p.arn } : { signature: 'invalid' };
+}
+
+// ---- the session -----------------------------------------------------------------------------------
+
+export function attachAgent(emu: Emulator, server: http.Server): void {
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req: http.IncomingMessage, sock: Duplex, head: Buffer) => {
+    void (async () => {
+      const id = /^\/v1\/data-channel\/([^/?]+)/.exec(req.url ?? '')?.[1];
+      const session = id ? emu.sessions.get(decodeURIComponent(id)) : undefined;
+      const check = await checkSignature(emu, req);
+      const record: AgentRecord = {
+        sessionId: session?.id ?? String(id),
+        signature: check.signature,
+        ignored: 0,
+        duplicates: 0,
+        terminatedByFlag: false,
+        ...(check.principal ? { principal: check.principal } : {}),
+      };
+      emu.agentRecords.push(record);
+      const refuse = emu.scenario.requireSignedDataChannel !== false && check.signature !== 'valid';
+      if (!session || refuse) {
+        sock.end(`HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        return;
+      }
+      wss.handleUpgrade(req, sock, head, (ws) => agentSession(emu, session, ws, record));
+    })();
+  });
+}
+
+function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: AgentRecord): void {
+  const behaviour = emu.scenario.agent ?? {};
+  let nextSeq = 0;
+  let expected = 0;
+  const early = new Map<number, Wire>();
+  const unacked = new Map<number, { bytes: Buffer; at: number }>();
+  let held: Buffer | undefined;
+  let incoming = 0;
+  const sockets = new Map<number, net.Socket>();
+  let smuxBuffer = Buffer.alloc(0);
+  let opened = false;
+
+  const sendStream = (payloadType: number, payload: Buffer, flags = 0) => {
+    const seq = nextSeq++;
+    const bytes = writeWire('output_stream_data', seq, flags, payloadType, payload);
+    unacked.set(seq, { bytes, at: Date.now() });
+    if (behaviour.swapPairs && seq > 0) {
+      if (held) {
+        ws.send(bytes);
+        ws.send(held);
+        held = undefined;
+      } else held = bytes;
+      return;
+    }
+    ws.send(bytes);
+  };
+  const sendSmux = (frame: Buffer) => {
+    for (let at = 0; at < frame.length; at += 1024) sendStream(1, frame.subarray(at, at + 1024));
+  };
+  const flag = (value: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(value, 0);
+    sendStream(10, b);
+  };
+  const resend = setInterval(() => {
+    if (held && unacked.size > 0) {
+      ws.send(held); // a lone held message goes after a while all the same
+      held = undefined;
+    }
+    for (const m of unacked.values()) if (Date.now() - m.at > 300) ws.send(m.bytes);
+  }, 150);
+
+  const channel = {
+    end(line?: string) {
+      let text = 'Session terminated.';
+      try {
+        text = (JSON.parse(String(line ?? '{}')) as { text?: string }).text ?? text;
+      } catch {
+        // the default words
+      }
+      const payload = Buffer.from(JSON.stringify({ MessageType: 'channel_closed', SessionId: s.id, Output: text }));
+      ws.send(writeWire('channel_closed', 0, 0, 0, payload), () => ws.close(1000, 'Bye'));
+    },
+    destroy() {
+      ws.terminate();
+    },
+  };
+  s.channels.add(channel);
+
+  const onSmux = (bytes: Buffer) => {
+    smuxBuffer = Buffer.concat([smuxBuffer, bytes]);
+    while (smuxBuffer.length >= 8) {
+      const length = smuxBuffer.readUInt16LE(2);
+      if (smuxBuffer.length < 8 + length) return;
+      const cmd = smuxBuffer[1];
+      const sid = smuxBuffer.readUInt32LE(4);
+      const data = smuxBuffer.subarray(8, 8 + length);
+      smuxBuffer = smuxBuffer.subarray(8 + length);
+      if (cmd === 0) dial(sid);
+      else if (cmd === 2) sockets.get(sid)?.write(Buffer.from(data));
+      else if (cmd === 1) sockets.get(sid)?.end();
+    }
+  };
+  const dial = (sid: number) => {
+    const dest = `${s.parameters.host?.[0]}:${s.parameters.portNumber?.[0]}`;
+    const where = emu.scenario.network?.[dest] ?? dest;
+    const at = where.lastIndexOf(':');
+    const refuse = () => {
+      flag(3); // ConnectToPortError
+      sendSmux(smuxFrame(1, sid));
+    };
+    if (behaviour.refuseDestination) return refuse();
+    const socket = net.connect({ host: where.slice(0, at), port: Number(where.slice(at + 1)), allowHalfOpen: true });
+    sockets.set(sid, socket);
+    let connected = false;
+    socket.on('connect', () => {
+      connected = true;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (let i = 0; i < chunk.length; i += 1016) sendSmux(smuxFrame(2, sid, chunk.subarray(i, i + 1016)));
+    });
+    socket.on('end', () => sendSmux(smuxFrame(1, sid)));
+    socket.on('error', () => {
+      sockets.delete(sid);
+      if (!connected) refuse();
+    });
+  };
+
+  const deliver = (m: Wire) => {
+    if (m.payloadType === 6) {
+      record.handshake = JSON.parse(m.payload.toString()) as Record<string, unknown>;
+      const version = String(record.handshake.ClientVersion ?? '0')
+        .split('.')
+        .map(Number);
+      const mux = version[0]! > 1 || (version[0] === 1 && (version[1]! > 1 || (version[1] === 1 && version[2]! >= 70)));
+      const actions = (record.handshake.ProcessedClientActions ?? []) as { ActionStatus?: number }[];
+      if (!mux || actions[0]?.ActionStatus !== 1) {
+        ws.close(1000, 'handshake refused');
+        return;
+      }
+      sendStream(7, Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })));
+    } else if (m.payloadType === 1) onSmux(m.payload);
+    else if (m.payloadType === 10 && m.payload.readUInt32BE(0) === 2) {
+      record.terminatedByFlag = true;
+      if (s.status === 'Connected') {
+        s.status = 'Terminated';
+        s.endedBy = 'plugin';
+      }
+      ws.close(1000, 'terminated');
+    }
+  };
+
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) {
+      if (opened) return;
+      const open = JSON.parse(data.toString()) as Record<string, unknown>;
+      record.openDataChannel = open;
+      if (open.TokenValue !== s.token || s.status !== 'Connected') {
+        ws.close(1008, 'invalid token');
+        return;
+      }
+      opened = true;
+      const inst = (emu.scenario.instances ?? []).find((i) => i.id === s.target);
+      sendStream(
+        5,
+        Buffer.from(
+          JSON.stringify({
+            AgentVersion: inst?.agentVersion ?? '3.3.1142.0',
+            RequestedClientActions: [
+              {
+                ActionType: 'SessionType',
+                ActionParameters: {
+                  SessionType: 'Port',
+                  Properties: {
+                    type: 'LocalPortForwarding',
+                    host: s.parameters.host?.[0],
+                    portNumber: s.parameters.portNumber?.[0],
+                    localPortNumber: s.parameters.localPortNumber?.[0],
+                  },
+                },
+              },
+            ],
+          }),
+        ),
+        1,
+      );
+      return;
+    }
+    const m = readWire(data);
+    if (m.type === 'acknowledge') {
+      const ack = JSON.parse(m.payload.toString()) as { AcknowledgedMessageSequenceNumber: number };
+      unacked.delete(ack.AcknowledgedMessageSequenceNumber);
+      return;
+    }
+    if (m.type !== 'input_stream_data') return;
+    incoming++;
+    if (behaviour.ignoreEvery && incoming % behaviour.ignoreEvery === 0) {
+      record.ignored++;
+      return;
+    }
+    ws.send(
+      writeWire(
+        'acknowledge',
+        0,
+        3,
+        0,
+        Buffer.from(
+          JSON.stringify({
+            AcknowledgedMessageType: m.type,
+            AcknowledgedMessageId: canonical(m.id),
+            AcknowledgedMessageSequenceNumber: m.seq,
+            IsSequentialMessage: true,
+          }),
+        ),
+      ),
+    );
+    if (m.seq < expected || early.has(m.seq)) {
+      record.duplicates++;
+      return;
+    }
+    early.set(m.seq, m);
+    for (let next = early.get(expected); next; next = early.get(expected)) {
+      early.delete(expected);
+      expected++;
+      deliver(next);
+    }
+  });
+  ws.on('close', () => {
+    clearInterval(resend);
+    s.channels.delete(channel);
+    for (const socket of sockets.values()) socket.destroy();
+  });
+}
