@@ -194,7 +194,8 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
 
   const listen = () => {
     server = net.createServer({ allowHalfOpen: true }, (client) => {
-      const sid = (nextStream += 2);
+      nextStream += 2;
+      const sid = nextStream;
       const stream = { socket: client, finSent: false };
       streams.set(sid, stream);
       onEvent({ type: 'connection' });

@@ -1,6 +1,5 @@
 // The emulator's world as a test describes it: instances, principals, roles, sessions, injected
 // failures; and the constants every service module shares.
-import type http from 'node:http';
 import type { PolicyDocument } from '../../../src/iam/evaluate.js';
 import type { EmuAgentBehaviour } from './agent.js';
 import type { EmuReachability } from './reachability.js';
