@@ -144,9 +144,10 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     if (event) onEvent(event);
     finish({ code, signal: undefined });
   };
+  // A failure, not AWS's word: the run reconnects in on-failure mode too.
   const fail = (message: string) => {
     say(message);
-    end({ type: 'failed', message });
+    end({ type: 'failed', message }, 1);
   };
 
   const sendRaw = (bytes: Buffer) => {
@@ -369,7 +370,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     });
     socket.on('error', (e) => fail(`the data channel failed: ${e.message}`));
     socket.on('close', (code, reason) => {
-      if (!ended) end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` });
+      if (!ended) end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` }, 1);
     });
   })().catch((e: unknown) => fail(`could not sign the data channel's request: ${(e as Error).message}`));
 

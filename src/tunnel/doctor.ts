@@ -62,7 +62,11 @@ export async function* runDoctor(
     detail: `${configName}: environment ${plan.env}, ${plan.tunnels.map((t) => t.db).join(', ')}`,
   };
 
+  const choice = plan.sessionClient ?? 'auto';
   try {
+    if (choice === 'native') {
+      throw Object.assign(new Error('native'), { native: true });
+    }
     const file = await deps.findPlugin();
     const version = await deps.pluginVersion(file);
     const verdict = judgePluginVersion(version, false);
@@ -71,8 +75,24 @@ export async function* runDoctor(
       ? { check: 'plugin', status: 'warn', detail: `session-manager-plugin ${version} (${file})`, fix: verdict.warning }
       : { check: 'plugin', status: 'pass', detail: `session-manager-plugin ${version} (${file})` };
   } catch (e) {
-    // Its own subject only: "nothing was started" is for a tunnel, not for a check.
-    yield { ...failed('plugin', e), detail: e instanceof TunnelError ? e.message : String(e) };
+    const missing = e instanceof TunnelError && e.kind === 'pluginMissing';
+    if ((e as { native?: boolean }).native) {
+      yield {
+        check: 'plugin',
+        status: 'pass',
+        detail: "not needed: dbtunnel's own session client (sessionClient: native)",
+      };
+    } else if (missing && choice === 'auto') {
+      yield {
+        check: 'plugin',
+        status: 'warn',
+        detail: "session-manager-plugin is not installed: dbtunnel's own session client will carry the tunnels",
+        fix: "Nothing to do; install the plugin to use AWS's own client (sessionClient: plugin to insist on it).",
+      };
+    } else {
+      // Its own subject only: "nothing was started" is for a tunnel, not for a check.
+      yield { ...failed('plugin', e), detail: e instanceof TunnelError ? e.message : String(e) };
+    }
   }
 
   // The region first: it needs no credentials (and credentials need a region).

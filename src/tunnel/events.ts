@@ -18,6 +18,8 @@ export interface OpenTunnel {
   sessionId: string;
   target: string;
   engine?: Engine | undefined;
+  /** Which session client carries it. */
+  client?: 'plugin' | 'native' | undefined;
 }
 
 export type TunnelEvent =
@@ -62,6 +64,7 @@ export function toRecord(e: TunnelEvent): EventRecord | undefined {
         host: t.address ?? '127.0.0.1',
         port: t.localPort,
         sessionId: t.sessionId,
+        client: t.client ?? 'plugin',
         url: e.url ?? null,
       };
     }

@@ -531,6 +531,7 @@ async function startPlugin(
             sessionId: response.SessionId,
             target: request.Target,
             engine: spec.engine,
+            client: native ? 'native' : 'plugin',
           };
           const hint = clientHint(spec.engine, spec.port, address ?? '127.0.0.1', e.port);
           onEvent({ type: 'ready', tunnel: entry.tunnel, url: hint?.url });

@@ -150,14 +150,30 @@ describe('dbtunnel doctor', () => {
     expect(world.emu.callsOf('SimulatePrincipalPolicy')[0]!.input.PolicySourceArn).toBe(role);
   });
 
+  it("auto without the plugin: a warning that dbtunnel's own client will be used, not a failure", async () => {
+    world = await createWorld();
+    const pathWithout = world.env
+      .PATH!.split(path.delimiter)
+      .filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR))
+      .join(path.delimiter);
+    const r = await doctor(world, [], { PATH: pathWithout });
+    expect(line(r.stdout, 'plugin')).toMatch(
+      /^⚠ plugin +session-manager-plugin is not installed: dbtunnel's own session client will carry the tunnels$/,
+    );
+    expect(r.code, r.stdout).toBe(0);
+  });
+
   it('no plugin, a bastion that is offline with an old agent, a busy port: each its own line; the first failure sets the exit code', async () => {
     const held = await new Promise<net.Server>((r) => {
       const s = net.createServer();
       s.listen(0, '127.0.0.1', () => r(s));
     });
     const port = (held.address() as net.AddressInfo).port;
-    const config = defaultConfig() as { environments: { stg: { databases: { mydb: Record<string, unknown> } } } };
+    const config = defaultConfig() as {
+      environments: { stg: { sessionClient?: string; databases: { mydb: Record<string, unknown> } } };
+    };
     config.environments.stg.databases.mydb.localPort = port;
+    config.environments.stg.sessionClient = 'plugin'; // insisting on it: its absence is a failure
     world = await createWorld({
       config,
       scenario: {

@@ -25,13 +25,14 @@ function holdPort(host: string, port = 0): Promise<net.Server> {
 }
 
 describe('nothing starts when the preflight fails', () => {
-  it('no session-manager-plugin: install steps, exit 12, no session', async () => {
+  it('--session-client plugin without session-manager-plugin: install steps, exit 12, no session', async () => {
     world = await createWorld();
     const pathWithout = world.env
       .PATH!.split(path.delimiter)
       .filter((d) => path.resolve(d) !== path.resolve(FAKE_PLUGIN_DIR))
       .join(path.delimiter);
-    const r = await run(['stg', 'mydb'], { PATH: pathWithout });
+    // (auto, the default, uses dbtunnel's own client instead: test/e2e/native.test.ts)
+    const r = await run(['stg', 'mydb', '--session-client', 'plugin'], { PATH: pathWithout });
     expect(r.code).toBe(12);
     expect(r.stderr).toMatch(/session-manager-plugin is not installed/);
     expect(r.stderr).toMatch(/Install it: https:\/\/docs\.aws\.amazon\.com/);

@@ -31,7 +31,8 @@ export const TUNNEL_OPTIONS = {
   'session-client': {
     choices: SESSION_CLIENTS,
     describe:
-      "Which session client carries the tunnels (default auto: session-manager-plugin when installed, else dbtunnel's own)",
+      'Which session client carries the tunnels ' +
+      "(default auto: session-manager-plugin when installed, else dbtunnel's own)",
   },
   'legacy-plugin': {
     type: 'boolean',
