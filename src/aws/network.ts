@@ -60,3 +60,19 @@ export async function networkFor(
     return ca ? { httpsAgent: new https.Agent({ keepAlive: true, ca }) } : undefined;
   };
 }
+
+/**
+ * The agent for a WebSocket to `url` (the native session client's data channel): the same proxy
+ * (CONNECT, for wss:// and ws:// alike) and CA bundle as dbtunnel's AWS clients; undefined when
+ * neither applies. TLS is verified either way.
+ */
+export async function agentForWebSocket(url: string, env: NodeJS.ProcessEnv): Promise<http.Agent | undefined> {
+  const ca = await readBundle(env);
+  const asHttp = url.replace(/^ws(s?):/, 'http$1:');
+  const proxy = getProxyForUrl(asHttp);
+  if (proxy) {
+    const { HttpsProxyAgent } = await import('https-proxy-agent');
+    return new HttpsProxyAgent(proxy, ca ? { ca } : {}) as unknown as http.Agent;
+  }
+  return ca ? new https.Agent({ ca }) : undefined;
+}

@@ -6,6 +6,7 @@ import { createHash, createHmac, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import WebSocket from 'ws';
+import { agentForWebSocket } from '../aws/network.js';
 import type { Credentials, StartSessionResponse } from '../model.js';
 import type { RunningSession, SessionEvent, SessionExit } from '../session-client.js';
 import {
@@ -43,9 +44,6 @@ export interface NativeSessionOptions {
   localPort: number;
   onEvent(e: SessionEvent): void;
   debug(message: string): void;
-  /** TLS and proxy settings of dbtunnel's AWS clients (src/aws/network.ts). */
-  agent?: import('node:http').Agent | undefined;
-  ca?: Buffer | undefined;
 }
 
 const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
@@ -329,14 +327,14 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
 
   void (async () => {
     const headers = await signedUpgradeHeaders(response.StreamUrl, opts.region, opts.credentials);
+    const agent = await agentForWebSocket(response.StreamUrl, process.env);
     if (ended) return;
     say(`Starting session with SessionId: ${response.SessionId}`);
     onEvent({ type: 'starting', sessionId: response.SessionId });
     socket = new WebSocket(response.StreamUrl, {
       headers,
       maxPayload: 128 * 1024,
-      ...(opts.agent ? { agent: opts.agent } : {}),
-      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(agent ? { agent } : {}),
     });
     socket.on('open', () => {
       socket!.send(
@@ -372,7 +370,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     socket.on('close', (code, reason) => {
       if (!ended) end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` }, 1);
     });
-  })().catch((e: unknown) => fail(`could not sign the data channel's request: ${(e as Error).message}`));
+  })().catch((e: unknown) => fail(`could not open the data channel: ${(e as Error).message}`));
 
   return {
     pid: process.pid,

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
 import { DEV_USER } from '../support/emulator.js';
+import { startProxy } from '../support/network.js';
 import { freePort } from '../support/ports.js';
 import { createWorld, DB_HOST, type World } from '../support/world.js';
 
@@ -93,6 +94,20 @@ describe('the native session client', () => {
     expect(t.stderr()).toContain('failed to open data channel: HTTP 403');
     expect(world.emu.agentRecords.map((a) => a.signature)).toEqual(['invalid']);
     expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
+  });
+
+  it("through the same proxy as dbtunnel's AWS calls (a CONNECT tunnel for the WebSocket)", async () => {
+    world = await createWorld();
+    const proxy = await startProxy();
+    try {
+      const { t, port } = await open(world, ['--session-client', 'native'], { HTTP_PROXY: proxy.url });
+      expect(await roundTrip(port, 'via the proxy')).toBe('via the proxy');
+      t.child.kill('SIGINT');
+      expect((await t.exited).code).toBe(0);
+      expect(proxy.connects).toContain(new URL(world.emu.url).host);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("auto: without session-manager-plugin on PATH, dbtunnel's own client carries the tunnel, and says so once", async () => {

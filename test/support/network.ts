@@ -12,11 +12,14 @@ export interface Proxy {
   url: string;
   /** host:port of every request that went through. */
   seen: string[];
+  /** host:port of every CONNECT tunnel (TLS, WebSockets). */
+  connects: string[];
   close(): Promise<void>;
 }
 
 export async function startProxy(): Promise<Proxy> {
   const seen: string[] = [];
+  const connects: string[] = [];
   const server = http.createServer((req, res) => {
     const target = new URL(req.url ?? '');
     seen.push(target.host);
@@ -29,6 +32,7 @@ export async function startProxy(): Promise<Proxy> {
   });
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     seen.push(req.url ?? '');
+    connects.push(req.url ?? '');
     const [host, port] = (req.url ?? '').split(':');
     const upstream = net.connect(Number(port), host, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -43,6 +47,7 @@ export async function startProxy(): Promise<Proxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     seen,
+    connects,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
