@@ -1,5 +1,5 @@
 // Session Manager sessions: the StartSession request the AWS CLI would send, and TerminateSession.
-import { StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
+import { ResumeSessionCommand, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { PORT_FORWARDING_DOCUMENT, type StartSessionRequest, type StartSessionResponse } from '../model.js';
 import type { AwsContext } from './context.js';
 import { registerSecret } from '../secrets.js';
@@ -43,5 +43,25 @@ export async function terminateSession(aws: AwsContext, sessionId: string): Prom
     await aws.ssm.send(new TerminateSessionCommand({ SessionId: sessionId }));
   } catch (e) {
     throw describeAwsError(e, { action: `terminate session ${sessionId}`, profile: aws.profile, region: aws.region });
+  }
+}
+
+/**
+ * A new token for a session whose data channel dropped (the native client reopens it with this);
+ * undefined when the session is gone (it timed out or was terminated meanwhile).
+ */
+export async function resumeSession(aws: AwsContext, sessionId: string): Promise<string | undefined> {
+  try {
+    const out = await aws.ssm.send(new ResumeSessionCommand({ SessionId: sessionId }));
+    if (out.TokenValue) registerSecret(out.TokenValue, 'session token');
+    return out.TokenValue || undefined;
+  } catch (e) {
+    const err = describeAwsError(e, {
+      action: `resume session ${sessionId}`,
+      profile: aws.profile,
+      region: aws.region,
+    });
+    if ((e as { name?: string }).name === 'DoesNotExistException') return undefined;
+    throw err;
   }
 }

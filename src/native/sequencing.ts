@@ -111,4 +111,13 @@ export class Outbound<T> {
   get waiting(): number {
     return this.unacked.size;
   }
+
+  /** Everything not yet acknowledged, oldest first (to send again on a new socket), now recorded as sent. */
+  resendAll(now: number): T[] {
+    return [...this.unacked.values()].map((sent) => {
+      sent.lastSentAt = now;
+      sent.resends++;
+      return sent.message;
+    });
+  }
 }

@@ -44,6 +44,8 @@ export interface NativeSessionOptions {
   localPort: number;
   onEvent(e: SessionEvent): void;
   debug(message: string): void;
+  /** ssm:ResumeSession: a new token for this session, or undefined when it is over. */
+  resume?: (() => Promise<string | undefined>) | undefined;
 }
 
 const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
@@ -325,37 +327,33 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     }
   };
 
-  void (async () => {
+  let opened = false; // this socket was opened: a drop is resumed, not fatal
+  let stopping = false;
+  let resuming = false;
+
+  /** Open (or reopen, after a drop) the data channel with `token`; the sequence state is kept. */
+  const connect = async (token: string) => {
     const headers = await signedUpgradeHeaders(response.StreamUrl, opts.region, opts.credentials);
     const agent = await agentForWebSocket(response.StreamUrl, process.env);
     if (ended) return;
-    say(`Starting session with SessionId: ${response.SessionId}`);
-    onEvent({ type: 'starting', sessionId: response.SessionId });
-    socket = new WebSocket(response.StreamUrl, {
-      headers,
-      maxPayload: 128 * 1024,
-      ...(agent ? { agent } : {}),
-    });
-    socket.on('open', () => {
-      socket!.send(
+    const ws = new WebSocket(response.StreamUrl, { headers, maxPayload: 128 * 1024, ...(agent ? { agent } : {}) });
+    socket = ws;
+    ws.on('open', () => {
+      ws.send(
         JSON.stringify({
           MessageSchemaVersion: '1.0',
           RequestId: randomUUID(),
-          TokenValue: response.TokenValue,
-          ClientId: randomUUID(),
+          TokenValue: token,
+          ClientId: clientId,
           ClientVersion: CLIENT_VERSION,
         }),
       );
-      socket!.ping('keepalive');
-      pingTimer = setInterval(() => socket?.ping('keepalive'), PING_MS);
-      resendTimer = setInterval(() => {
-        const due = outbound.due(Date.now());
-        if (!due) return;
-        if (due.resends > MAX_RESENDS) fail('the data channel stopped acknowledging (5 minutes of resending)');
-        else sendRaw(due.message);
-      }, RESEND_CHECK_MS);
+      ws.ping('keepalive');
+      // What the old socket may have lost: everything not acknowledged, at once.
+      for (const message of outbound.resendAll(Date.now())) ws.send(message);
+      opened = true;
     });
-    socket.on('message', (data, isBinary) => {
+    ws.on('message', (data, isBinary) => {
       try {
         if (isBinary) onMessage(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]));
       } catch (e) {
@@ -363,14 +361,58 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         fail(`the data channel broke its protocol: ${why}`);
       }
     });
-    socket.on('unexpected-response', (_req, res) => {
+    ws.on('unexpected-response', (_req, res) => {
+      ws.removeAllListeners('close');
       fail(`failed to open data channel: HTTP ${res.statusCode}`);
     });
-    socket.on('error', (e) => fail(`the data channel failed: ${e.message}`));
-    socket.on('close', (code, reason) => {
-      if (!ended) end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` }, 1);
+    ws.on('error', () => {}); // 'close' follows, and decides
+    ws.on('close', (code, reason) => {
+      if (ended || stopping || ws !== socket) return;
+      if (!opened || !opts.resume) {
+        end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` }, 1);
+        return;
+      }
+      void resume(`${code} ${reason}`.trim());
     });
-  })().catch((e: unknown) => fail(`could not open the data channel: ${(e as Error).message}`));
+  };
+
+  /** The socket dropped: a new token from ResumeSession, the same session, up to 5 tries. */
+  const resume = async (why: string) => {
+    if (resuming) return;
+    resuming = true;
+    say(`the data channel dropped (${why}): resuming the session`);
+    for (let attempt = 1, wait = 100 + Math.floor(Math.random() * 100); attempt <= 5; attempt++, wait *= 2) {
+      await new Promise((r) => setTimeout(r, wait));
+      if (ended) return;
+      try {
+        const token = await opts.resume!();
+        if (!token) {
+          end({ type: 'ended', cause: 'aws', text: 'The session is over: it could not be resumed.' }, 0);
+          return;
+        }
+        opened = false;
+        resuming = false;
+        await connect(token);
+        return;
+      } catch (e) {
+        say(`resume attempt ${attempt} failed: ${(e as Error).message}`);
+      }
+    }
+    resuming = false;
+    end({ type: 'ended', cause: 'exited', text: `the data channel dropped (${why}) and could not be resumed` }, 1);
+  };
+
+  const clientId = randomUUID();
+  say(`Starting session with SessionId: ${response.SessionId}`);
+  onEvent({ type: 'starting', sessionId: response.SessionId });
+  pingTimer = setInterval(() => socket?.ping('keepalive'), PING_MS);
+  resendTimer = setInterval(() => {
+    const due = outbound.due(Date.now());
+    if (!due) return;
+    if (due.resends > MAX_RESENDS) fail('the data channel stopped acknowledging (5 minutes of resending)');
+    else sendRaw(due.message);
+  }, RESEND_CHECK_MS);
+  connect(response.TokenValue).catch((e: unknown) => fail(`could not open the data channel: ${(e as Error).message}`));
 
   return {
     pid: process.pid,
@@ -378,6 +420,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     lastOutput: () => lastOutput,
     async stop() {
       if (!ended) {
+        stopping = true;
         // Tell the agent, as the plugin does on SIGINT, then leave without waiting for an answer.
         sendStream(PAYLOAD_TYPE.flag, flagPayload(FLAG.terminateSession));
         await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@
 import { findBastion } from '../aws/bastion.js';
 import { createAwsContext, refuseMfa } from '../aws/context.js';
 import { decodeAuthorizationMessage } from '../aws/decode.js';
-import { startSession, terminateSession } from '../aws/session.js';
+import { resumeSession, startSession, terminateSession } from '../aws/session.js';
 import type { EnvironmentPlan } from '../model.js';
 import { spawnPlugin } from '../plugin/process.js';
 import type { PluginSetup, RunDeps } from './run.js';
@@ -38,6 +38,7 @@ export function realDeps(plan: EnvironmentPlan, plugin: Promise<PluginSetup>, ui
     terminateSession,
     spawnPlugin,
     decodeMessage: (aws, encoded) => decodeAuthorizationMessage(aws, encoded, ui.debug),
+    resumeSession,
     nativeClient: async () => (await import('../native/session.js')).startNativeSession,
     // Loaded when a database first fails to answer: the RDS client and the evaluator cost a tunnel nothing.
     diagnosePath: async (aws, instanceId, database, signal) =>

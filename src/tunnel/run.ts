@@ -46,6 +46,8 @@ export interface RunDeps {
   spawnPlugin: typeof import('../plugin/process.js').spawnPlugin;
   /** EC2's encoded authorization message, decoded when the caller may; undefined otherwise. */
   decodeMessage?(aws: AwsContext, encoded: string): Promise<string | undefined>;
+  /** ssm:ResumeSession (the native client, after its socket dropped). */
+  resumeSession?(aws: AwsContext, sessionId: string): Promise<string | undefined>;
   /** dbtunnel's own session client (loaded only when a run uses it). */
   nativeClient?(): Promise<typeof import('../native/session.js').startNativeSession>;
   /** Why the bastion cannot reach a database (tunnel/network-check.ts). */
@@ -568,6 +570,7 @@ async function startPlugin(
           localPort,
           onEvent: onPluginEvent,
           debug: (message) => onEvent({ type: 'debug', message: `${spec.db}: ${message}` }),
+          ...(deps.resumeSession ? { resume: () => deps.resumeSession!(aws, response.SessionId) } : {}),
         })
       : deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
     onEvent({

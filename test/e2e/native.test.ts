@@ -66,6 +66,25 @@ describe('the native session client', () => {
     expect((await t.exited).code).toBe(0);
   });
 
+  it('a dropped socket is resumed into the same session (ResumeSession, a new token), nothing lost or doubled', async () => {
+    world = await createWorld({ scenario: { agent: { dropSocketAfter: 6 } } });
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    const payload = Array.from({ length: 400 }, (_, i) => `line ${i}\n`).join('');
+    expect(await roundTrip(port, payload)).toBe(payload);
+    expect(world.emu.callsOf('ResumeSession')).toHaveLength(1);
+    expect(world.emu.callsOf('StartSession')).toHaveLength(1);
+    expect(world.emu.agentRecords.map((r) => [r.signature, r.resumed ?? false])).toEqual([
+      ['valid', false],
+      ['valid', true],
+    ]);
+    // The second socket opened with the new token, not the first.
+    const tokens = world.emu.agentRecords.map((r) => r.openDataChannel?.TokenValue);
+    expect(tokens[0]).not.toBe(tokens[1]);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+    expect(t.stdout() + t.stderr()).not.toContain(String(tokens[1]));
+  });
+
   it('the destination refusing: ConnectToPortError gives the same warning as the plugin, the tunnel stays', async () => {
     world = await createWorld();
     world.emu.scenario.network = { [`${DB_HOST}:3306`]: `127.0.0.1:${await freePort()}` };
@@ -95,6 +114,22 @@ describe('the native session client', () => {
     expect(world.emu.agentRecords.map((a) => a.signature)).toEqual(['invalid']);
     expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
   });
+
+  it.each([
+    ['a wrong digest', { corruptDigest: true }, 'the payload digest does not match'],
+    ['a length beyond the frame', { lieAboutLength: true }, 'a payload of 2147483647 bytes (at most 65536)'],
+  ])(
+    'a malformed message from the network (%s): a clear error, exit 25, the session terminated',
+    async (_n, agent, said) => {
+      world = await createWorld({ scenario: { agent } });
+      const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--session-client', 'native'], world.env);
+      const r = await t.exited;
+      expect(r.code, t.stderr()).toBe(25);
+      expect(t.stderr()).toContain(`the data channel sent a malformed message: ${said}`);
+      expect(t.stderr()).not.toContain('This is a bug');
+      expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
+    },
+  );
 
   it("through the same proxy as dbtunnel's AWS calls (a CONNECT tunnel for the WebSocket)", async () => {
     world = await createWorld();

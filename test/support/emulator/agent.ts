@@ -21,6 +21,12 @@ export interface EmuAgentBehaviour {
   swapPairs?: boolean;
   /** Refuse connections to the destination (ConnectToPortError, then FIN). */
   refuseDestination?: boolean;
+  /** Drop the socket (once) when the client's Nth stream message arrives, losing that message. */
+  dropSocketAfter?: number;
+  /** Send the agent's first message with a digest that does not match its payload. */
+  corruptDigest?: boolean;
+  /** Send the agent's first message with a payload length beyond the frame. */
+  lieAboutLength?: boolean;
 }
 
 export interface AgentRecord {
@@ -33,6 +39,8 @@ export interface AgentRecord {
   ignored: number;
   duplicates: number;
   terminatedByFlag: boolean;
+  /** This socket resumed a session whose earlier socket dropped. */
+  resumed?: boolean;
 }
 
 // ---- the wire, from the description's table ---------------------------------------------------------
@@ -182,31 +190,72 @@ export function attachAgent(emu: Emulator, server: http.Server): void {
   });
 }
 
+interface AgentState {
+  ws: WebSocket;
+  record: AgentRecord;
+  nextSeq: number;
+  expected: number;
+  early: Map<number, Wire>;
+  unacked: Map<number, { bytes: Buffer; at: number }>;
+  held: Buffer | undefined;
+  incoming: number;
+  dropped: boolean;
+  sockets: Map<number, net.Socket>;
+  smuxBuffer: Buffer;
+  opened: boolean;
+  timer: NodeJS.Timeout;
+}
+
+/** The agent's side of a session outlives a socket: a client that resumes finds its state here. */
+const states = new WeakMap<EmuSession, AgentState>();
+
 function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: AgentRecord): void {
   const behaviour = emu.scenario.agent ?? {};
-  let nextSeq = 0;
-  let expected = 0;
-  const early = new Map<number, Wire>();
-  const unacked = new Map<number, { bytes: Buffer; at: number }>();
-  let held: Buffer | undefined;
-  let incoming = 0;
-  const sockets = new Map<number, net.Socket>();
-  let smuxBuffer = Buffer.alloc(0);
-  let opened = false;
+  const existing = states.get(s);
+  const st: AgentState = existing ?? {
+    ws,
+    record,
+    nextSeq: 0,
+    expected: 0,
+    early: new Map(),
+    unacked: new Map(),
+    held: undefined,
+    incoming: 0,
+    dropped: false,
+    sockets: new Map(),
+    smuxBuffer: Buffer.alloc(0),
+    opened: false,
+    timer: setInterval(() => {
+      if (st.ws.readyState !== st.ws.OPEN) return;
+      if (st.held && st.unacked.size > 0) {
+        st.ws.send(st.held); // a lone held message goes after a while all the same
+        st.held = undefined;
+      }
+      for (const m of st.unacked.values()) if (Date.now() - m.at > 300) st.ws.send(m.bytes);
+    }, 150).unref(),
+  };
+  if (existing) {
+    existing.ws = ws;
+    existing.record = record;
+    record.resumed = true;
+  }
+  states.set(s, st);
 
   const sendStream = (payloadType: number, payload: Buffer, flags = 0) => {
-    const seq = nextSeq++;
+    const seq = st.nextSeq++;
     const bytes = writeWire('output_stream_data', seq, flags, payloadType, payload);
-    unacked.set(seq, { bytes, at: Date.now() });
+    if (seq === 0 && behaviour.corruptDigest) bytes.writeUInt8(bytes.readUInt8(80) ^ 0xff, 80);
+    if (seq === 0 && behaviour.lieAboutLength) bytes.writeUInt32BE(0x7fffffff, 116);
+    st.unacked.set(seq, { bytes, at: Date.now() });
     if (behaviour.swapPairs && seq > 0) {
-      if (held) {
-        ws.send(bytes);
-        ws.send(held);
-        held = undefined;
-      } else held = bytes;
+      if (st.held) {
+        st.ws.send(bytes);
+        st.ws.send(st.held);
+        st.held = undefined;
+      } else st.held = bytes;
       return;
     }
-    ws.send(bytes);
+    st.ws.send(bytes);
   };
   const sendSmux = (frame: Buffer) => {
     for (let at = 0; at < frame.length; at += 1024) sendStream(1, frame.subarray(at, at + 1024));
@@ -216,13 +265,6 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     b.writeUInt32BE(value, 0);
     sendStream(10, b);
   };
-  const resend = setInterval(() => {
-    if (held && unacked.size > 0) {
-      ws.send(held); // a lone held message goes after a while all the same
-      held = undefined;
-    }
-    for (const m of unacked.values()) if (Date.now() - m.at > 300) ws.send(m.bytes);
-  }, 150);
 
   const channel = {
     end(line?: string) {
@@ -242,17 +284,17 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
   s.channels.add(channel);
 
   const onSmux = (bytes: Buffer) => {
-    smuxBuffer = Buffer.concat([smuxBuffer, bytes]);
-    while (smuxBuffer.length >= 8) {
-      const length = smuxBuffer.readUInt16LE(2);
-      if (smuxBuffer.length < 8 + length) return;
-      const cmd = smuxBuffer[1];
-      const sid = smuxBuffer.readUInt32LE(4);
-      const data = smuxBuffer.subarray(8, 8 + length);
-      smuxBuffer = smuxBuffer.subarray(8 + length);
+    st.smuxBuffer = Buffer.concat([st.smuxBuffer, bytes]);
+    while (st.smuxBuffer.length >= 8) {
+      const length = st.smuxBuffer.readUInt16LE(2);
+      if (st.smuxBuffer.length < 8 + length) return;
+      const cmd = st.smuxBuffer[1];
+      const sid = st.smuxBuffer.readUInt32LE(4);
+      const data = st.smuxBuffer.subarray(8, 8 + length);
+      st.smuxBuffer = st.smuxBuffer.subarray(8 + length);
       if (cmd === 0) dial(sid);
-      else if (cmd === 2) sockets.get(sid)?.write(Buffer.from(data));
-      else if (cmd === 1) sockets.get(sid)?.end();
+      else if (cmd === 2) st.sockets.get(sid)?.write(Buffer.from(data));
+      else if (cmd === 1) st.sockets.get(sid)?.end();
     }
   };
   const dial = (sid: number) => {
@@ -265,7 +307,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     };
     if (behaviour.refuseDestination) return refuse();
     const socket = net.connect({ host: where.slice(0, at), port: Number(where.slice(at + 1)), allowHalfOpen: true });
-    sockets.set(sid, socket);
+    st.sockets.set(sid, socket);
     let connected = false;
     socket.on('connect', () => {
       connected = true;
@@ -275,45 +317,49 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     });
     socket.on('end', () => sendSmux(smuxFrame(1, sid)));
     socket.on('error', () => {
-      sockets.delete(sid);
+      st.sockets.delete(sid);
       if (!connected) refuse();
     });
   };
 
   const deliver = (m: Wire) => {
     if (m.payloadType === 6) {
-      record.handshake = JSON.parse(m.payload.toString()) as Record<string, unknown>;
-      const version = String(record.handshake.ClientVersion ?? '0')
+      st.record.handshake = JSON.parse(m.payload.toString()) as Record<string, unknown>;
+      const version = String(st.record.handshake.ClientVersion ?? '0')
         .split('.')
         .map(Number);
       const mux = version[0]! > 1 || (version[0] === 1 && (version[1]! > 1 || (version[1] === 1 && version[2]! >= 70)));
-      const actions = (record.handshake.ProcessedClientActions ?? []) as { ActionStatus?: number }[];
+      const actions = (st.record.handshake.ProcessedClientActions ?? []) as { ActionStatus?: number }[];
       if (!mux || actions[0]?.ActionStatus !== 1) {
-        ws.close(1000, 'handshake refused');
+        st.ws.close(1000, 'handshake refused');
         return;
       }
       sendStream(7, Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })));
     } else if (m.payloadType === 1) onSmux(m.payload);
     else if (m.payloadType === 10 && m.payload.readUInt32BE(0) === 2) {
-      record.terminatedByFlag = true;
+      st.record.terminatedByFlag = true;
       if (s.status === 'Connected') {
         s.status = 'Terminated';
         s.endedBy = 'plugin';
       }
-      ws.close(1000, 'terminated');
+      st.ws.close(1000, 'terminated');
     }
   };
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (!isBinary) {
-      if (opened) return;
       const open = JSON.parse(data.toString()) as Record<string, unknown>;
-      record.openDataChannel = open;
+      st.record.openDataChannel = open;
       if (open.TokenValue !== s.token || s.status !== 'Connected') {
         ws.close(1008, 'invalid token');
         return;
       }
-      opened = true;
+      if (st.opened) {
+        // A resumed channel: what the client has not acknowledged goes again on this socket.
+        for (const m of st.unacked.values()) ws.send(m.bytes);
+        return;
+      }
+      st.opened = true;
       const inst = (emu.scenario.instances ?? []).find((i) => i.id === s.target);
       sendStream(
         5,
@@ -343,13 +389,18 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     const m = readWire(data);
     if (m.type === 'acknowledge') {
       const ack = JSON.parse(m.payload.toString()) as { AcknowledgedMessageSequenceNumber: number };
-      unacked.delete(ack.AcknowledgedMessageSequenceNumber);
+      st.unacked.delete(ack.AcknowledgedMessageSequenceNumber);
       return;
     }
     if (m.type !== 'input_stream_data') return;
-    incoming++;
-    if (behaviour.ignoreEvery && incoming % behaviour.ignoreEvery === 0) {
-      record.ignored++;
+    st.incoming++;
+    if (behaviour.dropSocketAfter && st.incoming === behaviour.dropSocketAfter && !st.dropped) {
+      st.dropped = true;
+      ws.terminate(); // the network drops it: this message is lost with the socket
+      return;
+    }
+    if (behaviour.ignoreEvery && st.incoming % behaviour.ignoreEvery === 0) {
+      st.record.ignored++;
       return;
     }
     ws.send(
@@ -368,20 +419,23 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
         ),
       ),
     );
-    if (m.seq < expected || early.has(m.seq)) {
-      record.duplicates++;
+    if (m.seq < st.expected || st.early.has(m.seq)) {
+      st.record.duplicates++;
       return;
     }
-    early.set(m.seq, m);
-    for (let next = early.get(expected); next; next = early.get(expected)) {
-      early.delete(expected);
-      expected++;
+    st.early.set(m.seq, m);
+    for (let next = st.early.get(st.expected); next; next = st.early.get(st.expected)) {
+      st.early.delete(st.expected);
+      st.expected++;
       deliver(next);
     }
   });
   ws.on('close', () => {
-    clearInterval(resend);
     s.channels.delete(channel);
-    for (const socket of sockets.values()) socket.destroy();
+    // The session goes on after a dropped socket (the client may resume); it ends with the session.
+    if (s.status !== 'Connected') {
+      clearInterval(st.timer);
+      for (const socket of st.sockets.values()) socket.destroy();
+    }
   });
 }
