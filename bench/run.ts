@@ -428,6 +428,42 @@ async function networkRoundTrips(rds: boolean): Promise<{ calls: string[]; seque
   }
 }
 
+/** CPU time (user + system) a process has used, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+/** `bytes` through the tunnel to the echo database and back: the time, and the CPU the tunnel's processes used. */
+async function transfer(port: number, bytes: number, pids: () => number[]): Promise<{ ms: number; cpu: number }> {
+  const cpu0 = pids().reduce((a, p) => a + cpuMs(p), 0);
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    let got = 0;
+    const socket = net.connect(port, '127.0.0.1', () => {
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let sent = 0;
+      const pump = () => {
+        while (sent < bytes) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= bytes) {
+        socket.destroy();
+        resolve();
+      }
+    });
+    socket.on('error', reject);
+  });
+  return { ms: performance.now() - t0, cpu: pids().reduce((a, p) => a + cpuMs(p), 0) - cpu0 };
+}
+
 async function main() {
   const rows: string[][] = [];
   const row = (what: string, value: string, reference: string, ratio: string, target: string) => {
@@ -584,6 +620,58 @@ async function main() {
       `${ms(n.elapsed)} at +50 ms/call`,
       '',
       '≤ 2 after the bastion (3 with a prefix list)',
+    );
+  }
+
+  step('the native session client, beside the plugin');
+  // The same world and database; the plugin here is the test fake (in C when built), which pipes
+  // straight to the database without a data channel: its numbers are a floor, not AWS's plugin.
+  const native = ['--session-client', 'native'];
+  const [pluginOpen, nativeOpen] = await alternately([
+    async () => {
+      const t = await openWith(one.world, one.ports);
+      await t.close();
+      return t.elapsed;
+    },
+    async () => {
+      const t = await openWith(one.world, one.ports, native);
+      await t.close();
+      return t.elapsed;
+    },
+  ]);
+  row(
+    'ready, one tunnel, native client',
+    ms(nativeOpen),
+    `the plugin: ${ms(pluginOpen)}`,
+    `${(nativeOpen / pluginOpen).toFixed(2)}×`,
+    '≤ the plugin',
+  );
+  const MB = 20;
+  for (const [label, args] of [
+    ['the plugin', []],
+    ['native client', native],
+  ] as const) {
+    const t = await openWith(one.world, one.ports, [...args]);
+    const pluginPids = async () => (await one.world.pluginRecords()).map((r) => r.pid);
+    const pids = args.length ? [t.child.pid!] : [t.child.pid!, ...(await pluginPids()).slice(-1)];
+    const alive = () =>
+      pids.filter((p) => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    const r = await transfer(one.ports[0]!, MB * 1024 * 1024, alive);
+    const mem = rss(t.child.pid!);
+    await t.close();
+    row(
+      `${MB} MB there and back, ${label}`,
+      `${(((2 * MB) / r.ms) * 1000).toFixed(1)} MB/s`,
+      `CPU ${(r.cpu / (2 * MB)).toFixed(1)} ms/MB; dbtunnel's own memory ${mem.own.toFixed(1)} MB`,
+      '',
+      args.length ? "within 10% of AWS's plugin (where built)" : 'reference (the fake: no data channel)',
     );
   }
 

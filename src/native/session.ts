@@ -33,6 +33,8 @@ const RESEND_CHECK_MS = 100;
 /** About five minutes of resending the same message: the channel is gone. */
 const MAX_RESENDS = 3000;
 const PING_MS = 5 * 60_000;
+/** Messages sent and not yet acknowledged before local clients are read no further (about 1 MiB). */
+const SEND_WINDOW = 1024;
 /** Agents up to this version forward one connection at a time (basic mode), which this client does not speak. */
 const LAST_BASIC_AGENT = [3, 0, 196, 0];
 
@@ -126,6 +128,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
   const smux = new SmuxReader();
   /** Local connections by smux stream id; `finSent`: our side of the stream is closed. */
   const streams = new Map<number, { socket: net.Socket; finSent: boolean }>();
+  const paused = new Set<net.Socket>();
   let nextStream = 1;
   let server: net.Server | undefined;
   let socket: WebSocket | undefined;
@@ -204,6 +207,11 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
       client.on('data', (chunk: Buffer) => {
         for (let at = 0; at < chunk.length; at += PAYLOAD_BYTES - 8) {
           sendSmux(encodeFrame({ cmd: SMUX_CMD.psh, streamId: sid, data: chunk.subarray(at, at + PAYLOAD_BYTES - 8) }));
+        }
+        // Flow control: read no more from the client while too much waits for acknowledgement.
+        if (outbound.waiting > SEND_WINDOW) {
+          client.pause();
+          paused.add(client);
         }
       });
       // The client has sent all it will: our side of the stream closes (its answer may still come).
@@ -302,6 +310,10 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         const ack = JSON.parse(m.payload.toString('utf8')) as { AcknowledgedMessageSequenceNumber?: number };
         if (typeof ack.AcknowledgedMessageSequenceNumber === 'number') {
           outbound.acknowledged(ack.AcknowledgedMessageSequenceNumber, Date.now());
+        }
+        if (paused.size > 0 && outbound.waiting < SEND_WINDOW / 2) {
+          for (const c of paused) c.resume();
+          paused.clear();
         }
         return;
       }
