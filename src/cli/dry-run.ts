@@ -2,7 +2,7 @@
 // (bash, zsh, sh): every word from the config or the command line is quoted for those shells.
 // Pure; starts nothing.
 import type { EnvironmentPlan } from '../config/resolve.js';
-import { PORT_FORWARDING_DOCUMENT } from '../model.js';
+import { PORT_FORWARDING_DOCUMENT, type SessionClientChoice } from '../model.js';
 import { posixQuote } from '../shell-quote.js';
 
 /** One command of a dry run, and what it does (`find the bastion`, `stg mydb`). */
@@ -35,7 +35,11 @@ export function filtersArgument(tags: Record<string, string>): string {
   return posixQuote(JSON.stringify(filters));
 }
 
-export function dryRunCommands(plan: EnvironmentPlan): DryRunStep[] {
+/**
+ * The commands, and for dbtunnel's own session client (`native`), a word that the AWS CLI's
+ * start-session needs session-manager-plugin, which dbtunnel would not use.
+ */
+export function dryRunCommands(plan: EnvironmentPlan, client?: SessionClientChoice): DryRunStep[] {
   const scope = [
     plan.region && `--region ${posixQuote(plan.region)}`,
     plan.profile && `--profile ${posixQuote(plan.profile)}`,
@@ -59,7 +63,11 @@ export function dryRunCommands(plan: EnvironmentPlan): DryRunStep[] {
     const local = t.localPort ?? t.port;
     const params = JSON.stringify({ host: [t.host], portNumber: [String(t.port)], localPortNumber: [String(local)] });
     out.push({
-      what: `${t.env} ${t.db}${t.localPort === undefined ? localPortNote(t.port) : ''}`,
+      what:
+        `${t.env} ${t.db}${t.localPort === undefined ? localPortNote(t.port) : ''}` +
+        (client === 'native'
+          ? '; dbtunnel would carry this session with its own client, the AWS CLI needs session-manager-plugin'
+          : ''),
       command:
         `aws ssm start-session --target ${target} --document-name ` +
         `${PORT_FORWARDING_DOCUMENT} --parameters ${posixQuote(params)}${tail}`,

@@ -43,7 +43,7 @@ export async function tunnelCommand(args: TunnelArgs, term: Terminal, signals: S
   const { plan } = await loadPlan(args.config, selectionOf(args), term);
   if (args.dryRun) {
     const { dryRunCommands, dryRunScript } = await import('./dry-run.js');
-    const steps = dryRunCommands(plan);
+    const steps = dryRunCommands(plan, args.sessionClient ?? plan.sessionClient);
     // The commands are what --dry-run is asked for: printed with --quiet too, as an event with --json.
     if (term.mode === 'json') term.event({ event: 'dry-run', commands: steps });
     else term.print(`${dryRunScript(steps)}\n`);

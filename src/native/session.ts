@@ -339,7 +339,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     }
   };
 
-  let opened = false; // this socket was opened: a drop is resumed, not fatal
+  let opened = false; // the agent has spoken on this socket: a drop is resumed, not fatal
   let stopping = false;
   let resuming = false;
 
@@ -363,9 +363,10 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
       ws.ping('keepalive');
       // What the old socket may have lost: everything not acknowledged, at once.
       for (const message of outbound.resendAll(Date.now())) ws.send(message);
-      opened = true;
     });
     ws.on('message', (data, isBinary) => {
+      // The agent answered on this socket: it took the token, so a later drop is worth resuming.
+      if (isBinary) opened = true;
       try {
         if (isBinary) onMessage(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]));
       } catch (e) {
@@ -380,8 +381,11 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     ws.on('error', () => {}); // 'close' follows, and decides
     ws.on('close', (code, reason) => {
       if (ended || stopping || ws !== socket) return;
-      if (!opened || !opts.resume) {
-        end({ type: 'ended', cause: 'exited', text: `the data channel closed (${code} ${reason})` }, 1);
+      const text = `the data channel closed (${`${code} ${reason}`.trim()})`;
+      if (!opened) return fail(text); // refused before the agent spoke: the tunnel did not open
+      if (!opts.resume) {
+        say(text);
+        end({ type: 'ended', cause: 'exited', text }, 1);
         return;
       }
       void resume(`${code} ${reason}`.trim());

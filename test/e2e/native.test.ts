@@ -6,9 +6,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDbtunnel } from '../support/cli.js';
+import { runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
-import { DEV_USER } from '../support/emulator.js';
+import { DEV_USER, type EmuPrincipal } from '../support/emulator.js';
 import { startProxy } from '../support/network.js';
 import { freePort } from '../support/ports.js';
 import { createWorld, DB_HOST, type World } from '../support/world.js';
@@ -130,6 +130,39 @@ describe('the native session client', () => {
       expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
     },
   );
+
+  it('ssmmessages:OpenDataChannel not allowed: the channel is refused, the tunnel does not open, the session is terminated', async () => {
+    const dev: EmuPrincipal = {
+      ...DEV_USER,
+      policies: [
+        { Version: '2012-10-17', Statement: [{ Effect: 'Allow', NotAction: 'ssmmessages:*', Resource: '*' }] },
+      ],
+    };
+    world = await createWorld({ scenario: { principals: [dev] } });
+    const t = startDbtunnel(
+      ['--config', world.configFile, 'stg', 'mydb', '--session-client', 'native', '--timeout', '5'],
+      world.env,
+    );
+    const r = await t.exited;
+    expect(r.code, t.stderr()).toBe(25);
+    expect(world.emu.agentRecords[0]!.refused).toMatch(/ssmmessages:OpenDataChannel/);
+    expect(t.stderr()).toContain('the data channel closed (1008 access denied)');
+    expect(world.emu.callsOf('ResumeSession')).toHaveLength(0); // a refusal is not a drop
+    expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
+  });
+
+  it('--dry-run says that dbtunnel would carry the session itself', async () => {
+    world = await createWorld();
+    const r = await runDbtunnel(
+      ['--config', world.configFile, 'stg', 'mydb', '--dry-run', '--session-client', 'native'],
+      world.env,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '# stg mydb; dbtunnel would carry this session with its own client, the AWS CLI needs session-manager-plugin',
+    );
+    expect(world.emu.calls).toEqual([]);
+  });
 
   it("through the same proxy as dbtunnel's AWS calls (a CONNECT tunnel for the WebSocket)", async () => {
     world = await createWorld();

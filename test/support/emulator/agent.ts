@@ -41,6 +41,8 @@ export interface AgentRecord {
   terminatedByFlag: boolean;
   /** This socket resumed a session whose earlier socket dropped. */
   resumed?: boolean;
+  /** Why OpenDataChannel was refused (IAM). */
+  refused?: string;
 }
 
 // ---- the wire, from the description's table ---------------------------------------------------------
@@ -352,6 +354,18 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       st.record.openDataChannel = open;
       if (open.TokenValue !== s.token || s.status !== 'Connected') {
         ws.close(1008, 'invalid token');
+        return;
+      }
+      // ssmmessages:OpenDataChannel, for the session's owner (as for the fake plugin's channel).
+      const owner = [...emu.principals.values()].find((p) => p.arn === s.owner);
+      const denied =
+        owner &&
+        emu.authorize(owner, 'ssmmessages:OpenDataChannel', emu.sessionArn(s.id), {
+          'ssm:resourceTag/aws:ssmmessages:session-id': owner.userId,
+        });
+      if (denied) {
+        st.record.refused = denied;
+        ws.close(1008, 'access denied');
         return;
       }
       if (st.opened) {
