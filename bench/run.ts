@@ -700,6 +700,25 @@ async function main() {
     }
     await t.close();
   }
+  // dbtunnel's own session client: no plugin process, so dbtunnel's RSS is the whole tree.
+  const nativeHeld: number[] = [];
+  for (const [label, w] of [
+    ['one native tunnel', one],
+    ['five native tunnels', five],
+  ] as const) {
+    const t = await openWith(w.world, w.ports, ['--session-client', 'native']);
+    await new Promise((r) => setTimeout(r, 500));
+    const m = rss(t.child.pid!);
+    nativeHeld.push(m.now);
+    row(
+      `RSS holding ${label} (the whole tree)`,
+      mb(m),
+      label === 'one native tunnel' ? 'the AWS CLI v1 below (plus its plugin)' : `one: ${nativeHeld[0]!.toFixed(1)} MB`,
+      label === 'one native tunnel' ? '' : `${(m.now / nativeHeld[0]!).toFixed(2)}×`,
+      label === 'one native tunnel' ? "below the AWS CLI v1's tree" : '≤ 1.2×',
+    );
+    await t.close();
+  }
   // The floor: V8 told to spend the least memory it can (no compilers beyond the interpreter, the
   // smallest young generation). What dbtunnel could reach by trading speed for memory.
   const lean = await openWith(one.world, one.ports, [], {}, LEAN_V8);
