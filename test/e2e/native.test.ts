@@ -11,6 +11,7 @@ import { roundTrip } from '../support/echo-server.js';
 import { DEV_USER, type EmuPrincipal } from '../support/emulator.js';
 import { startProxy } from '../support/network.js';
 import { freePort } from '../support/ports.js';
+import { trackPid } from '../support/processes.js';
 import { createWorld, DB_HOST, type World } from '../support/world.js';
 
 let world: World | undefined;
@@ -149,6 +150,28 @@ describe('the native session client', () => {
     expect(t.stderr()).toContain('the data channel closed (1008 access denied)');
     expect(world.emu.callsOf('ResumeSession')).toHaveLength(0); // a refusal is not a drop
     expect([...world.emu.sessions.values()].every((s) => s.status === 'Terminated')).toBe(true);
+  });
+
+  it('in the background: the supervisor holds a native tunnel (no plugin process); down ends its session over the channel', async () => {
+    world = await createWorld();
+    const w = world;
+    try {
+      const up = await runDbtunnel(
+        ['--config', w.configFile, 'up', '-d', 'stg', 'mydb', '--session-client', 'native'],
+        w.env,
+      );
+      expect(up.code, up.stderr).toBe(0);
+      for (const pid of up.stdout.matchAll(/\(pid (\d+)\)/g)) trackPid(Number(pid[1]));
+      const port = Number(/mydb → 127\.0\.0\.1:(\d+)/.exec(up.stdout)![1]);
+      expect(await roundTrip(port, 'held natively')).toBe('held natively');
+      expect(await w.pluginRecords()).toEqual([]);
+      const down = await runDbtunnel(['down', 'stg', 'mydb'], w.env);
+      expect(down.stdout).toMatch(/closed stg mydb/);
+      expect(w.emu.agentRecords[0]!.terminatedByFlag).toBe(true);
+      expect([...w.emu.sessions.values()][0]).toMatchObject({ status: 'Terminated', endedBy: 'plugin' });
+    } finally {
+      await runDbtunnel(['down'], w.env);
+    }
   });
 
   it('--dry-run says that dbtunnel would carry the session itself', async () => {
