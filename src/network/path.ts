@@ -12,7 +12,7 @@ import {
   LINUX_EPHEMERAL_PORTS,
   type AclOutcome,
 } from './acls.js';
-import { cidrRange, covers, formatAddresses, formatPorts, overlaps, parseIpv4, single, type Range } from './ranges.js';
+import { cidrRange, formatAddresses, formatPorts, overlaps, parseIpv4, single, type Range } from './ranges.js';
 import { chooseRoutes, describeTarget, leadsToAnotherNetwork, routeTableFor, type RouteChoice } from './routes.js';
 import { groupsAllow, type GroupVerdict, type Precision } from './security-groups.js';
 
@@ -573,19 +573,4 @@ function databaseItself(d: DatabasePlace): Hop | undefined {
     };
   }
   return { step, resources: [id], verdict: 'open', why: `The RDS ${what} is ${status}, on port ${port ?? d.port}.` };
-}
-
-/** Does any hop block (or partly block) the connection? */
-export const pathIsBlocked = (f: PathFinding) => f.blocking !== undefined;
-
-/** The hops' resources, for a one-line summary: "sg-a, sg-b, acl-1, rtb-2". */
-export function checkedResources(f: PathFinding): string[] {
-  return [...new Set(f.hops.flatMap((h) => h.resources))];
-}
-
-/** Is `ip` inside `cidr`? For callers that hold a subnet's CIDR. */
-export function inCidr(ip: string, cidr: string): boolean {
-  const n = parseIpv4(ip);
-  const r = cidrRange(cidr);
-  return n !== undefined && r !== undefined && covers(r, single(n));
 }
