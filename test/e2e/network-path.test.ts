@@ -97,6 +97,17 @@ async function blockedThenFixed(w: World, expected: { hop: RegExp; fix: string }
 
 const scope = '--region ap-northeast-1 --profile stg';
 
+/** The database's group no longer lets the bastion's in (the case met most). */
+const revokeIngress = (vpc: TestVpc) =>
+  clients.ec2.send(
+    new RevokeSecurityGroupIngressCommand({
+      GroupId: vpc.sgDb,
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
+      ],
+    }),
+  );
+
 describe('doctor: the path from the bastion to the database, against moto_server', () => {
   it('one VPC, open: every hop listed with what it checked, exit 0', async () => {
     const vpc = await buildVpc(clients, next++);
@@ -117,14 +128,7 @@ describe('doctor: the path from the bastion to the database, against moto_server
 
   it("missing ingress on the database's group: named, and its authorize-security-group-ingress fixes it", async () => {
     const vpc = await buildVpc(clients, next++);
-    await clients.ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: vpc.sgDb,
-        IpPermissions: [
-          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
-        ],
-      }),
-    );
+    await revokeIngress(vpc);
     world = await worldFor(vpc);
     await blockedThenFixed(world, {
       hop: new RegExp(`database security groups \\(${vpc.sgDb}\\)\\. No rule of ${vpc.sgDb} allows inbound tcp 3306`),
@@ -234,15 +238,6 @@ describe('doctor: the path from the bastion to the database, against moto_server
 });
 
 describe('doctor --reachability: AWS Reachability Analyzer as a second opinion', () => {
-  const revokeIngress = (vpc: TestVpc) =>
-    clients.ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: vpc.sgDb,
-        IpPermissions: [
-          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
-        ],
-      }),
-    );
   const reachLine = (out: string) => out.split('\n').find((l) => l.slice(2).startsWith('reachability')) ?? '';
 
   it('both find the same group: they agree; the path and the analysis are deleted again', async () => {
@@ -351,14 +346,7 @@ describe('a tunnel whose database does not answer', () => {
 
   it('the first failed connection looks at the path, beside the tunnel: the rule and its fix under the warning', async () => {
     const vpc = await buildVpc(clients, next++);
-    await clients.ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: vpc.sgDb,
-        IpPermissions: [
-          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
-        ],
-      }),
-    );
+    await revokeIngress(vpc);
     world = await refusingWorld(vpc);
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb'], world.env);
     const m = await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/);
@@ -380,14 +368,7 @@ describe('a tunnel whose database does not answer', () => {
 
   it('in the background: the finding goes to dbtunnel logs, with the fix', async () => {
     const vpc = await buildVpc(clients, next++);
-    await clients.ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: vpc.sgDb,
-        IpPermissions: [
-          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
-        ],
-      }),
-    );
+    await revokeIngress(vpc);
     world = await refusingWorld(vpc);
     const w = world;
     try {
@@ -409,14 +390,7 @@ describe('a tunnel whose database does not answer', () => {
 
   it('--json: the finding is an event of its own, with the fix as argv', async () => {
     const vpc = await buildVpc(clients, next++);
-    await clients.ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: vpc.sgDb,
-        IpPermissions: [
-          { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, UserIdGroupPairs: [{ GroupId: vpc.sgBastion }] },
-        ],
-      }),
-    );
+    await revokeIngress(vpc);
     world = await refusingWorld(vpc);
     const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--json'], world.env);
     const m = await t.waitFor(/"event":"ready".*"port":(\d+)/);
