@@ -41,7 +41,8 @@ const LAST_BASIC_AGENT = [3, 0, 196, 0];
 export interface NativeSessionOptions {
   response: StartSessionResponse;
   region: string;
-  credentials: Credentials;
+  /** The caller's credentials, asked again at each (re)connection: an hour later they may have been renewed. */
+  credentials: () => Promise<Credentials>;
   /** The local port to listen on (0: the system picks). */
   localPort: number;
   onEvent(e: SessionEvent): void;
@@ -153,8 +154,14 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     end({ type: 'failed', message }, 1);
   };
 
+  // pause_publication: the service asks for a pause in what we send (the agent honours it, AWS's plugin
+  // ignores it). Stream messages wait in the unacknowledged store and go on start_publication.
+  let publicationPaused = false;
   const sendRaw = (bytes: Buffer) => {
     if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
+  };
+  const sendData = (bytes: Buffer) => {
+    if (!publicationPaused) sendRaw(bytes);
   };
   const sendStream = (payloadType: number, payload: Buffer) => {
     try {
@@ -171,7 +178,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
           }),
         Date.now(),
       );
-      sendRaw(message);
+      sendData(message);
     } catch (e) {
       if (!(e instanceof SequenceOverflow)) throw e;
       fail(`the data channel stopped acknowledging: ${e.message}`);
@@ -333,8 +340,17 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         end({ type: 'ended', cause: 'aws', text });
         return;
       }
+      case 'pause_publication':
+        say('the service paused publication');
+        publicationPaused = true;
+        return;
+      case 'start_publication':
+        if (publicationPaused) {
+          publicationPaused = false;
+          for (const message of outbound.resendAll(Date.now())) sendRaw(message);
+        }
+        return;
       default:
-        // start_publication / pause_publication: AWS's plugin ignores them too.
         return;
     }
   };
@@ -345,7 +361,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
 
   /** Open (or reopen, after a drop) the data channel with `token`; the sequence state is kept. */
   const connect = async (token: string) => {
-    const headers = await signedUpgradeHeaders(response.StreamUrl, opts.region, opts.credentials);
+    const headers = await signedUpgradeHeaders(response.StreamUrl, opts.region, await opts.credentials());
     const agent = await agentForWebSocket(response.StreamUrl, process.env);
     if (ended) return;
     const ws = new WebSocket(response.StreamUrl, { headers, maxPayload: 128 * 1024, ...(agent ? { agent } : {}) });
@@ -425,6 +441,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
   resendTimer = setInterval(() => {
     const due = outbound.due(Date.now());
     if (!due) return;
+    if (publicationPaused) return;
     if (due.resends > MAX_RESENDS) fail('the data channel stopped acknowledging (5 minutes of resending)');
     else sendRaw(due.message);
   }, RESEND_CHECK_MS);

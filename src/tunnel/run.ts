@@ -462,9 +462,8 @@ async function startPlugin(
   const { aws, plugin, opts, deps } = run;
   const { onEvent, signal } = opts;
   const spec = entry.spec;
-  // dbtunnel's own session client, in this process: it needs the keys themselves, to sign its channel.
+  // dbtunnel's own session client, in this process: it signs its channel with the keys themselves.
   const native = plugin.native && deps.nativeClient ? await deps.nativeClient() : undefined;
-  const credentials = native ? await aws.credentials() : undefined;
   const client = native ? "dbtunnel's session client" : 'session-manager-plugin';
   const invocation = buildPluginInvocation({
     response,
@@ -566,7 +565,7 @@ async function startPlugin(
       ? native({
           response,
           region: aws.region,
-          credentials: credentials!,
+          credentials: () => aws.credentials(),
           localPort,
           onEvent: onPluginEvent,
           debug: (message) => onEvent({ type: 'debug', message: `${spec.db}: ${message}` }),

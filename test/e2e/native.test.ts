@@ -67,6 +67,19 @@ describe('the native session client', () => {
     expect((await t.exited).code).toBe(0);
   });
 
+  it('pause_publication: the client sends nothing until start_publication, then everything, nothing lost', async () => {
+    world = await createWorld({ scenario: { agent: { pausePublication: { after: 1, ms: 500 } } } });
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    // Paused right after the handshake: what the client writes now waits for start_publication.
+    const payload = 'p'.repeat(30_000);
+    const t0 = Date.now();
+    expect(await roundTrip(port, payload)).toBe(payload);
+    expect(world.emu.agentRecords[0]!.whilePaused ?? 0).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThan(200); // it did wait
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
   it('a dropped socket is resumed into the same session (ResumeSession, a new token), nothing lost or doubled', async () => {
     world = await createWorld({ scenario: { agent: { dropSocketAfter: 6 } } });
     const { t, port } = await open(world, ['--session-client', 'native']);

@@ -23,6 +23,8 @@ export interface EmuAgentBehaviour {
   refuseDestination?: boolean;
   /** Drop the socket (once) when the client's Nth stream message arrives, losing that message. */
   dropSocketAfter?: number;
+  /** After the client's Nth stream message, pause its publication for `ms` (pause_publication, then start). */
+  pausePublication?: { after: number; ms: number };
   /** Send the agent's first message with a digest that does not match its payload. */
   corruptDigest?: boolean;
   /** Send the agent's first message with a payload length beyond the frame. */
@@ -43,6 +45,8 @@ export interface AgentRecord {
   resumed?: boolean;
   /** Why OpenDataChannel was refused (IAM). */
   refused?: string;
+  /** Stream messages of the client's that arrived while its publication was paused. */
+  whilePaused?: number;
 }
 
 // ---- the wire, from the description's table ---------------------------------------------------------
@@ -206,6 +210,8 @@ interface AgentState {
   smuxBuffer: Buffer;
   opened: boolean;
   timer: NodeJS.Timeout;
+  /** Until when the client's publication is paused (ms since the epoch). */
+  pausedUntil?: number;
 }
 
 /** The agent's side of a session outlives a socket: a client that resumes finds its state here. */
@@ -408,6 +414,14 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     }
     if (m.type !== 'input_stream_data') return;
     st.incoming++;
+    if (st.pausedUntil && Date.now() < st.pausedUntil - 20) st.record.whilePaused = (st.record.whilePaused ?? 0) + 1;
+    const pause = behaviour.pausePublication;
+    if (pause && st.incoming === pause.after) {
+      st.pausedUntil = Date.now() + pause.ms;
+      const control = (type: string) => writeWire(type, 0, 0, 0, Buffer.alloc(0));
+      ws.send(control('pause_publication'));
+      setTimeout(() => ws.send(control('start_publication')), pause.ms).unref();
+    }
     if (behaviour.dropSocketAfter && st.incoming === behaviour.dropSocketAfter && !st.dropped) {
       st.dropped = true;
       ws.terminate(); // the network drops it: this message is lost with the socket
