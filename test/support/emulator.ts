@@ -131,6 +131,32 @@ export class Emulator {
     return ec2(this, action, req, form, res);
   }
 
+  /**
+   * The common start of a query-protocol call: recorded; refused as the service refuses unknown or
+   * expired keys, or as the test injected; else its caller (undefined: the refusal was sent).
+   */
+  admit(
+    service: EmuCall['service'],
+    action: string,
+    req: http.IncomingMessage,
+    form: URLSearchParams,
+    fail: (code: string, message: string, status?: number) => void,
+    refusals: Record<'unknown' | 'expired', [code: string, message: string, status?: number]>,
+  ): EmuPrincipal | undefined {
+    const { principal, error } = this.caller(req);
+    this.record(service, action, Object.fromEntries(form), principal);
+    if (error) {
+      fail(...refusals[error]);
+      return undefined;
+    }
+    const injected = this.injected(action);
+    if (injected) {
+      fail(injected.code, injected.message, injected.status ?? 403);
+      return undefined;
+    }
+    return principal;
+  }
+
   caller(req: http.IncomingMessage): { principal?: EmuPrincipal; error?: 'unknown' | 'expired' } {
     const auth = req.headers.authorization ?? '';
     const key = /Credential=([^/]+)\//.exec(auth)?.[1];

@@ -14,28 +14,26 @@ export function ec2(
   form: URLSearchParams,
   res: http.ServerResponse,
 ) {
-  const { principal, error } = emu.caller(req);
-  emu.record('ec2', action, Object.fromEntries(form), principal);
   const fail = (code: string, message: string, status = 400) => {
     res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8' });
     res.end(
       `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${xml(message)}</Message></Error></Errors><RequestID>${requestId()}</RequestID></Response>`,
     );
   };
-  if (error === 'unknown')
-    return fail('AuthFailure', 'AWS was not able to validate the provided access credentials', 401);
-  if (error === 'expired') return fail('RequestExpired', 'Request has expired.');
-  const injected = emu.injected(action);
-  if (injected) return fail(injected.code, injected.message, injected.status ?? 403);
+  const principal = emu.admit('ec2', action, req, form, fail, {
+    unknown: ['AuthFailure', 'AWS was not able to validate the provided access credentials', 401],
+    expired: ['RequestExpired', 'Request has expired.'],
+  });
+  if (!principal) return;
   const insights = INSIGHTS_ACTIONS.has(action);
   if (action !== 'DescribeInstances' && !insights && !emu.scenario.upstream)
     return fail('InvalidAction', `The action ${action} is not valid for this web service.`);
-  const denied = emu.authorize(principal!, `ec2:${action}`, undefined);
+  const denied = emu.authorize(principal, `ec2:${action}`, undefined);
   if (denied) {
     const encoded = Buffer.from(
-      JSON.stringify({ allowed: false, action: `ec2:${action}`, principal: principal!.arn }),
+      JSON.stringify({ allowed: false, action: `ec2:${action}`, principal: principal.arn }),
     ).toString('base64url');
-    emu.encodedMessages.set(encoded, { action: `ec2:${action}`, principal: principal!.arn });
+    emu.encodedMessages.set(encoded, { action: `ec2:${action}`, principal: principal.arn });
     return fail(
       'UnauthorizedOperation',
       `You are not authorized to perform this operation. ${denied}. Encoded authorization failure message: ${encoded}`,

@@ -11,14 +11,14 @@ export function iam(
   form: URLSearchParams,
   res: http.ServerResponse,
 ) {
-  const { principal, error } = emu.caller(req);
-  emu.record('iam', action, Object.fromEntries(form), principal);
   const { fail, ok } = queryAnswers(res, 'https://iam.amazonaws.com/doc/2010-05-08/', action);
-  if (error) return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
+  const invalid: [string, string] = ['InvalidClientTokenId', 'The security token included in the request is invalid.'];
+  const principal = emu.admit('iam', action, req, form, fail, { unknown: invalid, expired: invalid });
+  if (!principal) return;
   if (action !== 'SimulatePrincipalPolicy')
     return fail('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
   const source = form.get('PolicySourceArn') ?? '';
-  const denied = emu.authorize(principal!, 'iam:SimulatePrincipalPolicy', source);
+  const denied = emu.authorize(principal, 'iam:SimulatePrincipalPolicy', source);
   if (denied) return fail('AccessDenied', denied);
   const list = (prefix: string) =>
     [...form.entries()].filter(([k]) => new RegExp(`^${prefix}\\.member\\.\\d+$`).test(k)).map(([, v]) => v);

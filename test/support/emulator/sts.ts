@@ -12,15 +12,12 @@ export function sts(
   form: URLSearchParams,
   res: http.ServerResponse,
 ) {
-  const { principal, error } = emu.caller(req);
-  emu.record('sts', action, Object.fromEntries(form), principal);
   const { fail, ok } = queryAnswers(res, 'https://sts.amazonaws.com/doc/2011-06-15/', action);
-  if (error === 'unknown')
-    return fail('InvalidClientTokenId', 'The security token included in the request is invalid.');
-  if (error === 'expired') return fail('ExpiredToken', 'The security token included in the request is expired', 400);
-  const injected = emu.injected(action);
-  if (injected) return fail(injected.code, injected.message, injected.status);
-  const p = principal!;
+  const p = emu.admit('sts', action, req, form, fail, {
+    unknown: ['InvalidClientTokenId', 'The security token included in the request is invalid.'],
+    expired: ['ExpiredToken', 'The security token included in the request is expired', 400],
+  });
+  if (!p) return;
   if (action === 'GetCallerIdentity') {
     return ok(`<Arn>${p.arn}</Arn><UserId>${p.userId}</UserId><Account>${accountOf(p.arn)}</Account>`);
   }
