@@ -194,7 +194,11 @@ export async function describePath(
   };
   const [groups, acls, tables, subnets] = await Promise.all([
     part('ec2:DescribeSecurityGroups', async () =>
-      ((await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }), options)).SecurityGroups ?? []).map(
+      // No ids would describe every group of the region: there is nothing to describe.
+      (groupIds.length === 0
+        ? []
+        : ((await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }), options)).SecurityGroups ?? [])
+      ).map(
         (g): SecurityGroup => ({
           id: g.GroupId ?? '',
           name: g.GroupName ?? '',

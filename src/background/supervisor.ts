@@ -16,7 +16,7 @@ import type { TunnelSpec } from '../model.js';
 import { ensurePrivateDir, writePrivateFile } from '../private-dir.js';
 import { redact, redactDeep, registerSecretsOf } from '../secrets.js';
 import { realDeps } from '../tunnel/deps.js';
-import { type EventRecord, toRecord } from '../tunnel/events.js';
+import { destinationFailedText, type EventRecord, toRecord } from '../tunnel/events.js';
 import { preparePlugin } from '../tunnel/plugin-setup.js';
 import { type RunDeps, type RunOutcome, runTunnels, type StopReason } from '../tunnel/run.js';
 import { nextHeld } from './held.js';
@@ -177,10 +177,7 @@ export async function runSupervisor(announce: (line: 'ready' | 'other') => void)
           const record = toRecord(e);
           if (record) add(record);
           else if (e.type === 'destination-failed') {
-            onLine(
-              `The bastion could not connect to ${e.tunnel.host}:${e.tunnel.port} for ${e.tunnel.db}.` +
-                (e.diagnosing ? ' Looking at the security groups, network ACLs and routes between them…' : ''),
-            );
+            onLine(destinationFailedText(e.tunnel, e.diagnosing));
           }
           entry.tunnel = nextHeld(entry.tunnel, e, { config: entry.config, pid: process.pid, now: () => new Date() });
           if (e.type === 'ready' && entry.tunnel) {

@@ -33,11 +33,7 @@ export function fixText(h: Hop): string | undefined {
   return h.fix ? commandLine('bash', h.fix) : h.advice;
 }
 
-export function describePath(
-  r: PathReport,
-  db: string,
-  paint: (s: Style, t: string) => string = (_s, t) => t,
-): PathText {
+export function pathText(r: PathReport, db: string, paint: (s: Style, t: string) => string = (_s, t) => t): PathText {
   const to = `${r.database.host}${r.database.ip && r.database.ip !== r.database.host ? ` (${r.database.ip})` : ''}`;
   const b = r.blocking;
   const where = b ? `${b.step}${b.resources.length ? ` (${b.resources.join(', ')})` : ''}` : '';

@@ -7,13 +7,13 @@ import { variableStem } from '../config/resolve.js';
 import { formatAddress } from '../tunnel/port.js';
 import type { OpenTunnel, ReconnectMode, StopReason, TunnelEvent } from '../tunnel/run.js';
 import { clientHint } from '../tunnel/client-hint.js';
-import { toRecord } from '../tunnel/events.js';
+import { destinationFailedText, toRecord } from '../tunnel/events.js';
 import type { SessionClientChoice } from '../model.js';
 import { confirmProduction } from './confirm.js';
 import { askMfaCode } from './mfa.js';
 import { loadPlan, selectionOf, type TargetArgs } from './plan.js';
 import type { Signals } from './signals.js';
-import { describePath } from './path-text.js';
+import { pathText } from './path-text.js';
 import type { Terminal } from './terminal.js';
 
 export interface TunnelArgs extends TargetArgs {
@@ -167,7 +167,7 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
     // One JSON shape per event (tunnel/events.ts), as the background supervisor writes them too.
     const record = toRecord(e);
     if (record) term.event(record);
-    else if (e.type === 'destination-failed') term.warn(destinationFailed(e.tunnel, e.diagnosing));
+    else if (e.type === 'destination-failed') term.warn(destinationFailedText(e.tunnel, e.diagnosing));
     return;
   }
   switch (e.type) {
@@ -205,10 +205,10 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       }
       return;
     case 'destination-failed':
-      term.warn(destinationFailed(e.tunnel, e.diagnosing));
+      term.warn(destinationFailedText(e.tunnel, e.diagnosing));
       return;
     case 'path': {
-      const text = describePath(e.report, e.tunnel.db, (s, t) => term.paint(s, t));
+      const text = pathText(e.report, e.tunnel.db, (s, t) => term.paint(s, t));
       term.warn(text.summary);
       for (const h of text.hops) term.info(`    ${h}`);
       if (text.fix) term.info(`  ${term.paint('cyan', '→')} ${text.fix}`);
@@ -239,13 +239,6 @@ function render(e: TunnelEvent, term: Terminal, commandMode: boolean): void {
       term.progress('Closing');
       return;
   }
-}
-
-function destinationFailed(t: OpenTunnel, diagnosing: boolean): string {
-  return (
-    `The bastion could not connect to ${t.host}:${t.port} for ${t.db}.` +
-    (diagnosing ? ' Looking at the security groups, network ACLs and routes between them…' : '')
-  );
 }
 
 let oldNodeWarned = false;

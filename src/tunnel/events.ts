@@ -39,6 +39,14 @@ export type TunnelEvent =
   | { type: 'all-ready'; tunnels: OpenTunnel[] }
   | { type: 'closing'; reason: string };
 
+/** What is said when the bastion cannot reach a database (the terminal and the supervisor's log). Pure. */
+export function destinationFailedText(t: OpenTunnel, diagnosing: boolean): string {
+  return (
+    `The bastion could not connect to ${t.host}:${t.port} for ${t.db}.` +
+    (diagnosing ? ' Looking at the security groups, network ACLs and routes between them…' : '')
+  );
+}
+
 /** An event as a JSON line (`--json`, the supervisor), or undefined for what is not one. Pure. */
 export type EventRecord = { event: string } & Record<string, unknown>;
 

@@ -543,7 +543,7 @@ async function startPlugin(
           /address already in use/.test(e.message)
             ? portInUseError(localPort, [/\[::1\]|::1/.test(e.message) ? '::1' : '127.0.0.1'], spec.db)
             : new TunnelError('startFailed', `${client} could not start the tunnel for ${spec.db}: ${e.message}`, {
-                hint: "Run again with --debug to see the plugin's output.",
+                hint: startHint(native !== undefined, e.message),
               }),
         );
       } else if (e.type === 'destination-failed' && entry.tunnel) {
@@ -586,12 +586,24 @@ async function startPlugin(
             details: entry.plugin!.lastOutput()
               ? [`It printed: ${entry.plugin!.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
               : [],
-            hint: "Run again with --debug to see the plugin's output.",
+            hint: startHint(native !== undefined, entry.plugin!.lastOutput()),
           },
         ),
       );
     });
   });
+}
+
+/** What to do when a session client could not open the tunnel. Pure. */
+export function startHint(native: boolean, said: string): string {
+  if (!native) return "Run again with --debug to see the plugin's output.";
+  if (/HTTP 403|1008/.test(said)) {
+    return (
+      'The data channel refused the signed request: your policy needs ssmmessages:OpenDataChannel on ' +
+      'your sessions (dbtunnel policy <env>), or try --session-client plugin.'
+    );
+  }
+  return "Run again with --debug to see what dbtunnel's session client did, or try --session-client plugin.";
 }
 
 /** Stop the plugin (SIGINT first, so it tells the agent), then TerminateSession. Idempotent. */

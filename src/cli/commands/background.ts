@@ -1,6 +1,6 @@
 // The background commands: `up` (with -d, hand the tunnels to the background supervisor), `ps`,
 // `down`, `logs`. Their work is in ../background.ts and src/background/.
-import { instanceProblem, TUNNEL_OPTIONS } from './options.js';
+import { instanceProblem, TUNNEL_OPTIONS, tunnelTarget } from './options.js';
 import { defineCommand } from './spec.js';
 
 const { profile, region, instance, all, yes, timeout, json, reconnect } = TUNNEL_OPTIONS;
@@ -30,20 +30,7 @@ export const up = defineCommand({
   examples: [['$0 up -d stg mydb', 'Open mydb in the background; dbtunnel ps lists it, dbtunnel down closes it']],
   check: (a) => instanceProblem(a.instance),
   async run(a, { term, signals }) {
-    const target = {
-      env: a.env,
-      dbs: (a.dbs ?? []).map(String),
-      all: a.all,
-      config: a.config,
-      profile: a.profile,
-      region: a.region,
-      instance: a.instance,
-      yes: a.yes,
-      timeout: a.timeout,
-      reconnect: a.reconnect,
-      maxReconnects: a.maxReconnects,
-      sessionClient: a.sessionClient,
-    };
+    const target = tunnelTarget(a);
     signals.install(term);
     if (a.detach) {
       const { upDetached } = await import('../background.js');

@@ -1,7 +1,7 @@
 // The options several commands share, declared once: where the AWS side is (a target), and how a
 // tunnel is held. `up` takes the tunnel's options but those that make no sense in the background.
 import { TunnelError } from '../../errors.js';
-import { INSTANCE_ID_PATTERN, SESSION_CLIENTS } from '../../model.js';
+import { INSTANCE_ID_PATTERN, type ReconnectMode, SESSION_CLIENTS, type SessionClientChoice } from '../../model.js';
 
 export const TARGET_OPTIONS = {
   profile: { type: 'string', describe: 'AWS profile (overrides the config)' },
@@ -40,6 +40,37 @@ export const TUNNEL_OPTIONS = {
     describe: 'Allow session-manager-plugin ≤ 1.2.497.0 (the session token goes on its command line)',
   },
 } as const;
+
+/** What the default command and `up` both hand on of their parsed options. */
+export function tunnelTarget(a: {
+  env: string;
+  dbs?: (string | number)[] | undefined;
+  all: boolean;
+  config?: string | undefined;
+  profile?: string | undefined;
+  region?: string | undefined;
+  instance?: string | undefined;
+  yes: boolean;
+  timeout: number;
+  reconnect?: ReconnectMode | undefined;
+  maxReconnects: number;
+  sessionClient?: SessionClientChoice | undefined;
+}) {
+  return {
+    env: a.env,
+    dbs: (a.dbs ?? []).map(String),
+    all: a.all,
+    config: a.config,
+    profile: a.profile,
+    region: a.region,
+    instance: a.instance,
+    yes: a.yes,
+    timeout: a.timeout,
+    reconnect: a.reconnect,
+    maxReconnects: a.maxReconnects,
+    sessionClient: a.sessionClient,
+  };
+}
 
 /** --instance, when given, is an instance id. */
 export function instanceProblem(instance: string | undefined): string | undefined {

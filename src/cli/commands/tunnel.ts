@@ -1,7 +1,7 @@
 // `dbtunnel <env> [db…] [-- command…]`: open tunnels and hold them until Ctrl-C, or run a command
 // through them. The default command: no word names it.
 import { TunnelError } from '../../errors.js';
-import { instanceProblem, TUNNEL_OPTIONS, usage } from './options.js';
+import { instanceProblem, TUNNEL_OPTIONS, tunnelTarget, usage } from './options.js';
 import { defineCommand } from './spec.js';
 
 export const tunnel = defineCommand({
@@ -39,23 +39,7 @@ export const tunnel = defineCommand({
     signals.install(term);
     const { tunnelCommand } = await import('../tunnel-command.js');
     return tunnelCommand(
-      {
-        env: a.env,
-        dbs: (a.dbs ?? []).map(String),
-        all: a.all,
-        config: a.config,
-        profile: a.profile,
-        region: a.region,
-        instance: a.instance,
-        timeout: a.timeout,
-        legacyPlugin: a.legacyPlugin,
-        sessionClient: a.sessionClient,
-        yes: a.yes,
-        dryRun: a.dryRun,
-        command,
-        reconnect: a.reconnect,
-        maxReconnects: a.maxReconnects,
-      },
+      { ...tunnelTarget({ ...a, env: a.env }), legacyPlugin: a.legacyPlugin, dryRun: a.dryRun, command },
       term,
       signals,
     );
