@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // AWS's own plugin, where it has been built: `npm run conformance` (docs/conformance.md).
+    exclude: ['test/conformance/**', '**/node_modules/**'],
     setupFiles: ['test/support/setup.ts'],
     // End-to-end tests spawn dbtunnel, plugins and servers: two cores, so two files at a time.
     pool: 'forks',

@@ -35,7 +35,7 @@ const MAX_RESENDS = 3000;
 const PING_MS = 5 * 60_000;
 /** Messages sent and not yet acknowledged before local clients are read no further (about 1 MiB). */
 const SEND_WINDOW = 1024;
-/** Agents up to this version forward one connection at a time (basic mode), which this client does not speak. */
+/** Agents up to this version forward one connection at a time (basic mode): no smux, the bytes raw. */
 const LAST_BASIC_AGENT = [3, 0, 196, 0];
 
 export interface NativeSessionOptions {
@@ -143,6 +143,8 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     clearInterval(pingTimer);
     for (const s of streams.values()) s.socket.destroy();
     streams.clear();
+    basic?.current?.destroy();
+    for (const c of basic?.waiting ?? []) c.destroy();
     server?.close();
     socket?.terminate();
     if (event) onEvent(event);
@@ -203,8 +205,56 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
       }),
     );
 
+  /**
+   * Basic mode, for agents of 3.0.196.0 or older: one connection at a time, its bytes as the Output
+   * payloads. Like AWS's plugin, the next connection waits until the current one closes, and a closed
+   * one is told to the agent (DisconnectToPort) so that it closes its own and dials again for the next.
+   */
+  let basic: { current: net.Socket | undefined; waiting: net.Socket[] } | undefined;
+  const basicServe = (client: net.Socket) => {
+    const b = basic!;
+    if (b.current) {
+      client.pause();
+      b.waiting.push(client);
+      client.on('close', () => {
+        const i = b.waiting.indexOf(client);
+        if (i >= 0) b.waiting.splice(i, 1);
+      });
+      return;
+    }
+    b.current = client;
+    onEvent({ type: 'connection' });
+    client.on('data', (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += PAYLOAD_BYTES) {
+        sendStream(PAYLOAD_TYPE.output, chunk.subarray(at, at + PAYLOAD_BYTES));
+      }
+      if (outbound.waiting > SEND_WINDOW) {
+        client.pause();
+        paused.add(client);
+      }
+    });
+    client.on('error', () => client.destroy());
+    // No half-close in basic mode: the agent closes its connection on DisconnectToPort.
+    client.on('end', () => client.destroy());
+    client.on('close', () => {
+      paused.delete(client);
+      if (b.current !== client) return;
+      b.current = undefined;
+      if (!ended) sendStream(PAYLOAD_TYPE.flag, flagPayload(FLAG.disconnectToPort));
+      const next = b.waiting.shift();
+      if (next) {
+        basicServe(next);
+        next.resume();
+      }
+    });
+  };
+
   const listen = () => {
     server = net.createServer({ allowHalfOpen: true }, (client) => {
+      if (basic) {
+        basicServe(client);
+        return;
+      }
       nextStream += 2;
       const sid = nextStream;
       const stream = { socket: client, finSent: false };
@@ -263,11 +313,8 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         const agent = request.AgentVersion ?? '';
         say(`agent ${agent}`);
         if (!newerThan(agent, LAST_BASIC_AGENT)) {
-          fail(
-            `the SSM agent on the bastion is ${agent || 'of an unknown version'}: it forwards one connection ` +
-              'at a time, which only session-manager-plugin speaks (use --session-client plugin)',
-          );
-          return;
+          say(`agent ${agent || 'of an unknown version'} forwards one connection at a time (basic mode)`);
+          basic = { current: undefined, waiting: [] };
         }
         const processed = (request.RequestedClientActions ?? []).map((a) => {
           const port = a.ActionType === 'SessionType' && a.ActionParameters?.SessionType === 'Port';
@@ -288,7 +335,8 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         if (!server) listen();
         return;
       case PAYLOAD_TYPE.output:
-        onFrames(m.payload);
+        if (basic) basic.current?.write(m.payload);
+        else onFrames(m.payload);
         return;
       case PAYLOAD_TYPE.flag: {
         const flag = m.payload.length >= 4 ? m.payload.readUInt32BE(0) : 0;

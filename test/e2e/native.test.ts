@@ -6,13 +6,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runDbtunnel, startDbtunnel } from '../support/cli.js';
+import { eventually, runDbtunnel, startDbtunnel } from '../support/cli.js';
 import { roundTrip } from '../support/echo-server.js';
 import { DEV_USER, type EmuPrincipal } from '../support/emulator.js';
 import { startProxy } from '../support/network.js';
 import { freePort } from '../support/ports.js';
 import { trackPid } from '../support/processes.js';
-import { createWorld, DB_HOST, type World } from '../support/world.js';
+import { BASTION_ID, createWorld, DB_HOST, type World } from '../support/world.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -97,6 +97,33 @@ describe('the native session client', () => {
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
     expect(t.stdout() + t.stderr()).not.toContain(String(tokens[1]));
+  });
+
+  it('an old agent (3.0.196.0) forwards one connection at a time: basic mode, raw bytes, a second connection waits its turn', async () => {
+    const old = [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: '3.0.196.0' }];
+    world = await createWorld({ scenario: { instances: old } });
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    expect(await roundTrip(port, 'first, in basic mode')).toBe('first, in basic mode');
+    // Two at once: the second is served when the first closes, both intact.
+    const big = 'b'.repeat(40_000);
+    expect(await Promise.all([roundTrip(port, big), roundTrip(port, 'second')])).toEqual([big, 'second']);
+    await eventually(() => (world!.emu.agentRecords[0]!.disconnects ?? 0) >= 3);
+    const [record] = world.emu.agentRecords;
+    expect(record).toMatchObject({ mode: 'basic', basicDials: 3, disconnects: 3 });
+    expect(t.stderr()).not.toMatch(/session-client plugin/);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+    expect(world.emu.agentRecords[0]!.terminatedByFlag).toBe(true);
+  });
+
+  it('basic mode, the destination refusing: the agent ends the session and its words are shown', async () => {
+    const old = [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: '2.3.1644.0' }];
+    world = await createWorld({ scenario: { instances: old, agent: { refuseDestination: true } } });
+    const t = startDbtunnel(['--config', world.configFile, 'stg', 'mydb', '--session-client', 'native'], world.env);
+    const r = await t.exited;
+    expect(world.emu.agentRecords[0]!.mode).toBe('basic');
+    expect(t.stderr()).toContain('The session for mydb ended: Unable to connect to specified port');
+    expect(r.code).toBe(26);
   });
 
   it('the destination refusing: ConnectToPortError gives the same warning as the plugin, the tunnel stays', async () => {

@@ -47,6 +47,12 @@ export interface AgentRecord {
   refused?: string;
   /** Stream messages of the client's that arrived while its publication was paused. */
   whilePaused?: number;
+  /** How the agent forwards: smux streams, or basic mode's one connection at a time. */
+  mode?: 'mux' | 'basic';
+  /** Basic mode: connections made to the destination, DisconnectToPort flags received, why a dial failed. */
+  basicDials?: number;
+  disconnects?: number;
+  basicFailure?: string;
 }
 
 // ---- the wire, from the description's table ---------------------------------------------------------
@@ -212,6 +218,16 @@ interface AgentState {
   timer: NodeJS.Timeout;
   /** Until when the client's publication is paused (ms since the epoch). */
   pausedUntil?: number;
+  /** Basic mode (no smux): the one connection to the destination, and what waits for it to connect. */
+  basic?: boolean;
+  basicSocket?: net.Socket | undefined;
+  basicPending?: Buffer[] | undefined;
+}
+
+function atLeast(version: string, base: number[]): boolean {
+  const parts = version.split('.').map(Number);
+  for (let i = 0; i < base.length; i++) if ((parts[i] ?? 0) !== base[i]) return (parts[i] ?? 0) > base[i]!;
+  return true;
 }
 
 /** The agent's side of a session outlives a socket: a client that resumes finds its state here. */
@@ -249,6 +265,8 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
   }
   states.set(s, st);
 
+  const inst = (emu.scenario.instances ?? []).find((i) => i.id === s.target);
+  const agentVersion = inst?.agentVersion ?? '3.3.1142.0';
   const sendStream = (payloadType: number, payload: Buffer, flags = 0) => {
     const seq = st.nextSeq++;
     const bytes = writeWire('output_stream_data', seq, flags, payloadType, payload);
@@ -305,9 +323,12 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       else if (cmd === 1) st.sockets.get(sid)?.end();
     }
   };
-  const dial = (sid: number) => {
+  const destination = () => {
     const dest = `${s.parameters.host?.[0]}:${s.parameters.portNumber?.[0]}`;
-    const where = emu.scenario.network?.[dest] ?? dest;
+    return emu.scenario.network?.[dest] ?? dest;
+  };
+  const dial = (sid: number) => {
+    const where = destination();
     const at = where.lastIndexOf(':');
     const refuse = () => {
       flag(3); // ConnectToPortError
@@ -330,21 +351,66 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     });
   };
 
+  // Basic mode: one connection to the destination, dialled as the session starts; the Output payloads of
+  // both directions are its bytes, raw. When either side's connection closes, the next bytes from the
+  // client dial again. A destination that cannot be reached at the start ends the session.
+  const basicDial = () => {
+    const where = destination();
+    const at = where.lastIndexOf(':');
+    const socket = net.connect({ host: where.slice(0, at), port: Number(where.slice(at + 1)) });
+    st.basicSocket = socket;
+    st.basicPending = [];
+    socket.on('connect', () => {
+      st.record.basicDials = (st.record.basicDials ?? 0) + 1;
+      for (const b of st.basicPending ?? []) socket.write(b);
+      st.basicPending = undefined;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (let i = 0; i < chunk.length; i += 1024) sendStream(1, chunk.subarray(i, i + 1024));
+    });
+    socket.on('close', () => {
+      if (st.basicSocket === socket) st.basicSocket = undefined;
+    });
+    socket.on('error', (e) => {
+      if (st.basicPending === undefined) return; // it was connected: the next bytes dial again
+      // The agent's port plugin returns an error, at the start as on a later dial: the session is over.
+      const text = `Unable to connect to specified port: dial tcp ${where}: ${e.message}`;
+      st.record.basicFailure = text;
+      s.status = 'Terminated';
+      s.endedBy = 'aws';
+      channel.end(JSON.stringify({ text }));
+    });
+    if (behaviour.refuseDestination) socket.destroy(new Error('connect: connection refused'));
+  };
+  const basicWrite = (payload: Buffer) => {
+    if (!st.basicSocket) basicDial();
+    if (st.basicPending) st.basicPending.push(Buffer.from(payload));
+    else st.basicSocket!.write(payload);
+  };
+
   const deliver = (m: Wire) => {
     if (m.payloadType === 6) {
       st.record.handshake = JSON.parse(m.payload.toString()) as Record<string, unknown>;
-      const version = String(st.record.handshake.ClientVersion ?? '0')
-        .split('.')
-        .map(Number);
-      const mux = version[0]! > 1 || (version[0] === 1 && (version[1]! > 1 || (version[1] === 1 && version[2]! >= 70)));
       const actions = (st.record.handshake.ProcessedClientActions ?? []) as { ActionStatus?: number }[];
-      if (!mux || actions[0]?.ActionStatus !== 1) {
+      if (actions[0]?.ActionStatus !== 1) {
         st.ws.close(1000, 'handshake refused');
         return;
       }
+      // Multiplexing needs both: an agent newer than 3.0.196.0 and a client of 1.1.70 or newer.
+      const client = String(st.record.handshake.ClientVersion ?? '0');
+      st.basic = !(atLeast(agentVersion, [3, 0, 196, 1]) && atLeast(client, [1, 1, 70]));
+      st.record.mode = st.basic ? 'basic' : 'mux';
       sendStream(7, Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })));
-    } else if (m.payloadType === 1) onSmux(m.payload);
-    else if (m.payloadType === 10 && m.payload.readUInt32BE(0) === 2) {
+      if (st.basic) basicDial();
+    } else if (m.payloadType === 1) {
+      if (st.basic) basicWrite(m.payload);
+      else onSmux(m.payload);
+    } else if (m.payloadType === 10 && m.payload.readUInt32BE(0) === 1 && st.basic) {
+      // DisconnectToPort: the client's connection closed; ours closes too, and is dialled again on its next bytes.
+      st.record.disconnects = (st.record.disconnects ?? 0) + 1;
+      st.basicSocket?.destroy();
+      st.basicSocket = undefined;
+    } else if (m.payloadType === 10 && m.payload.readUInt32BE(0) === 2) {
       st.record.terminatedByFlag = true;
       if (s.status === 'Connected') {
         s.status = 'Terminated';
@@ -380,12 +446,11 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
         return;
       }
       st.opened = true;
-      const inst = (emu.scenario.instances ?? []).find((i) => i.id === s.target);
       sendStream(
         5,
         Buffer.from(
           JSON.stringify({
-            AgentVersion: inst?.agentVersion ?? '3.3.1142.0',
+            AgentVersion: agentVersion,
             RequestedClientActions: [
               {
                 ActionType: 'SessionType',
@@ -464,6 +529,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     if (s.status !== 'Connected') {
       clearInterval(st.timer);
       for (const socket of st.sockets.values()) socket.destroy();
+      st.basicSocket?.destroy();
     }
   });
 }
