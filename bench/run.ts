@@ -2,7 +2,7 @@
 // measure beside its reference taken in the same run. Medians over BENCH_RUNS runs (default 7)
 // after a warm-up. Not a test: it asserts nothing, it reports.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import net from 'node:net';
@@ -135,6 +135,37 @@ async function untilClosed(ports: number[], timeoutMs = 10_000): Promise<void> {
 
 /** RSS now and at its peak; and the process's own (private, written) pages, which leave out the
  * pages of the node binary that every Node process shares. */
+/** The processes `pid` started (Linux). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** A process and the processes it started, added up. */
+function treeRss(pid: number): { now: number; peak: number; own: number } {
+  const parts = [pid, ...childrenOf(pid)].map(rss);
+  const sum = (k: 'now' | 'peak' | 'own') => parts.reduce((a, m) => a + m[k], 0);
+  return { now: sum('now'), peak: sum('peak'), own: sum('own') };
+}
+
+/**
+ * AWS's own session-manager-plugin, where DBTUNNEL_AWS_PLUGIN names a build of it (docs/conformance.md):
+ * a directory whose session-manager-plugin it is, for a world's PATH.
+ */
+function awsPluginDir(): string | undefined {
+  const built = process.env.DBTUNNEL_AWS_PLUGIN;
+  if (!built) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dbtunnel-bench-aws-plugin-'));
+  symlinkSync(path.resolve(built), path.join(dir, 'session-manager-plugin'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function rss(pid: number): { now: number; peak: number; own: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -330,11 +361,12 @@ async function awsCliFlow(world: World, port: number, whileOpen?: (pid: number) 
   await untilTunnelWorks(world, [port], sessionsBefore);
   const elapsed = performance.now() - t0;
   await whileOpen?.(child.pid!);
-  // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop.
+  // The CLI ignores SIGINT while the plugin runs; the plugin is the one to stop. The fakes record
+  // their pids; AWS's plugin is found as the CLI's child.
   const records = (await world.pluginRecords()).slice(earlier);
-  for (const r of records) {
+  for (const pid of new Set([...records.map((r) => r.pid), ...childrenOf(child.pid!)])) {
     try {
-      process.kill(r.pid, 'SIGINT');
+      process.kill(pid, 'SIGINT');
     } catch {
       // gone already
     }
@@ -624,36 +656,51 @@ async function main() {
   }
 
   step('the native session client, beside the plugin');
-  // The same world and database; the plugin here is the test fake (in C when built), which pipes
-  // straight to the database without a data channel: its numbers are a floor, not AWS's plugin.
+  // Two references. The test fake (in C when built) pipes straight to the database without a data
+  // channel: its numbers are a floor. AWS's own plugin, where DBTUNNEL_AWS_PLUGIN names a build of it,
+  // speaks to the same emulated agent as the native client: the comparison the targets are about.
   const native = ['--session-client', 'native'];
-  const [pluginOpen, nativeOpen] = await alternately([
+  const awsDir = awsPluginDir();
+  const aws = awsDir ? await worldWith(1, {}, awsDir) : undefined;
+  const awsArgs = ['--session-client', 'plugin'];
+  const versus = aws ? "AWS's plugin" : 'the fake plugin';
+  const [pluginOpen, nativeOpen, awsOpen] = await alternately([
     async () => {
       const t = await openWith(one.world, one.ports);
       await t.close();
       return t.elapsed;
     },
     async () => {
-      const t = await openWith(one.world, one.ports, native);
+      const t = await openWith(aws?.world ?? one.world, aws?.ports ?? one.ports, native);
       await t.close();
       return t.elapsed;
     },
+    aws
+      ? async () => {
+          const t = await openWith(aws.world, aws.ports, awsArgs);
+          await t.close();
+          return t.elapsed;
+        }
+      : () => NaN,
   ]);
+  const readyRef = aws ? awsOpen : pluginOpen;
   row(
     'ready, one tunnel, native client',
     ms(nativeOpen),
-    `the plugin: ${ms(pluginOpen)}`,
-    `${(nativeOpen / pluginOpen).toFixed(2)}×`,
-    '≤ the plugin',
+    aws ? `AWS's plugin: ${ms(awsOpen)}; the fake: ${ms(pluginOpen)}` : `the fake plugin: ${ms(pluginOpen)}`,
+    `${(nativeOpen / readyRef).toFixed(2)}×`,
+    `≤ ${versus}`,
   );
   const MB = 20;
-  for (const [label, args] of [
-    ['the plugin', []],
-    ['native client', native],
+  const carried: Record<string, { rate: number; cpu: number }> = {};
+  for (const [label, w, args] of [
+    ['the fake plugin', one, []],
+    ...(aws ? [["AWS's plugin", aws, awsArgs] as const] : []),
+    ['native client', aws ?? one, native],
   ] as const) {
-    const t = await openWith(one.world, one.ports, [...args]);
-    const pluginPids = async () => (await one.world.pluginRecords()).map((r) => r.pid);
-    const pids = args.length ? [t.child.pid!] : [t.child.pid!, ...(await pluginPids()).slice(-1)];
+    const t = await openWith(w.world, w.ports, [...args]);
+    // dbtunnel, and the plugin it started (none for the native client).
+    const pids = [t.child.pid!, ...childrenOf(t.child.pid!)];
     const alive = () =>
       pids.filter((p) => {
         try {
@@ -663,15 +710,24 @@ async function main() {
           return false;
         }
       });
-    const r = await transfer(one.ports[0]!, MB * 1024 * 1024, alive);
+    const r = await transfer(w.ports[0]!, MB * 1024 * 1024, alive);
     const mem = rss(t.child.pid!);
     await t.close();
+    const rate = ((2 * MB) / r.ms) * 1000;
+    const cpu = r.cpu / (2 * MB);
+    carried[label] = { rate, cpu };
+    const ref = carried[versus];
+    const isNative = label === 'native client';
     row(
       `${MB} MB there and back, ${label}`,
-      `${(((2 * MB) / r.ms) * 1000).toFixed(1)} MB/s`,
-      `CPU ${(r.cpu / (2 * MB)).toFixed(1)} ms/MB; dbtunnel's own memory ${mem.own.toFixed(1)} MB`,
-      '',
-      args.length ? "within 10% of AWS's plugin (where built)" : 'reference (the fake: no data channel)',
+      `${rate.toFixed(1)} MB/s`,
+      `CPU ${cpu.toFixed(1)} ms/MB; dbtunnel's own memory ${mem.own.toFixed(1)} MB`,
+      isNative && ref ? `${(rate / ref.rate).toFixed(2)}×, CPU ${(cpu / ref.cpu).toFixed(2)}×` : '',
+      isNative
+        ? `within 10% of ${versus}, CPU ≤ it`
+        : label === versus
+          ? 'reference'
+          : 'reference (the fake: no data channel)',
     );
   }
 
@@ -730,6 +786,20 @@ async function main() {
     await new Promise((r) => setTimeout(r, 500));
     row('RSS of the AWS CLI v1 holding one session', mb(rss(pid)), '', '', 'for reference');
   });
+  if (aws) {
+    // The comparison for the native tunnel's whole tree: the AWS CLI and AWS's plugin, both processes.
+    await awsCliFlow(aws.world, cliPort, async (pid) => {
+      await new Promise((r) => setTimeout(r, 500));
+      const tree = treeRss(pid);
+      row(
+        "RSS of the AWS CLI v1 and AWS's plugin holding one session (the tree)",
+        mb(tree),
+        `one native tunnel: ${nativeHeld[0]!.toFixed(1)} MB`,
+        `${(nativeHeld[0]! / tree.now).toFixed(2)}×`,
+        'the native tree below it',
+      );
+    });
+  }
   const soak = await openWith(one.world, one.ports, ['--reconnect', 'always', '--max-reconnects', '100']);
   await new Promise((r) => setTimeout(r, 500));
   const start = rss(soak.child.pid!);

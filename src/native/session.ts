@@ -35,6 +35,11 @@ const MAX_RESENDS = 3000;
 const PING_MS = 5 * 60_000;
 /** Messages sent and not yet acknowledged before local clients are read no further (about 1 MiB). */
 const SEND_WINDOW = 1024;
+/** AWS's plugin sleeps this long after each message of port data. */
+const PACE_MS = 1;
+/** Bytes waiting for their turn before local clients are read no further, and again below this. */
+const QUEUE_HIGH = 256 * 1024;
+const QUEUE_LOW = 64 * 1024;
 /** Agents up to this version forward one connection at a time (basic mode): no smux, the bytes raw. */
 const LAST_BASIC_AGENT = [3, 0, 196, 0];
 
@@ -131,7 +136,8 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
   const streams = new Map<number, { socket: net.Socket; finSent: boolean }>();
   const paused = new Set<net.Socket>();
   let nextStream = 1;
-  let server: net.Server | undefined;
+  /** The local listeners: 127.0.0.1, and ::1 where the host has it. */
+  const servers: net.Server[] = [];
   let socket: WebSocket | undefined;
   let resendTimer: NodeJS.Timeout | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
@@ -140,12 +146,13 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     if (ended) return;
     ended = true;
     clearInterval(resendTimer);
+    clearTimeout(pacer);
     clearInterval(pingTimer);
     for (const s of streams.values()) s.socket.destroy();
     streams.clear();
     basic?.current?.destroy();
     for (const c of basic?.waiting ?? []) c.destroy();
-    server?.close();
+    for (const server of servers) server.close();
     socket?.terminate();
     if (event) onEvent(event);
     finish({ code, signal: undefined });
@@ -186,12 +193,56 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
       fail(`the data channel stopped acknowledging: ${e.message}`);
     }
   };
-  /** smux bytes, cut into messages of at most 1 KiB. */
-  const sendSmux = (frame: Buffer) => {
-    for (let at = 0; at < frame.length; at += PAYLOAD_BYTES) {
-      sendStream(PAYLOAD_TYPE.output, frame.subarray(at, at + PAYLOAD_BYTES));
+  // What local clients send goes out as AWS's plugin sends it: one message of at most 1 KiB, then 1 ms
+  // before the next (plugin muxportforwarding.go transferDataToServer, basicportforwarding.go
+  // ReadStream), until there is evidence that the service accepts more. The queue is a byte stream,
+  // as the plugin's pipe from smux is: small frames share a message. A flag (basic mode's
+  // DisconnectToPort) keeps its place behind the bytes before it.
+  const queue: (Buffer | number)[] = [];
+  let queued = 0;
+  let pacer: NodeJS.Timeout | undefined;
+  const pump = () => {
+    pacer = undefined;
+    if (ended || queue.length === 0) return;
+    const head = queue[0]!;
+    if (typeof head === 'number') {
+      queue.shift();
+      sendStream(PAYLOAD_TYPE.flag, flagPayload(head));
+    } else {
+      const parts: Buffer[] = [];
+      let size = 0;
+      while (size < PAYLOAD_BYTES && queue.length > 0 && typeof queue[0] !== 'number') {
+        const b = queue[0] as Buffer;
+        const take = Math.min(b.length, PAYLOAD_BYTES - size);
+        parts.push(b.subarray(0, take));
+        size += take;
+        if (take === b.length) queue.shift();
+        else queue[0] = b.subarray(take);
+      }
+      queued -= size;
+      sendStream(PAYLOAD_TYPE.output, parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+    }
+    resumeClients();
+    pacer = setTimeout(pump, PACE_MS);
+  };
+  const sendPaced = (item: Buffer | number) => {
+    queue.push(item);
+    if (typeof item !== 'number') queued += item.length;
+    if (!pacer) pump();
+  };
+  /** Flow control: read no more from a client while much waits to be sent or acknowledged. */
+  const holdBack = (client: net.Socket) => {
+    if (queued > QUEUE_HIGH || outbound.waiting > SEND_WINDOW) {
+      client.pause();
+      paused.add(client);
     }
   };
+  const resumeClients = () => {
+    if (paused.size === 0 || queued > QUEUE_LOW || outbound.waiting > SEND_WINDOW / 2) return;
+    for (const c of paused) c.resume();
+    paused.clear();
+  };
+  const sendSmux = (frame: Buffer) => sendPaced(frame);
   const acknowledge = (m: ChannelMessage) =>
     sendRaw(
       encodeMessage({
@@ -225,13 +276,8 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     b.current = client;
     onEvent({ type: 'connection' });
     client.on('data', (chunk: Buffer) => {
-      for (let at = 0; at < chunk.length; at += PAYLOAD_BYTES) {
-        sendStream(PAYLOAD_TYPE.output, chunk.subarray(at, at + PAYLOAD_BYTES));
-      }
-      if (outbound.waiting > SEND_WINDOW) {
-        client.pause();
-        paused.add(client);
-      }
+      sendPaced(chunk);
+      holdBack(client);
     });
     client.on('error', () => client.destroy());
     // No half-close in basic mode: the agent closes its connection on DisconnectToPort.
@@ -240,7 +286,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
       paused.delete(client);
       if (b.current !== client) return;
       b.current = undefined;
-      if (!ended) sendStream(PAYLOAD_TYPE.flag, flagPayload(FLAG.disconnectToPort));
+      if (!ended) sendPaced(FLAG.disconnectToPort);
       const next = b.waiting.shift();
       if (next) {
         basicServe(next);
@@ -249,49 +295,65 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
     });
   };
 
-  const listen = () => {
-    server = net.createServer({ allowHalfOpen: true }, (client) => {
-      if (basic) {
-        basicServe(client);
-        return;
+  const accept = (client: net.Socket) => {
+    if (basic) {
+      basicServe(client);
+      return;
+    }
+    nextStream += 2;
+    const sid = nextStream;
+    const stream = { socket: client, finSent: false };
+    streams.set(sid, stream);
+    onEvent({ type: 'connection' });
+    sendSmux(encodeFrame({ cmd: SMUX_CMD.syn, streamId: sid, data: Buffer.alloc(0) }));
+    client.on('data', (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; at += PAYLOAD_BYTES - 8) {
+        sendSmux(encodeFrame({ cmd: SMUX_CMD.psh, streamId: sid, data: chunk.subarray(at, at + PAYLOAD_BYTES - 8) }));
       }
-      nextStream += 2;
-      const sid = nextStream;
-      const stream = { socket: client, finSent: false };
-      streams.set(sid, stream);
-      onEvent({ type: 'connection' });
-      sendSmux(encodeFrame({ cmd: SMUX_CMD.syn, streamId: sid, data: Buffer.alloc(0) }));
-      client.on('data', (chunk: Buffer) => {
-        for (let at = 0; at < chunk.length; at += PAYLOAD_BYTES - 8) {
-          sendSmux(encodeFrame({ cmd: SMUX_CMD.psh, streamId: sid, data: chunk.subarray(at, at + PAYLOAD_BYTES - 8) }));
-        }
-        // Flow control: read no more from the client while too much waits for acknowledgement.
-        if (outbound.waiting > SEND_WINDOW) {
-          client.pause();
-          paused.add(client);
-        }
-      });
-      // The client has sent all it will: our side of the stream closes (its answer may still come).
-      const finish = () => {
-        if (stream.finSent || ended) return;
-        stream.finSent = true;
-        sendSmux(encodeFrame({ cmd: SMUX_CMD.fin, streamId: sid, data: Buffer.alloc(0) }));
-      };
-      client.on('end', finish);
-      client.on('error', () => client.destroy());
-      client.on('close', () => {
-        finish();
-        streams.delete(sid);
-      });
+      holdBack(client);
     });
-    server.on('error', (e: NodeJS.ErrnoException) => {
+    // The client has sent all it will: our side of the stream closes (its answer may still come).
+    const finish = () => {
+      if (stream.finSent || ended) return;
+      stream.finSent = true;
+      sendSmux(encodeFrame({ cmd: SMUX_CMD.fin, streamId: sid, data: Buffer.alloc(0) }));
+    };
+    client.on('end', finish);
+    client.on('error', () => client.destroy());
+    client.on('close', () => {
+      finish();
+      streams.delete(sid);
+      paused.delete(client);
+    });
+  };
+
+  /**
+   * 127.0.0.1, then ::1 on the same port: a client that resolves "localhost" to either finds the
+   * tunnel (AWS's plugin binds whichever one "localhost" gives it). A host without IPv6 has only the
+   * first; a port that something else holds on ::1 is said in --debug and left to it.
+   */
+  const listen = () => {
+    const v4 = net.createServer({ allowHalfOpen: true }, accept);
+    servers.push(v4);
+    v4.on('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'bind: address already in use' : e.message;
       fail(`listen tcp 127.0.0.1:${opts.localPort}: ${why}`);
     });
-    server.listen({ host: '127.0.0.1', port: opts.localPort, exclusive: true }, () => {
-      const port = (server!.address() as net.AddressInfo).port;
-      say(`Port ${port} opened for sessionId ${response.SessionId}.`);
-      onEvent({ type: 'ready', port });
+    v4.listen({ host: '127.0.0.1', port: opts.localPort, exclusive: true }, () => {
+      const port = (v4.address() as net.AddressInfo).port;
+      const ready = () => {
+        if (ended) return;
+        say(`Port ${port} opened for sessionId ${response.SessionId}.`);
+        onEvent({ type: 'ready', port });
+      };
+      const v6 = net.createServer({ allowHalfOpen: true }, accept);
+      v6.once('error', (e: NodeJS.ErrnoException) => {
+        servers.splice(servers.indexOf(v6), 1);
+        if (e.code === 'EADDRINUSE') say(`[::1]:${port} is held by another program: the tunnel is on 127.0.0.1 only`);
+        ready();
+      });
+      servers.push(v6);
+      v6.listen({ host: '::1', port, exclusive: true, ipv6Only: true }, ready);
     });
   };
 
@@ -332,7 +394,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         return;
       }
       case PAYLOAD_TYPE.handshakeComplete:
-        if (!server) listen();
+        if (servers.length === 0) listen();
         return;
       case PAYLOAD_TYPE.output:
         if (basic) basic.current?.write(m.payload);
@@ -366,10 +428,7 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         if (typeof ack.AcknowledgedMessageSequenceNumber === 'number') {
           outbound.acknowledged(ack.AcknowledgedMessageSequenceNumber, Date.now());
         }
-        if (paused.size > 0 && outbound.waiting < SEND_WINDOW / 2) {
-          for (const c of paused) c.resume();
-          paused.clear();
-        }
+        resumeClients();
         return;
       }
       case 'output_stream_data': {

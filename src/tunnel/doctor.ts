@@ -43,8 +43,11 @@ export interface DoctorDeps {
   reachability?: ((aws: AwsContext, report: PathReport) => Promise<AwsAnswer>) | undefined;
 }
 
-/** Agents up to this version forward one connection at a time (basic port forwarding). */
-export const LAST_SINGLE_CONNECTION_AGENT = '3.0.196.0';
+/**
+ * The first agent that forwards to another host (AWS-StartPortForwardingSessionToRemoteHost), from the
+ * agent's release notes. Every such agent also multiplexes (basic mode ended with 3.0.196.0).
+ */
+export const FIRST_REMOTE_HOST_AGENT = '3.1.1188.0';
 
 function failed(check: string, e: unknown): CheckResult {
   const err = e instanceof TunnelError ? e : new TunnelError('internal', String((e as Error)?.message ?? e));
@@ -192,16 +195,14 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
           kind: 'targetNotConnected',
         };
     const agent = info.agentVersion ?? '';
-    const single =
-      parseVersion(agent) && compareVersions(parseVersion(agent)!, parseVersion(LAST_SINGLE_CONNECTION_AGENT)!) <= 0;
-    yield single
+    const old =
+      parseVersion(agent) && compareVersions(parseVersion(agent)!, parseVersion(FIRST_REMOTE_HOST_AGENT)!) < 0;
+    yield old
       ? {
           check: 'agent version',
           status: 'warn',
-          detail: `SSM agent ${agent} forwards one connection at a time`,
-          fix:
-            'GUI clients that open a pool of connections will stall: ' +
-            'update the SSM agent on the bastion (above 3.0.196.0).',
+          detail: `SSM agent ${agent} is older than ${FIRST_REMOTE_HOST_AGENT}, the first that forwards to another host`,
+          fix: `Update the SSM agent on the bastion (${FIRST_REMOTE_HOST_AGENT} or newer): tunnels to a database need it.`,
         }
       : { check: 'agent version', status: 'pass', detail: `SSM agent ${agent || 'unknown'}` };
   } catch (e) {

@@ -27,10 +27,12 @@ async function open(w: World, extra: string[] = [], env: Record<string, string> 
 }
 
 describe('the native session client', () => {
-  it('carries bytes both ways through the agent; the upgrade is signed; Ctrl-C ends the session over the channel', async () => {
+  it('carries bytes both ways through the agent, on 127.0.0.1 and ::1; the upgrade is signed; Ctrl-C ends the session over the channel', async () => {
     world = await createWorld();
     const { t, port } = await open(world, ['--session-client', 'native']);
     expect(await roundTrip(port, 'through the native client')).toBe('through the native client');
+    // "localhost" may resolve to ::1 first: the same port answers there too.
+    expect(await roundTrip(port, 'over ::1', '::1')).toBe('over ::1');
     expect(await world.pluginRecords()).toEqual([]); // no plugin was started
     const [record] = world.emu.agentRecords;
     expect(record).toMatchObject({ signature: 'valid', principal: 'arn:aws:iam::123456789012:user/dev' });
@@ -45,6 +47,21 @@ describe('the native session client', () => {
     // The token never leaves through any output.
     const token = [...world.emu.sessions.values()][0]!.token;
     expect(t.stdout() + t.stderr()).not.toContain(token);
+  });
+
+  it("sends as AWS's plugin does: messages of at most 1 KiB, one per millisecond or slower", async () => {
+    world = await createWorld();
+    const { t, port } = await open(world, ['--session-client', 'native']);
+    const payload = 'q'.repeat(100 * 1024);
+    expect(await roundTrip(port, payload)).toBe(payload);
+    const { messages, first, last } = world.emu.agentRecords[0]!.output!;
+    // 100 KiB of data, plus the smux headers: more than 100 messages. Unpaced, they would leave within
+    // a few milliseconds; paced, the first and the last are at least a millisecond per message apart
+    // (less a little, for the clock's whole milliseconds).
+    expect(messages).toBeGreaterThan(100);
+    expect(last - first).toBeGreaterThanOrEqual((messages - 1) * 0.9);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
   });
 
   it('20 connections at once through one tunnel, every byte intact', async () => {
@@ -83,7 +100,8 @@ describe('the native session client', () => {
   it('a dropped socket is resumed into the same session (ResumeSession, a new token), nothing lost or doubled', async () => {
     world = await createWorld({ scenario: { agent: { dropSocketAfter: 6 } } });
     const { t, port } = await open(world, ['--session-client', 'native']);
-    const payload = Array.from({ length: 400 }, (_, i) => `line ${i}\n`).join('');
+    // About 17 messages of data: the socket drops in the middle of them, with the sixth.
+    const payload = Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join('');
     expect(await roundTrip(port, payload)).toBe(payload);
     expect(world.emu.callsOf('ResumeSession')).toHaveLength(1);
     expect(world.emu.callsOf('StartSession')).toHaveLength(1);

@@ -47,6 +47,8 @@ export interface AgentRecord {
   refused?: string;
   /** Stream messages of the client's that arrived while its publication was paused. */
   whilePaused?: number;
+  /** The client's port data: how many messages, and the CreatedDate of the first and the last. */
+  output?: { messages: number; first: number; last: number };
   /** How the agent forwards: smux streams, or basic mode's one connection at a time. */
   mode?: 'mux' | 'basic';
   /** Basic mode: connections made to the destination, DisconnectToPort flags received, why a dial failed. */
@@ -60,6 +62,7 @@ export interface AgentRecord {
 interface Wire {
   type: string;
   seq: number;
+  createdDate: number;
   flags: number;
   id: Buffer;
   payloadType: number;
@@ -93,6 +96,7 @@ function readWire(b: Buffer): Wire {
   return {
     type: b.subarray(4, 36).toString('ascii').trim(),
     seq: Number(b.readBigInt64BE(48)),
+    createdDate: Number(b.readBigUInt64BE(40)),
     flags: Number(b.readBigUInt64BE(56)),
     id: Buffer.concat([b.subarray(72, 80), b.subarray(64, 72)]),
     payloadType: headerLength >= 116 ? b.readUInt32BE(112) : 0,
@@ -222,6 +226,9 @@ interface AgentState {
   basic?: boolean;
   basicSocket?: net.Socket | undefined;
   basicPending?: Buffer[] | undefined;
+  /** Port data waiting for its turn (the agent sends a message, then sleeps 1 ms), and whether it is going. */
+  paced: Buffer[];
+  pacing: boolean;
 }
 
 function atLeast(version: string, base: number[]): boolean {
@@ -249,6 +256,8 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     sockets: new Map(),
     smuxBuffer: Buffer.alloc(0),
     opened: false,
+    paced: [],
+    pacing: false,
     timer: setInterval(() => {
       if (st.ws.readyState !== st.ws.OPEN) return;
       if (st.held && st.unacked.size > 0) {
@@ -283,9 +292,29 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     }
     st.ws.send(bytes);
   };
-  const sendSmux = (frame: Buffer) => {
-    for (let at = 0; at < frame.length; at += 1024) sendStream(1, frame.subarray(at, at + 1024));
+  // Port data goes as the agent sends it: at most 1 KiB per message, then a 1 ms sleep (agent
+  // port_mux.go transferDataToMgs, port_basic.go WritePump). The destinations are read no further
+  // while much waits, as the agent's blocking reads would.
+  const pump = () => {
+    const next = st.paced.shift();
+    if (!next) {
+      st.pacing = false;
+      return;
+    }
+    st.pacing = true;
+    sendStream(1, next);
+    if (st.paced.length < 64) {
+      for (const socket of st.sockets.values()) socket.resume();
+      st.basicSocket?.resume();
+    }
+    setTimeout(pump, 1).unref();
   };
+  const sendPaced = (bytes: Buffer, from?: net.Socket) => {
+    for (let at = 0; at < bytes.length; at += 1024) st.paced.push(bytes.subarray(at, at + 1024));
+    if (st.paced.length > 256) from?.pause();
+    if (!st.pacing) pump();
+  };
+  const sendSmux = (frame: Buffer, from?: net.Socket) => sendPaced(frame, from);
   const flag = (value: number) => {
     const b = Buffer.alloc(4);
     b.writeUInt32BE(value, 0);
@@ -342,7 +371,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       connected = true;
     });
     socket.on('data', (chunk: Buffer) => {
-      for (let i = 0; i < chunk.length; i += 1016) sendSmux(smuxFrame(2, sid, chunk.subarray(i, i + 1016)));
+      for (let i = 0; i < chunk.length; i += 1016) sendSmux(smuxFrame(2, sid, chunk.subarray(i, i + 1016)), socket);
     });
     socket.on('end', () => sendSmux(smuxFrame(1, sid)));
     socket.on('error', () => {
@@ -366,7 +395,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       st.basicPending = undefined;
     });
     socket.on('data', (chunk: Buffer) => {
-      for (let i = 0; i < chunk.length; i += 1024) sendStream(1, chunk.subarray(i, i + 1024));
+      sendPaced(chunk, socket);
     });
     socket.on('close', () => {
       if (st.basicSocket === socket) st.basicSocket = undefined;
@@ -403,6 +432,8 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       sendStream(7, Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })));
       if (st.basic) basicDial();
     } else if (m.payloadType === 1) {
+      const output = st.record.output ?? { messages: 0, first: m.createdDate, last: m.createdDate };
+      st.record.output = { messages: output.messages + 1, first: output.first, last: m.createdDate };
       if (st.basic) basicWrite(m.payload);
       else onSmux(m.payload);
     } else if (m.payloadType === 10 && m.payload.readUInt32BE(0) === 1 && st.basic) {
