@@ -845,7 +845,7 @@ async function main() {
     '≤ 1.3×',
   );
 
-  for (const w of [one, five, role, oneNode, fiveNode]) await w?.world.close();
+  for (const w of [one, five, role, oneNode, fiveNode, aws]) await w?.world.close();
 
   const head = ['measure', 'dbtunnel', 'reference (same run)', 'ratio', 'target'];
   const table = [head, head.map(() => '---'), ...rows];

@@ -74,5 +74,6 @@ export async function agentForWebSocket(url: string, env: NodeJS.ProcessEnv): Pr
     const { HttpsProxyAgent } = await import('https-proxy-agent');
     return new HttpsProxyAgent(proxy, ca ? { ca } : {}) as unknown as http.Agent;
   }
-  return ca ? new https.Agent({ ca }) : undefined;
+  // The bundle is for TLS: a ws:// URL (a local endpoint) keeps Node's plain agent.
+  return ca && url.startsWith('wss:') ? new https.Agent({ ca }) : undefined;
 }

@@ -42,6 +42,14 @@ const QUEUE_HIGH = 256 * 1024;
 const QUEUE_LOW = 64 * 1024;
 /** Agents up to this version forward one connection at a time (basic mode): no smux, the bytes raw. */
 const LAST_BASIC_AGENT = [3, 0, 196, 0];
+/**
+ * Agents up to this version keep smux keepalive on (plugin config.go
+ * TCPMultiplexingWithSmuxKeepAliveDisabledAfterThisAgentVersion): they close a session that has sent
+ * them no frame for 30 s, so the client sends a NOP every 10 s, as AWS's plugin does for them.
+ */
+const LAST_KEEPALIVE_AGENT = [3, 1, 1511, 0];
+/** smux's default keepalive interval. */
+const SMUX_KEEPALIVE_MS = 10_000;
 
 export interface NativeSessionOptions {
   response: StartSessionResponse;
@@ -54,6 +62,8 @@ export interface NativeSessionOptions {
   debug(message: string): void;
   /** ssm:ResumeSession: a new token for this session, or undefined when it is over. */
   resume?: (() => Promise<string | undefined>) | undefined;
+  /** How often to send an smux NOP to agents that keep smux keepalive on (default: smux's 10 s). */
+  smuxKeepAliveMs?: number;
 }
 
 const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
@@ -141,12 +151,14 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
   let socket: WebSocket | undefined;
   let resendTimer: NodeJS.Timeout | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
+  let keepAliveTimer: NodeJS.Timeout | undefined;
 
   const end = (event: SessionEvent | undefined, code = 0) => {
     if (ended) return;
     ended = true;
     clearInterval(resendTimer);
     clearTimeout(pacer);
+    clearInterval(keepAliveTimer);
     clearInterval(pingTimer);
     for (const s of streams.values()) s.socket.destroy();
     streams.clear();
@@ -377,6 +389,12 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         if (!newerThan(agent, LAST_BASIC_AGENT)) {
           say(`agent ${agent || 'of an unknown version'} forwards one connection at a time (basic mode)`);
           basic = { current: undefined, waiting: [] };
+        } else if (!newerThan(agent, LAST_KEEPALIVE_AGENT) && !keepAliveTimer) {
+          say(`agent ${agent} keeps smux keepalive on: a NOP every ${opts.smuxKeepAliveMs ?? SMUX_KEEPALIVE_MS} ms`);
+          keepAliveTimer = setInterval(
+            () => sendSmux(encodeFrame({ cmd: SMUX_CMD.nop, streamId: 0, data: Buffer.alloc(0) })),
+            opts.smuxKeepAliveMs ?? SMUX_KEEPALIVE_MS,
+          );
         }
         const processed = (request.RequestedClientActions ?? []).map((a) => {
           const port = a.ActionType === 'SessionType' && a.ActionParameters?.SessionType === 'Port';

@@ -113,6 +113,19 @@ describe(`AWS's session-manager-plugin ${version} against the emulator's agent`,
     expect((await t.exited).code).toBe(0);
   });
 
+  it('an agent that keeps smux keepalive on (3.1.1188.0): it sends NOPs, which the emulator hears', async () => {
+    const keeps = [{ id: BASTION_ID, tags: { Name: 'bastion-db-maintenance' }, agentVersion: '3.1.1188.0' }];
+    world = await withAwsPlugin({ scenario: { instances: keeps } });
+    const { t, port } = await open(world, 'plugin');
+    expect(await roundTrip(port, 'before')).toBe('before');
+    // smux's interval is 10 s, on both sides.
+    await eventually(() => (world!.emu.agentRecords[0]!.nops ?? 0) >= 1, 15_000);
+    expect(world.emu.agentRecords[0]).toMatchObject({ mode: 'mux', keepAlive: true });
+    expect(await roundTrip(port, 'after')).toBe('after');
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
   it('a dropped socket: it resumes the session with ResumeSession through the emulator, and carries on', async () => {
     world = await withAwsPlugin();
     const { t, port } = await open(world, 'plugin');

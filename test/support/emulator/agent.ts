@@ -29,6 +29,8 @@ export interface EmuAgentBehaviour {
   corruptDigest?: boolean;
   /** Send the agent's first message with a payload length beyond the frame. */
   lieAboutLength?: boolean;
+  /** smux keepalive, where the agent keeps it on: its NOP interval; nothing heard for 3 of them ends the session. */
+  smuxKeepAliveMs?: number;
 }
 
 export interface AgentRecord {
@@ -55,6 +57,10 @@ export interface AgentRecord {
   basicDials?: number;
   disconnects?: number;
   basicFailure?: string;
+  /** smux keepalive: whether this agent keeps it on, the client's NOPs received, and whether it timed out. */
+  keepAlive?: boolean;
+  nops?: number;
+  keepAliveTimedOut?: boolean;
 }
 
 // ---- the wire, from the description's table ---------------------------------------------------------
@@ -229,6 +235,19 @@ interface AgentState {
   /** Port data waiting for its turn (the agent sends a message, then sleeps 1 ms), and whether it is going. */
   paced: Buffer[];
   pacing: boolean;
+  /** smux keepalive: when a frame from the client last came, and the timer. */
+  heard?: number;
+  keepAliveTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Whether the agent keeps smux keepalive on (its release notes): always before 3.1.1446.0; never from
+ * then until 3.1.1575.0; from 3.1.1575.0 only for clients of 1.2.331.0 or older (agent port_mux.go).
+ */
+function keepsAlive(agent: string, client: string): boolean {
+  if (!atLeast(agent, [3, 1, 1446, 0])) return true;
+  if (!atLeast(agent, [3, 1, 1575, 0])) return false;
+  return !atLeast(client, [1, 2, 331, 1]);
 }
 
 function atLeast(version: string, base: number[]): boolean {
@@ -345,6 +364,8 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       if (st.smuxBuffer.length < 8 + length) return;
       const cmd = st.smuxBuffer[1];
       const sid = st.smuxBuffer.readUInt32LE(4);
+      st.heard = Date.now();
+      if (cmd === 3) st.record.nops = (st.record.nops ?? 0) + 1;
       const data = st.smuxBuffer.subarray(8, 8 + length);
       st.smuxBuffer = st.smuxBuffer.subarray(8 + length);
       if (cmd === 0) dial(sid);
@@ -417,6 +438,28 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
     else st.basicSocket!.write(payload);
   };
 
+  // smux keepalive on the agent's side (xtaci/smux keepalive): a NOP every interval, and the session
+  // closed when no frame came from the client for three of them.
+  const keepAlive = () => {
+    const every = behaviour.smuxKeepAliveMs ?? 10_000;
+    st.record.keepAlive = true;
+    st.heard = Date.now();
+    st.keepAliveTimer = setInterval(() => {
+      if (s.status !== 'Connected') return clearInterval(st.keepAliveTimer);
+      if (st.ws.readyState !== st.ws.OPEN) return; // dropped: the client may resume
+      if (Date.now() - (st.heard ?? 0) > 3 * every) {
+        clearInterval(st.keepAliveTimer);
+        st.record.keepAliveTimedOut = true;
+        for (const socket of st.sockets.values()) socket.destroy();
+        s.status = 'Terminated';
+        s.endedBy = 'aws';
+        for (const c of s.channels) c.end(JSON.stringify({ text: 'Session terminated: the smux session timed out.' }));
+        return;
+      }
+      sendSmux(smuxFrame(3, 0));
+    }, every).unref();
+  };
+
   const deliver = (m: Wire) => {
     if (m.payloadType === 6) {
       st.record.handshake = JSON.parse(m.payload.toString()) as Record<string, unknown>;
@@ -431,6 +474,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       st.record.mode = st.basic ? 'basic' : 'mux';
       sendStream(7, Buffer.from(JSON.stringify({ HandshakeTimeToComplete: 1_000_000, CustomerMessage: '' })));
       if (st.basic) basicDial();
+      else if (keepsAlive(agentVersion, client)) keepAlive();
     } else if (m.payloadType === 1) {
       const output = st.record.output ?? { messages: 0, first: m.createdDate, last: m.createdDate };
       st.record.output = { messages: output.messages + 1, first: output.first, last: m.createdDate };
@@ -561,6 +605,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       clearInterval(st.timer);
       for (const socket of st.sockets.values()) socket.destroy();
       st.basicSocket?.destroy();
+      clearInterval(st.keepAliveTimer);
     }
   });
 }
