@@ -201,8 +201,10 @@ async function* sessionManagerChecks(aws: AwsContext, instanceId: string): Async
       ? {
           check: 'agent version',
           status: 'warn',
-          detail: `SSM agent ${agent} is older than ${FIRST_REMOTE_HOST_AGENT}, the first that forwards to another host`,
-          fix: `Update the SSM agent on the bastion (${FIRST_REMOTE_HOST_AGENT} or newer): tunnels to a database need it.`,
+          detail: `SSM agent ${agent}: older than ${FIRST_REMOTE_HOST_AGENT}, the first to forward to another host`,
+          fix:
+            `Update the SSM agent on the bastion (${FIRST_REMOTE_HOST_AGENT} or newer): ` +
+            'tunnels to a database need it.',
         }
       : { check: 'agent version', status: 'pass', detail: `SSM agent ${agent || 'unknown'}` };
   } catch (e) {

@@ -199,7 +199,7 @@ describe('dbtunnel doctor', () => {
     ); // its own subject only
     expect(line(r.stdout, 'session manager')).toMatch(/^✖ .*is ConnectionLost/);
     expect(line(r.stdout, 'agent version')).toMatch(
-      /^⚠ .*SSM agent 3\.0\.161\.0 is older than 3\.1\.1188\.0, the first that forwards to another host/,
+      /^⚠ .*SSM agent 3\.0\.161\.0: older than 3\.1\.1188\.0, the first to forward to another host/,
     );
     expect(line(r.stdout, 'local port')).toMatch(
       new RegExp(`^✖ local port +Local port ${port} for mydb is already in use`),
