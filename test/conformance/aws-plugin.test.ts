@@ -70,6 +70,18 @@ describe(`AWS's session-manager-plugin ${version} against the emulator's agent`,
     });
   });
 
+  it('paces as the emulator expects of it: 1 KiB messages, a millisecond or more apart', async () => {
+    world = await withAwsPlugin();
+    const { t, port } = await open(world, 'plugin');
+    const payload = 'q'.repeat(100 * 1024);
+    expect(await roundTrip(port, payload, '127.0.0.1', 15_000)).toBe(payload);
+    const { messages, first, last } = world.emu.agentRecords[0]!.output!;
+    expect(messages).toBeGreaterThan(100);
+    expect(last - first).toBeGreaterThanOrEqual((messages - 1) * 0.9);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
   it('20 connections at once through one tunnel: its smux streams, every byte intact', async () => {
     world = await withAwsPlugin();
     const { t, port } = await open(world, 'plugin');
