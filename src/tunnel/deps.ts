@@ -7,7 +7,6 @@ import { createAwsContext, refuseMfa } from '../aws/context.js';
 import { decodeAuthorizationMessage } from '../aws/decode.js';
 import { resumeSession, startSession, terminateSession } from '../aws/session.js';
 import type { EnvironmentPlan } from '../model.js';
-import { spawnPlugin } from '../plugin/process.js';
 import type { PluginSetup, RunDeps } from './run.js';
 
 export interface RunUi {
@@ -23,6 +22,12 @@ export interface RunUi {
  */
 export function realDeps(plan: EnvironmentPlan, plugin: Promise<PluginSetup>, ui: RunUi): RunDeps {
   plugin.catch(() => {}); // reported by the run, in its turn
+  // Each session client's code loads only for the tunnels it carries (the plugin's brings execa),
+  // from the moment the plugin check says which: while the AWS SDK loads, not after StartSession.
+  // (A failed import is reported when the run asks for the module.)
+  plugin
+    .then((p): Promise<unknown> => (p.native ? import('../native/session.js') : import('../plugin/process.js')))
+    .catch(() => {});
   return {
     preparePlugin: () => plugin,
     connectAws: () =>
@@ -36,7 +41,7 @@ export function realDeps(plan: EnvironmentPlan, plugin: Promise<PluginSetup>, ui
     findBastion: (aws) => findBastion(aws, plan.bastion, ui.warn),
     startSession,
     terminateSession,
-    spawnPlugin,
+    pluginClient: async () => (await import('../plugin/process.js')).spawnPlugin,
     decodeMessage: (aws, encoded) => decodeAuthorizationMessage(aws, encoded, ui.debug),
     resumeSession,
     nativeClient: async () => (await import('../native/session.js')).startNativeSession,

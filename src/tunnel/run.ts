@@ -43,7 +43,8 @@ export interface RunDeps {
   findBastion(aws: AwsContext): Promise<Bastion>;
   startSession(aws: AwsContext, request: ReturnType<typeof portForwardingRequest>): Promise<StartSessionResponse>;
   terminateSession(aws: AwsContext, sessionId: string): Promise<void>;
-  spawnPlugin: typeof import('../plugin/process.js').spawnPlugin;
+  /** AWS's plugin as a process (loaded only when a run uses it: execa comes with it). */
+  pluginClient(): Promise<typeof import('../plugin/process.js').spawnPlugin>;
   /** EC2's encoded authorization message, decoded when the caller may; undefined otherwise. */
   decodeMessage?(aws: AwsContext, encoded: string): Promise<string | undefined>;
   /** ssm:ResumeSession (the native client, after its socket dropped). */
@@ -464,6 +465,7 @@ async function startPlugin(
   const spec = entry.spec;
   // dbtunnel's own session client, in this process: it signs its channel with the keys themselves.
   const native = plugin.native && deps.nativeClient ? await deps.nativeClient() : undefined;
+  const spawnPlugin = native ? undefined : await deps.pluginClient();
   const client = native ? "dbtunnel's session client" : 'session-manager-plugin';
   const invocation = buildPluginInvocation({
     response,
@@ -571,7 +573,7 @@ async function startPlugin(
           debug: (message) => onEvent({ type: 'debug', message: `${spec.db}: ${message}` }),
           ...(deps.resumeSession ? { resume: () => deps.resumeSession!(aws, response.SessionId) } : {}),
         })
-      : deps.spawnPlugin(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
+      : spawnPlugin!(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
     onEvent({
       type: 'debug',
       message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only`,

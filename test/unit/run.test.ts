@@ -84,7 +84,7 @@ function world(
     terminateSession: async (_aws, sessionId) => {
       terminated.push(sessionId);
     },
-    spawnPlugin: (_file, invocation, _env, onEvent) => {
+    pluginClient: async () => (_file, invocation, _env, onEvent) => {
       let exit!: (e: PluginExit) => void;
       const exited = new Promise<PluginExit>((r) => {
         exit = r;
