@@ -347,11 +347,15 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
   const listen = () => {
     const v4 = net.createServer({ allowHalfOpen: true }, accept);
     servers.push(v4);
+    let v4Listening = false;
     v4.on('error', (e: NodeJS.ErrnoException) => {
+      // Once listening, an error is an accept that failed (too many open files): that client is lost, not the tunnel.
+      if (v4Listening) return say(`127.0.0.1:${opts.localPort}: ${e.message}`);
       const why = e.code === 'EADDRINUSE' ? 'bind: address already in use' : e.message;
       fail(`listen tcp 127.0.0.1:${opts.localPort}: ${why}`);
     });
     v4.listen({ host: '127.0.0.1', port: opts.localPort, exclusive: true }, () => {
+      v4Listening = true;
       const port = (v4.address() as net.AddressInfo).port;
       const ready = () => {
         if (ended) return;
@@ -359,13 +363,18 @@ export function startNativeSession(opts: NativeSessionOptions): RunningSession {
         onEvent({ type: 'ready', port });
       };
       const v6 = net.createServer({ allowHalfOpen: true }, accept);
-      v6.once('error', (e: NodeJS.ErrnoException) => {
+      let v6Listening = false;
+      v6.on('error', (e: NodeJS.ErrnoException) => {
+        if (v6Listening) return say(`[::1]:${port}: ${e.message}`);
         servers.splice(servers.indexOf(v6), 1);
         if (e.code === 'EADDRINUSE') say(`[::1]:${port} is held by another program: the tunnel is on 127.0.0.1 only`);
         ready();
       });
       servers.push(v6);
-      v6.listen({ host: '::1', port, exclusive: true, ipv6Only: true }, ready);
+      v6.listen({ host: '::1', port, exclusive: true, ipv6Only: true }, () => {
+        v6Listening = true;
+        ready();
+      });
     });
   };
 

@@ -2,6 +2,7 @@
 // without the plugin) against the emulator's agent, which it meets only on the wire: a signed
 // upgrade, the handshake, smux streams, acknowledgements and resends, the destination refusing, and
 // every way out ending the session over the data channel.
+import { readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -60,6 +61,34 @@ describe('the native session client', () => {
     // (less a little, for the clock's whole milliseconds).
     expect(messages).toBeGreaterThan(100);
     expect(last - first).toBeGreaterThanOrEqual((messages - 1) * 0.9);
+    t.child.kill('SIGINT');
+    expect((await t.exited).code).toBe(0);
+  });
+
+  it('more connections than the open-file limit allows: those beyond it are dropped, the tunnel stays', async () => {
+    world = await createWorld();
+    const args = ['--config', world.configFile, 'stg', 'mydb', '--session-client', 'native'];
+    const t = startDbtunnel(args, world.env, { openFiles: 64 });
+    const port = Number((await t.waitFor(/mydb → 127\.0\.0\.1:(\d+)/))[1]);
+    // Far more than 64 at once: the process runs out of descriptors (Node closes what it cannot accept).
+    const held = await Promise.all(
+      Array.from(
+        { length: 80 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => resolve(s));
+          }),
+      ),
+    );
+    const descriptors = () => readdirSync(`/proc/${t.child.pid}/fd`).length;
+    await eventually(() => descriptors() >= 60);
+    for (const s of held) s.destroy();
+    await eventually(() => descriptors() < 40);
+    expect(await roundTrip(port, 'after the flood')).toBe('after the flood');
+    // The same tunnel, the same session: nothing failed and reconnected meanwhile.
+    expect(t.child.exitCode).toBeNull();
+    expect(world.emu.callsOf('StartSession')).toHaveLength(1);
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
   });

@@ -17,9 +17,14 @@ export interface Running {
 export function startDbtunnel(
   args: string[],
   env: Record<string, string>,
-  opts: { input?: string; cwd?: string } = {},
+  opts: { input?: string; cwd?: string; openFiles?: number } = {},
 ): Running {
-  const child = track(spawn(process.execPath, [BIN, ...args], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
+  // `openFiles`: the process's limit on open files (a shell's ulimit -n, then exec: the child is node itself).
+  const [cmd, argv] =
+    opts.openFiles === undefined
+      ? [process.execPath, [BIN, ...args]]
+      : ['/bin/sh', ['-c', `ulimit -n ${opts.openFiles} && exec "$@"`, 'sh', process.execPath, BIN, ...args]];
+  const child = track(spawn(cmd, argv, { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();

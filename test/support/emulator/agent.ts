@@ -428,7 +428,7 @@ function agentSession(emu: Emulator, s: EmuSession, ws: WebSocket, record: Agent
       st.record.basicFailure = text;
       s.status = 'Terminated';
       s.endedBy = 'aws';
-      channel.end(JSON.stringify({ text }));
+      for (const c of s.channels) c.end(JSON.stringify({ text }));
     });
     if (behaviour.refuseDestination) socket.destroy(new Error('connect: connection refused'));
   };
