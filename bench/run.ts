@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 import { startMoto } from '../test/support/moto.js';
-import { buildVpc, motoClients } from '../test/support/vpc.js';
+import { buildVpc, motoClients, vpcConfig } from '../test/support/vpc.js';
 import { DB_HOST, FAKE_PLUGIN_DIR, createWorld, type World } from '../test/support/world.js';
 import { GO_LIKE_PLUGIN_SOURCE, buildGoLikePlugin } from './go-like-plugin.js';
 
@@ -423,16 +423,7 @@ async function networkRoundTrips(rds: boolean): Promise<{ calls: string[]; seque
     const vpc = await buildVpc(clients, rds ? 1 : 2, { rds });
     const world = await createWorld({
       scenario: { upstream: moto.url, instances: [{ id: vpc.bastionId }] },
-      config: {
-        environments: {
-          stg: {
-            profile: 'stg',
-            region: 'ap-northeast-1',
-            bastion: vpc.name,
-            databases: { mydb: { host: vpc.host, port: 3306 } },
-          },
-        },
-      },
+      config: vpcConfig(vpc),
     });
     try {
       world.emu.scenario.latencyMs = 50;

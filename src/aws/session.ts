@@ -56,12 +56,7 @@ export async function resumeSession(aws: AwsContext, sessionId: string): Promise
     if (out.TokenValue) registerSecret(out.TokenValue, 'session token');
     return out.TokenValue || undefined;
   } catch (e) {
-    const err = describeAwsError(e, {
-      action: `resume session ${sessionId}`,
-      profile: aws.profile,
-      region: aws.region,
-    });
     if ((e as { name?: string }).name === 'DoesNotExistException') return undefined;
-    throw err;
+    throw describeAwsError(e, { action: `resume session ${sessionId}`, profile: aws.profile, region: aws.region });
   }
 }

@@ -1,8 +1,8 @@
 // A path finding in words, for doctor and for a tunnel whose database does not answer: one summary,
 // the hops with what each checked, the fix as a command line, and what could not be checked. Pure:
 // `paint` is the terminal's.
+import { hopFix, hopPlace } from '../network/hop-text.js';
 import type { Hop, HopVerdict } from '../network/path.js';
-import { commandLine } from '../shell-quote.js';
 import type { PathReport } from '../tunnel/network-check.js';
 import type { Style } from './terminal.js';
 
@@ -29,14 +29,10 @@ export function hopLine(h: Hop, paint: (s: Style, t: string) => string): string 
   return `${paint(style, mark)} ${h.step.padEnd(STEP_WIDTH)} ${why}`;
 }
 
-export function fixText(h: Hop): string | undefined {
-  return h.fix ? commandLine('bash', h.fix) : h.advice;
-}
-
 export function pathText(r: PathReport, db: string, paint: (s: Style, t: string) => string = (_s, t) => t): PathText {
   const to = `${r.database.host}${r.database.ip && r.database.ip !== r.database.host ? ` (${r.database.ip})` : ''}`;
   const b = r.blocking;
-  const where = b ? `${b.step}${b.resources.length ? ` (${b.resources.join(', ')})` : ''}` : '';
+  const where = b ? hopPlace(b) : '';
   const unknown = r.hops.filter((h) => h.verdict === 'unknown').length;
   const refusing =
     'The database itself may be refusing: not listening on that port, a firewall on its host, or too many connections.';
@@ -52,7 +48,7 @@ export function pathText(r: PathReport, db: string, paint: (s: Style, t: string)
   return {
     summary,
     hops: r.hops.map((h) => hopLine(h, paint)),
-    fix: b && fixText(b),
+    fix: b && hopFix(b),
     limits: r.limits,
   };
 }

@@ -5,12 +5,12 @@ import type { AwsContext } from '../aws/context.js';
 import { describeAwsError } from '../aws/errors.js';
 import { simulatePrincipalPolicy, whoAmI } from '../aws/identity.js';
 import { managedInstances } from '../aws/managed-instances.js';
-import type { EnvironmentPlan } from '../model.js';
+import type { EnvironmentPlan, SessionClientChoice } from '../model.js';
 import { TunnelError, type ErrorKind } from '../errors.js';
 import { formatStatements, policyHolder } from '../iam/explain.js';
 import { grantFor, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
 import { compareVersions, judgePluginVersion, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
-import { commandLine } from '../shell-quote.js';
+import { hopFix, hopPlace } from '../network/hop-text.js';
 import { type AwsAnswer, compareWithAws } from '../network/second-opinion.js';
 import type { PathReport } from './network-check.js';
 import { chooseLocalPort } from './port.js';
@@ -65,38 +65,7 @@ export async function* runDoctor(
     detail: `${configName}: environment ${plan.env}, ${plan.tunnels.map((t) => t.db).join(', ')}`,
   };
 
-  const choice = plan.sessionClient ?? 'auto';
-  try {
-    if (choice === 'native') {
-      throw Object.assign(new Error('native'), { native: true });
-    }
-    const file = await deps.findPlugin();
-    const version = await deps.pluginVersion(file);
-    const verdict = judgePluginVersion(version, false);
-    const old = compareVersions(parseVersion(version) ?? [0], parseVersion(RECOMMENDED_MIN_VERSION)!) < 0;
-    yield old
-      ? { check: 'plugin', status: 'warn', detail: `session-manager-plugin ${version} (${file})`, fix: verdict.warning }
-      : { check: 'plugin', status: 'pass', detail: `session-manager-plugin ${version} (${file})` };
-  } catch (e) {
-    const missing = e instanceof TunnelError && e.kind === 'pluginMissing';
-    if ((e as { native?: boolean }).native) {
-      yield {
-        check: 'plugin',
-        status: 'pass',
-        detail: "not needed: dbtunnel's own session client (sessionClient: native)",
-      };
-    } else if (missing && choice === 'auto') {
-      yield {
-        check: 'plugin',
-        status: 'warn',
-        detail: "session-manager-plugin is not installed: dbtunnel's own session client will carry the tunnels",
-        fix: "Nothing to do; install the plugin to use AWS's own client (sessionClient: plugin to insist on it).",
-      };
-    } else {
-      // Its own subject only: "nothing was started" is for a tunnel, not for a check.
-      yield { ...failed('plugin', e), detail: e instanceof TunnelError ? e.message : String(e) };
-    }
-  }
+  yield await pluginCheck(plan.sessionClient ?? 'auto', deps);
 
   // The region first: it needs no credentials (and credentials need a region).
   let region: string;
@@ -259,12 +228,11 @@ async function* pathChecks(
       if (r.second) yield forDatabase(db, await r.second);
       continue;
     }
-    const where = `${b.step}${b.resources.length ? ` (${b.resources.join(', ')})` : ''}`;
-    const fix = b.fix ? commandLine('bash', b.fix) : b.advice;
+    const fix = hopFix(b);
     yield {
       check: 'network',
       status: b.verdict === 'blocked' ? 'fail' : 'warn',
-      detail: `${db}: ${b.verdict === 'blocked' ? 'blocked' : 'may be blocked'} at the ${where}. ${b.why}`,
+      detail: `${db}: ${b.verdict === 'blocked' ? 'blocked' : 'may be blocked'} at the ${hopPlace(b)}. ${b.why}`,
       ...(fix ? { fix } : {}),
       ...(b.verdict === 'blocked' ? { kind: 'networkBlocked' as const } : {}),
       path: report,
@@ -307,6 +275,33 @@ async function secondOpinion(
     status: o.agree === true ? 'pass' : 'warn',
     detail: `AWS Reachability Analyzer: ${o.aws}. ${o.verdict}`,
   };
+}
+
+/** The plugin, as the session client choice needs it: not at all (native), or found and recent enough. */
+async function pluginCheck(choice: SessionClientChoice, deps: DoctorDeps): Promise<CheckResult> {
+  const check = 'plugin';
+  if (choice === 'native') {
+    return { check, status: 'pass', detail: "not needed: dbtunnel's own session client (sessionClient: native)" };
+  }
+  try {
+    const file = await deps.findPlugin();
+    const version = await deps.pluginVersion(file);
+    const verdict = judgePluginVersion(version, false);
+    const old = compareVersions(parseVersion(version) ?? [0], parseVersion(RECOMMENDED_MIN_VERSION)!) < 0;
+    const detail = `session-manager-plugin ${version} (${file})`;
+    return old ? { check, status: 'warn', detail, fix: verdict.warning } : { check, status: 'pass', detail };
+  } catch (e) {
+    if (choice === 'auto' && e instanceof TunnelError && e.kind === 'pluginMissing') {
+      return {
+        check,
+        status: 'warn',
+        detail: "session-manager-plugin is not installed: dbtunnel's own session client will carry the tunnels",
+        fix: "Nothing to do; install the plugin to use AWS's own client (sessionClient: plugin to insist on it).",
+      };
+    }
+    // Its own subject only: "nothing was started" is for a tunnel, not for a check.
+    return { ...failed(check, e), detail: e instanceof TunnelError ? e.message : String(e) };
+  }
 }
 
 async function* portChecks(plan: EnvironmentPlan): AsyncGenerator<CheckResult> {

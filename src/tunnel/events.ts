@@ -43,7 +43,9 @@ export type TunnelEvent =
 export function destinationFailedText(t: OpenTunnel, diagnosing: boolean): string {
   return (
     `The bastion could not connect to ${t.host}:${t.port} for ${t.db}.` +
-    (diagnosing ? ' Looking at the security groups, network ACLs and routes between them…' : '')
+    (diagnosing
+      ? ' Looking at the security groups, network ACLs and routes between them…'
+      : ` Its path was looked at after the first failure; dbtunnel doctor ${t.env} looks again.`)
   );
 }
 

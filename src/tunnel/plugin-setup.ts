@@ -16,19 +16,19 @@ export async function preparePlugin(
   debug: (m: string) => void,
   choice: SessionClientChoice = 'plugin',
 ): Promise<PluginSetup> {
-  const native = (why: string): PluginSetup => ({
+  const native = (why: string, fallback: boolean): PluginSetup => ({
     file: '',
     verdict: { form: 'env', warning: undefined },
-    native: { why },
+    native: { why, fallback },
   });
-  if (choice === 'native') return native('asked for');
+  if (choice === 'native') return native('asked for', false);
   let file: string;
   try {
     file = await findPlugin(env);
   } catch (e) {
     // auto: without the plugin, dbtunnel's own client carries the tunnel (and says so, once).
     if (choice === 'auto' && e instanceof TunnelError && e.kind === 'pluginMissing') {
-      return native('session-manager-plugin is not installed');
+      return native('session-manager-plugin is not installed', true);
     }
     throw e;
   }

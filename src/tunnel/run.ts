@@ -32,8 +32,8 @@ export type RunOutcome =
 export interface PluginSetup {
   file: string;
   verdict: PluginVerdict;
-  /** dbtunnel's own session client carries the tunnels instead (src/native/), and why. */
-  native?: { why: string } | undefined;
+  /** dbtunnel's own session client carries the tunnels instead (src/native/): why, and whether `auto` fell back. */
+  native?: { why: string; fallback: boolean } | undefined;
 }
 
 /** The edges a run talks to (tunnel/deps.ts gives the real ones); nothing here touches the terminal. */
@@ -156,7 +156,7 @@ export async function runTunnels(opts: RunOptions, deps: RunDeps): Promise<RunOu
       looks: new AbortController(),
     };
     if (plugin.verdict.warning) onEvent({ type: 'warning', message: plugin.verdict.warning });
-    if (plugin.native?.why.includes('not installed')) {
+    if (plugin.native?.fallback) {
       onEvent({ type: 'warning', message: `${plugin.native.why}: dbtunnel's own session client carries the tunnel.` });
     }
     onEvent({ type: 'bastion', bastion, region: aws.region, profile: aws.profile });
@@ -506,15 +506,14 @@ async function startPlugin(
       settle(
         new TunnelError(
           'startFailed',
-          `${client} did not open local port ${localPort} ` + `for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
+          `${client} did not open local port ${localPort} for ${spec.db} within ${opts.startTimeoutMs / 1000} s.`,
           {
             details: entry.plugin?.lastOutput()
               ? [`It printed: ${entry.plugin.lastOutput().replace(/\s*\n\s*/g, ' | ')}`]
               : [],
             hint:
-              'The plugin could not open its data channel: check that this ' +
-              'network reaches ssmmessages.<region>.amazonaws.com (VPN, proxy),\n' +
-              'or raise --timeout on a slow network.',
+              'The data channel did not open: check that this network reaches ' +
+              `ssmmessages.${aws.region}.amazonaws.com (VPN, proxy),\nor raise --timeout on a slow network.`,
           },
         ),
       );
@@ -574,10 +573,12 @@ async function startPlugin(
           ...(deps.resumeSession ? { resume: () => deps.resumeSession!(aws, response.SessionId) } : {}),
         })
       : spawnPlugin!(plugin.file, invocation, opts.env, onPluginEvent, onPluginLine);
-    onEvent({
-      type: 'debug',
-      message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only`,
-    });
+    if (!native) {
+      onEvent({
+        type: 'debug',
+        message: `plugin ${spec.db}: pid ${entry.plugin.pid}, ${RESPONSE_ENV} in its environment only`,
+      });
+    }
     void entry.plugin.exited.then((exit) => {
       settle(
         new TunnelError(

@@ -18,7 +18,7 @@ import { DEV_USER, type EmuPrincipal } from '../support/emulator.js';
 import { startMoto, type Moto } from '../support/moto.js';
 import { freePort } from '../support/ports.js';
 import { trackPid } from '../support/processes.js';
-import { buildVpc, type MotoClients, motoClients, type TestVpc } from '../support/vpc.js';
+import { buildVpc, type MotoClients, motoClients, type TestVpc, vpcConfig } from '../support/vpc.js';
 import { createWorld, type World } from '../support/world.js';
 import net from 'node:net';
 
@@ -48,16 +48,7 @@ async function worldFor(
   const w = await createWorld({
     // EC2 and RDS are authorized by the emulator's IAM, then answered by moto.
     scenario: { upstream: moto.url, ...(principals ? { principals } : {}) },
-    config: {
-      environments: {
-        stg: {
-          profile: 'stg',
-          region: 'ap-northeast-1',
-          bastion: vpc.name,
-          databases: { mydb: { host: db.host ?? vpc.host, port: db.port ?? 3306, localPort: 0 } },
-        },
-      },
-    },
+    config: vpcConfig(vpc, { ...db, localPort: 0 }),
   });
   w.emu.scenario.instances = [{ id: vpc.bastionId }];
   return w;
@@ -360,7 +351,9 @@ describe('a tunnel whose database does not answer', () => {
     );
     // A second failure says so, without looking again.
     await connect(Number(m[1]));
-    await t.waitFor(/could not connect to \S+ for mydb\.\n/);
+    await t.waitFor(
+      /could not connect to \S+ for mydb\. Its path was looked at after the first failure; dbtunnel doctor stg/,
+    );
     t.child.kill('SIGINT');
     expect((await t.exited).code).toBe(0);
     expect(t.stderr().match(/blocked at the/g)).toHaveLength(1);

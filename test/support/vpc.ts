@@ -210,3 +210,17 @@ export async function buildVpc(
     ...(rdsId ? { rdsId } : {}),
   };
 }
+
+/** A dbtunnel config whose environment stg reaches mydb through this VPC's bastion (by its Name tag). */
+export function vpcConfig(vpc: TestVpc, db: { host?: string; port?: number; localPort?: number } = {}) {
+  const mydb = {
+    host: db.host ?? vpc.host,
+    port: db.port ?? 3306,
+    ...(db.localPort === undefined ? {} : { localPort: db.localPort }),
+  };
+  return {
+    environments: {
+      stg: { profile: 'stg', region: 'ap-northeast-1', bastion: vpc.name, databases: { mydb } },
+    },
+  };
+}
