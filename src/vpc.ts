@@ -117,3 +117,12 @@ export interface DatabasePlace {
   /** What could not be learned about it, and why ("not allowed to call rds:DescribeDBInstances"). */
   notes?: string[] | undefined;
 }
+
+/** AWS Reachability Analyzer's answer on one path (src/aws/reachability.ts writes it, src/network/ compares). */
+export interface ReachabilityAnswer {
+  /** AWS found a path (undefined: the analysis did not finish, see `status`). */
+  found: boolean | undefined;
+  status: string;
+  /** AWS's explanations of what blocks it: its code, the direction, the resources it names. */
+  explanations: { code: string; direction: string | undefined; resources: string[] }[];
+}

@@ -11,16 +11,9 @@ import {
   StartNetworkInsightsAnalysisCommand,
 } from '@aws-sdk/client-ec2';
 import { TunnelError } from '../errors.js';
+import type { ReachabilityAnswer } from '../vpc.js';
 import type { AwsContext } from './context.js';
 import { describeAwsError } from './errors.js';
-
-export interface AwsReachability {
-  /** AWS found a path (undefined: the analysis failed, see `status`). */
-  found: boolean | undefined;
-  status: string;
-  /** AWS's explanations of what blocks it: its code, the direction, the resources it names. */
-  explanations: { code: string; direction: string | undefined; resources: string[] }[];
-}
 
 /** How long to wait for AWS's answer (an analysis takes about a minute), and between polls. */
 export const ANALYSIS_TIMEOUT_MS = 5 * 60_000;
@@ -67,7 +60,7 @@ export async function analyzeReachability(
   to: { networkInterfaceId?: string | undefined; ip?: string | undefined; port: number },
   signal: AbortSignal,
   warn: (message: string) => void,
-): Promise<AwsReachability> {
+): Promise<ReachabilityAnswer> {
   const ec2 = aws.ec2;
   const where = { profile: aws.profile, region: aws.region };
   let pathId: string | undefined;

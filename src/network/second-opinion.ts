@@ -1,14 +1,8 @@
 // dbtunnel's finding beside AWS Reachability Analyzer's: do they agree, and on what. Reachability
 // Analyzer checks security groups, network ACLs and routes, not the database itself (an RDS status,
 // a port it does not listen on), so a finding of that hop is not compared. Pure.
+import type { ReachabilityAnswer } from '../vpc.js';
 import type { PathFinding } from './path.js';
-
-export interface AwsAnswer {
-  /** undefined: the analysis did not finish (failed). */
-  found: boolean | undefined;
-  status: string;
-  explanations: { code: string; direction: string | undefined; resources: string[] }[];
-}
 
 export interface SecondOpinion {
   /** undefined: nothing to compare (AWS had no answer, or dbtunnel's finding is uncertain). */
@@ -19,11 +13,11 @@ export interface SecondOpinion {
   verdict: string;
 }
 
-export function explanationText(e: AwsAnswer['explanations'][number]): string {
+export function explanationText(e: ReachabilityAnswer['explanations'][number]): string {
   return `${e.code}${e.direction ? ` (${e.direction})` : ''}${e.resources.length ? `: ${e.resources.join(', ')}` : ''}`;
 }
 
-export function compareWithAws(f: PathFinding, answer: AwsAnswer): SecondOpinion {
+export function compareWithAws(f: PathFinding, answer: ReachabilityAnswer): SecondOpinion {
   if (answer.found === undefined) {
     return { agree: undefined, aws: `no answer (${answer.status})`, verdict: 'Nothing to compare.' };
   }

@@ -8,9 +8,6 @@ import { execa } from 'execa';
 import { lineSplitter, PluginOutputReader, type PluginEvent } from './output.js';
 import type { PluginInvocation } from './argv.js';
 
-export type PluginExit = SessionExit;
-export type RunningPlugin = RunningSession;
-
 export const STOP_GRACE_MS = 3000;
 
 /**
@@ -71,7 +68,7 @@ export function spawnPlugin(
   onEvent: (e: PluginEvent) => void,
   /** Each line the plugin prints, as printed (for --debug). */
   onLine: (stream: 'stdout' | 'stderr', line: string) => void = () => {},
-): RunningPlugin {
+): RunningSession {
   const child = execa(file, invocation.argv, {
     env: pluginEnvironment(baseEnv, invocation.env),
     extendEnv: false, // exactly the environment above: the session token's variable only where it belongs
@@ -104,7 +101,7 @@ export function spawnPlugin(
   // 'close' comes once the process has exited and its output has been read to the end; a plugin
   // that could not be started at all (deleted or made non-executable since it was found) gives
   // only 'error', and that is an exit too.
-  const exited = new Promise<PluginExit>((resolve) => {
+  const exited = new Promise<SessionExit>((resolve) => {
     child.once('close', (code, signal) => resolve({ code: code ?? undefined, signal: signal ?? undefined }));
     child.once('error', (e: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // a failed kill(): the 'close' above still comes

@@ -11,7 +11,8 @@ import { formatStatements, policyHolder } from '../iam/explain.js';
 import { grantFor, tunnelRequests, type Caller, type TunnelScope } from '../iam/requests.js';
 import { compareVersions, judgePluginVersion, parseVersion, RECOMMENDED_MIN_VERSION } from '../plugin/version.js';
 import { hopFix, hopPlace } from '../network/hop-text.js';
-import { type AwsAnswer, compareWithAws } from '../network/second-opinion.js';
+import { compareWithAws } from '../network/second-opinion.js';
+import type { ReachabilityAnswer } from '../vpc.js';
 import type { PathReport } from './network-check.js';
 import { chooseLocalPort } from './port.js';
 
@@ -40,7 +41,7 @@ export interface DoctorDeps {
   /** Why the bastion cannot reach a database (tunnel/network-check.ts). */
   diagnosePath(aws: AwsContext, instanceId: string, database: { host: string; port: number }): Promise<PathReport>;
   /** AWS Reachability Analyzer on the same path (`--reachability`); absent: not asked for. */
-  reachability?: ((aws: AwsContext, report: PathReport) => Promise<AwsAnswer>) | undefined;
+  reachability?: ((aws: AwsContext, report: PathReport) => Promise<ReachabilityAnswer>) | undefined;
 }
 
 /**
@@ -250,13 +251,13 @@ function forDatabase(db: string, r: CheckResult | { thrown: unknown }): CheckRes
 async function secondOpinion(
   aws: AwsContext,
   report: PathReport,
-  ask: (aws: AwsContext, report: PathReport) => Promise<AwsAnswer>,
+  ask: (aws: AwsContext, report: PathReport) => Promise<ReachabilityAnswer>,
 ): Promise<CheckResult> {
   const check = 'reachability';
   if (!report.bastion.networkInterfaceId) {
     return { check, status: 'skip', detail: "the bastion's network interface is unknown" };
   }
-  let answer: AwsAnswer;
+  let answer: ReachabilityAnswer;
   try {
     answer = await ask(aws, report);
   } catch (e) {

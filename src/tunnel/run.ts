@@ -11,7 +11,7 @@ import { grantFor, type TunnelScope } from '../iam/requests.js';
 import type { EnvironmentPlan, ReconnectMode, StartSessionResponse, TunnelSpec } from '../model.js';
 import { buildPluginInvocation, RESPONSE_ENV } from '../plugin/argv.js';
 import type { PluginEvent } from '../plugin/output.js';
-import type { PluginExit, RunningPlugin } from '../plugin/process.js';
+import type { RunningSession, SessionExit } from '../session-client.js';
 import type { PluginVerdict } from '../plugin/version.js';
 import { clientHint } from './client-hint.js';
 import type { OpenTunnel, TunnelEvent } from './events.js';
@@ -88,7 +88,7 @@ export interface RunOptions {
 interface Live {
   spec: TunnelSpec;
   sessionId: string;
-  plugin?: RunningPlugin;
+  plugin?: RunningSession;
   tunnel?: OpenTunnel;
   /** The plugin exited without being asked to: it may not have told the agent. */
   exitedOnItsOwn?: boolean;
@@ -263,7 +263,7 @@ export function bootRetryMs(attempt: number): number | undefined {
 }
 
 /** How a session ended: AWS ended it (idle or maximum duration, terminated elsewhere), or it failed. Pure. */
-export function endCause(text: string | undefined, exit: PluginExit): 'aws' | 'failure' {
+export function endCause(text: string | undefined, exit: SessionExit): 'aws' | 'failure' {
   if (text && !/timed out\.?$/.test(text) && exit.code === 0 && !exit.signal) return 'aws';
   return 'failure';
 }

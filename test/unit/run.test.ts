@@ -8,7 +8,7 @@ import type { AwsContext } from '../../src/aws/context.js';
 import { TunnelError } from '../../src/errors.js';
 import type { EnvironmentPlan, StartSessionRequest } from '../../src/model.js';
 import type { PluginEvent } from '../../src/plugin/output.js';
-import type { PluginExit, RunningPlugin } from '../../src/plugin/process.js';
+import type { RunningSession, SessionExit } from '../../src/session-client.js';
 import type { TunnelEvent } from '../../src/tunnel/events.js';
 import type { PathReport } from '../../src/tunnel/network-check.js';
 import { type RunDeps, type RunOptions, runTunnels, type StopReason } from '../../src/tunnel/run.js';
@@ -48,7 +48,7 @@ function plan(dbs: { db: string; localPort?: number }[]): EnvironmentPlan {
 }
 
 /** A stand-in plugin: it says its port is open (or what the test scripts), and stops when asked. */
-interface FakePlugin extends RunningPlugin {
+interface FakePlugin extends RunningSession {
   request: StartSessionRequest;
   stoppedByRun: boolean;
   /** AWS ends the session: the plugin's last words, then it exits 0. */
@@ -85,8 +85,8 @@ function world(
       terminated.push(sessionId);
     },
     pluginClient: async () => (_file, invocation, _env, onEvent) => {
-      let exit!: (e: PluginExit) => void;
-      const exited = new Promise<PluginExit>((r) => {
+      let exit!: (e: SessionExit) => void;
+      const exited = new Promise<SessionExit>((r) => {
         exit = r;
       });
       const request = JSON.parse(invocation.argv[4]!) as StartSessionRequest;

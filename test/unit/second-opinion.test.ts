@@ -1,7 +1,8 @@
 // dbtunnel's finding beside Reachability Analyzer's: every combination of the two answers. Pure.
 import { describe, expect, it } from 'vitest';
 import type { Hop, HopVerdict, PathFinding } from '../../src/network/path.js';
-import { type AwsAnswer, compareWithAws } from '../../src/network/second-opinion.js';
+import { compareWithAws } from '../../src/network/second-opinion.js';
+import type { ReachabilityAnswer } from '../../src/vpc.js';
 
 const hop = (step: Hop['step'], verdict: HopVerdict, resources: string[] = []): Hop => ({
   step,
@@ -13,12 +14,12 @@ const finding = (hops: Hop[]): PathFinding =>
   ({ hops, blocking: hops.find((h) => h.verdict === 'blocked'), limits: [] }) as unknown as PathFinding;
 const open = [hop('bastion security groups', 'open'), hop('database security groups', 'open', ['sg-db'])];
 const sgBlocked = [hop('bastion security groups', 'open'), hop('database security groups', 'blocked', ['sg-db'])];
-const noPath = (resources: string[]): AwsAnswer => ({
+const noPath = (resources: string[]): ReachabilityAnswer => ({
   found: false,
   status: 'succeeded',
   explanations: [{ code: 'ENI_SG_RULES_MISMATCH', direction: 'ingress', resources }],
 });
-const path: AwsAnswer = { found: true, status: 'succeeded', explanations: [] };
+const path: ReachabilityAnswer = { found: true, status: 'succeeded', explanations: [] };
 
 describe('compareWithAws', () => {
   it.each([
@@ -54,11 +55,14 @@ describe('compareWithAws', () => {
       undefined,
       /Nothing/,
     ],
-  ] as [string, Hop[], AwsAnswer, boolean | undefined, RegExp][])('%s', (_name, hops, answer, agree, verdict) => {
-    const o = compareWithAws(finding(hops), answer);
-    expect(o.agree).toBe(agree);
-    expect(o.verdict).toMatch(verdict);
-  });
+  ] as [string, Hop[], ReachabilityAnswer, boolean | undefined, RegExp][])(
+    '%s',
+    (_name, hops, answer, agree, verdict) => {
+      const o = compareWithAws(finding(hops), answer);
+      expect(o.agree).toBe(agree);
+      expect(o.verdict).toMatch(verdict);
+    },
+  );
 
   it("AWS's explanations in a line: code, direction, resources", () => {
     expect(compareWithAws(finding(open), noPath(['sg-db', 'eni-1'])).aws).toBe(
